@@ -1,0 +1,239 @@
+/** RelationshipStore and InboxStore on DynamoDB (the real SDK, on AWS or DynamoDB Local). */
+import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  BatchGetCommand,
+  BatchWriteCommand,
+  DeleteCommand,
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  type NativeAttributeValue,
+} from '@aws-sdk/lib-dynamodb';
+import type { InboundEvent } from '#catalog/events';
+import type { RelationshipState, TimelineEntry } from '#domain/types';
+import type { Identity, InboxItem, InboxStore, RelationshipStore, SuppressionRecord } from '#ports/ports';
+import { DUE_SHARDS, TTL_ATTRIBUTE, dueShard, keys } from './table.ts';
+
+type Item = Record<string, NativeAttributeValue>;
+type Key = { pk: string; sk: string };
+
+const INBOX_TTL_SECONDS = 3 * 86_400;
+const MAX_BATCH_ATTEMPTS = 8;
+
+export function documentClient(client: DynamoDBClient): DynamoDBDocumentClient {
+  return DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const backoff = (attempt: number) => sleep(Math.min(1000, 20 * 2 ** attempt) * (0.5 + Math.random() / 2));
+
+/** BatchWrite in chunks of 25, retrying unprocessed items with backoff; throws if they never go. */
+export async function batchWrite(
+  doc: DynamoDBDocumentClient,
+  table: string,
+  requests: ({ PutRequest: { Item: Item } } | { DeleteRequest: { Key: Key } })[],
+): Promise<void> {
+  for (let i = 0; i < requests.length; i += 25) {
+    let pending = requests.slice(i, i + 25);
+    for (let attempt = 0; pending.length > 0; attempt++) {
+      if (attempt >= MAX_BATCH_ATTEMPTS) throw new Error(`BatchWriteItem left ${pending.length} items unprocessed`);
+      if (attempt > 0) await backoff(attempt);
+      const out = await doc.send(new BatchWriteCommand({ RequestItems: { [table]: pending } }));
+      pending = (out.UnprocessedItems?.[table] ?? []) as typeof pending;
+    }
+  }
+}
+
+/** The state item: the state as one map, plus the sparse due-index keys while a touch is planned. */
+export function stateItem(state: RelationshipState): Item {
+  const t = state.nextTouch;
+  return {
+    ...keys.relationship(state.id),
+    v: state.version,
+    s: state,
+    ...(t?.status === 'planned' && { duePk: `DUE#${dueShard(state.id)}`, dueSk: `${t.at}#${state.id}` }),
+  };
+}
+
+export class DynamoRelationshipStore implements RelationshipStore {
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    private readonly table: string,
+  ) {}
+
+  private identityKeys(identity: Identity): Key[] {
+    return [
+      ...(identity.emailHash ? [keys.emailIdentity(identity.emailHash)] : []),
+      ...identity.crmIds.map((id) => keys.crmIdentity(id)),
+    ];
+  }
+
+  async resolve(identity: Identity): Promise<string | undefined> {
+    const wanted = this.identityKeys(identity);
+    if (wanted.length === 0) return undefined;
+    const found = new Map<string, string>();
+    let pending: Key[] = wanted;
+    for (let attempt = 0; pending.length > 0; attempt++) {
+      if (attempt >= MAX_BATCH_ATTEMPTS) throw new Error('BatchGetItem left keys unprocessed');
+      if (attempt > 0) await backoff(attempt);
+      const out = await this.doc.send(new BatchGetCommand({ RequestItems: { [this.table]: { Keys: pending, ConsistentRead: true } } }));
+      for (const item of out.Responses?.[this.table] ?? []) found.set(item.pk as string, item.rel as string);
+      pending = (out.UnprocessedKeys?.[this.table]?.Keys ?? []) as Key[];
+    }
+    // The e-mail identity is the strongest; then CRM ids in the order given.
+    for (const k of wanted) {
+      const rel = found.get(k.pk);
+      if (rel) return rel;
+    }
+    return undefined;
+  }
+
+  async claimIdentity(relationshipId: string, identity: Identity): Promise<string> {
+    let owner = relationshipId;
+    for (const key of this.identityKeys(identity)) {
+      try {
+        await this.doc.send(
+          new PutCommand({
+            TableName: this.table,
+            Item: { ...key, rel: owner },
+            ConditionExpression: 'attribute_not_exists(pk) OR rel = :rel',
+            ExpressionAttributeValues: { ':rel': owner },
+            ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+          }),
+        );
+      } catch (err) {
+        if (!(err instanceof ConditionalCheckFailedException)) throw err;
+        const existing = err.Item?.rel;
+        const rel = typeof existing === 'string' ? existing : ((err.Item?.rel as { S?: string } | undefined)?.S ?? undefined);
+        if (!rel) throw err;
+        // Another delivery created this person first. If it is the first key we tried, adopt theirs.
+        if (owner === relationshipId && key === this.identityKeys(identity)[0]) owner = rel;
+      }
+    }
+    return owner;
+  }
+
+  async get(relationshipId: string): Promise<RelationshipState | undefined> {
+    const out = await this.doc.send(new GetCommand({ TableName: this.table, Key: keys.relationship(relationshipId), ConsistentRead: true }));
+    return out.Item ? ({ ...(out.Item.s as RelationshipState), version: out.Item.v as number } as RelationshipState) : undefined;
+  }
+
+  async save(state: RelationshipState, expectedVersion: number | undefined): Promise<'saved' | 'conflict'> {
+    const next = { ...state, version: (expectedVersion ?? 0) + 1 };
+    try {
+      await this.doc.send(
+        new PutCommand({
+          TableName: this.table,
+          Item: stateItem(next),
+          ...(expectedVersion === undefined
+            ? { ConditionExpression: 'attribute_not_exists(pk)' }
+            : { ConditionExpression: 'v = :v', ExpressionAttributeValues: { ':v': expectedVersion } }),
+        }),
+      );
+      return 'saved';
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) return 'conflict';
+      throw err;
+    }
+  }
+
+  async appendTimeline(relationshipId: string, entries: readonly TimelineEntry[]): Promise<void> {
+    if (entries.length === 1) {
+      const e = entries[0] as TimelineEntry;
+      await this.doc.send(new PutCommand({ TableName: this.table, Item: { ...keys.timeline(relationshipId, e.at, e.eventId), e } }));
+      return;
+    }
+    await batchWrite(
+      this.doc,
+      this.table,
+      entries.map((e) => ({ PutRequest: { Item: { ...keys.timeline(relationshipId, e.at, e.eventId), e } } })),
+    );
+  }
+
+  async timeline(relationshipId: string, opts: { newestFirst?: boolean; limit?: number } = {}): Promise<TimelineEntry[]> {
+    const entries: TimelineEntry[] = [];
+    let start: Record<string, NativeAttributeValue> | undefined;
+    do {
+      const out = await this.doc.send(
+        new QueryCommand({
+          TableName: this.table,
+          KeyConditionExpression: 'pk = :pk AND begins_with(sk, :tl)',
+          ExpressionAttributeValues: { ':pk': `REL#${relationshipId}`, ':tl': 'TL#' },
+          ScanIndexForward: !opts.newestFirst,
+          ...(opts.limit && { Limit: opts.limit - entries.length }),
+          ExclusiveStartKey: start,
+        }),
+      );
+      for (const item of out.Items ?? []) entries.push(item.e as TimelineEntry);
+      start = out.LastEvaluatedKey;
+    } while (start && (!opts.limit || entries.length < opts.limit));
+    return entries;
+  }
+
+  async erase(state: RelationshipState): Promise<void> {
+    const doomed: Key[] = [];
+    let start: Record<string, NativeAttributeValue> | undefined;
+    do {
+      const out = await this.doc.send(
+        new QueryCommand({
+          TableName: this.table,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': `REL#${state.id}` },
+          ProjectionExpression: 'pk, sk',
+          ExclusiveStartKey: start,
+        }),
+      );
+      for (const item of out.Items ?? []) doomed.push({ pk: item.pk as string, sk: item.sk as string });
+      start = out.LastEvaluatedKey;
+    } while (start);
+    doomed.push(...this.identityKeys({ emailHash: state.emailHash, crmIds: state.crmIds }));
+    await batchWrite(this.doc, this.table, doomed.map((Key) => ({ DeleteRequest: { Key } })));
+  }
+
+  async getSuppression(hashes: readonly string[]): Promise<SuppressionRecord | undefined> {
+    if (hashes.length === 0) return undefined;
+    const out = await this.doc.send(
+      new BatchGetCommand({ RequestItems: { [this.table]: { Keys: hashes.map((h) => keys.suppression(h)) } } }),
+    );
+    const scopes = (out.Responses?.[this.table] ?? []).flatMap((i) => (i.scopes as SuppressionRecord['scopes']) ?? []);
+    return scopes.length > 0 ? { scopes } : undefined;
+  }
+
+  async putSuppression(hashes: readonly string[], record: SuppressionRecord): Promise<void> {
+    await batchWrite(
+      this.doc,
+      this.table,
+      hashes.map((h) => ({ PutRequest: { Item: { ...keys.suppression(h), scopes: record.scopes } } })),
+    );
+  }
+
+}
+
+export class DynamoInboxStore implements InboxStore {
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    private readonly table: string,
+    private readonly clock: { now(): Date } = { now: () => new Date() },
+  ) {}
+
+  async putMany(items: readonly InboxItem[]): Promise<void> {
+    const expiresAt = Math.floor(this.clock.now().getTime() / 1000) + INBOX_TTL_SECONDS;
+    await batchWrite(
+      this.doc,
+      this.table,
+      items.map((i) => ({ PutRequest: { Item: { ...keys.inbox(i.key), event: i.event, [TTL_ATTRIBUTE]: expiresAt } } })),
+    );
+  }
+
+  async get(key: string): Promise<InboundEvent | undefined> {
+    const out = await this.doc.send(new GetCommand({ TableName: this.table, Key: keys.inbox(key), ConsistentRead: true }));
+    return out.Item?.event as InboundEvent | undefined;
+  }
+
+  async delete(key: string): Promise<void> {
+    await this.doc.send(new DeleteCommand({ TableName: this.table, Key: keys.inbox(key) }));
+  }
+}
+
+export { DUE_SHARDS };

@@ -1,0 +1,74 @@
+/**
+ * The single-table layout, in one place. Keys hold no plain personal data: e-mail addresses
+ * appear only as keyed hashes.
+ *
+ *   REL#<id>        STATE                   relationship state (+ duePk/dueSk while a touch is planned)
+ *   REL#<id>        TL#<at>#<eventId>       timeline entry (append-only)
+ *   ID#E#<hash>     ID                      e-mail hash -> relationship
+ *   ID#C#<crmId>    ID                      namespaced CRM id -> relationship
+ *   SUP#<hash>      SUP                     suppression by keyed hash; outlives erasure
+ *   INBOX#<eventId> INBOX                   claim check for an inbound event (TTL 3 days)
+ *   GSI "due":      duePk = DUE#<shard>, dueSk = <dueAt>#<id>   sparse: only planned touches
+ */
+import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
+
+export const DUE_INDEX = 'due';
+export const DUE_SHARDS = 8;
+export const TTL_ATTRIBUTE = 'expiresAt';
+
+export const keys = {
+  relationship: (id: string) => ({ pk: `REL#${id}`, sk: 'STATE' }),
+  timeline: (id: string, at: string, eventId: string) => ({ pk: `REL#${id}`, sk: `TL#${at}#${eventId}` }),
+  emailIdentity: (hash: string) => ({ pk: `ID#E#${hash}`, sk: 'ID' }),
+  crmIdentity: (crmId: string) => ({ pk: `ID#C#${crmId}`, sk: 'ID' }),
+  suppression: (hash: string) => ({ pk: `SUP#${hash}`, sk: 'SUP' }),
+  inbox: (eventId: string) => ({ pk: `INBOX#${eventId}`, sk: 'INBOX' }),
+} as const;
+
+/** Stable shard of a relationship in the due index, so a sweep can fan out. */
+export function dueShard(relationshipId: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < relationshipId.length; i++) {
+    h ^= relationshipId.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return (h >>> 0) % DUE_SHARDS;
+}
+
+/** CreateTable input matching lib/table.ts, for DynamoDB Local. */
+export function tableDefinition(tableName: string): CreateTableCommandInput {
+  return {
+    TableName: tableName,
+    BillingMode: 'PAY_PER_REQUEST',
+    AttributeDefinitions: [
+      { AttributeName: 'pk', AttributeType: 'S' },
+      { AttributeName: 'sk', AttributeType: 'S' },
+      { AttributeName: 'duePk', AttributeType: 'S' },
+      { AttributeName: 'dueSk', AttributeType: 'S' },
+    ],
+    KeySchema: [
+      { AttributeName: 'pk', KeyType: 'HASH' },
+      { AttributeName: 'sk', KeyType: 'RANGE' },
+    ],
+    GlobalSecondaryIndexes: [
+      {
+        IndexName: DUE_INDEX,
+        KeySchema: [
+          { AttributeName: 'duePk', KeyType: 'HASH' },
+          { AttributeName: 'dueSk', KeyType: 'RANGE' },
+        ],
+        Projection: { ProjectionType: 'KEYS_ONLY' },
+      },
+    ],
+    StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' },
+  };
+}
+
+export function idempotencyTableDefinition(tableName: string): CreateTableCommandInput {
+  return {
+    TableName: tableName,
+    BillingMode: 'PAY_PER_REQUEST',
+    AttributeDefinitions: [{ AttributeName: 'id', AttributeType: 'S' }],
+    KeySchema: [{ AttributeName: 'id', KeyType: 'HASH' }],
+  };
+}

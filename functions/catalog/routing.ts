@@ -1,0 +1,54 @@
+/**
+ * Event sources, detail-types and the routing table: one declaration read by the CDK (one
+ * EventBridge rule per route, each with a DLQ) and by the local in-process bus. Routes are
+ * restricted to what both can express: a list of sources and a list of detail-types.
+ */
+import { inboundTypes, type InboundType, type InternalType } from './events.ts';
+
+export const EventSources = {
+  /** Inbound events normalised by the webhook ingest, one source per CRM adapter. */
+  ingestGeneric: 'cultivate.ingest.generic',
+  /** Events Cultivate itself emits about relationships. */
+  relationships: 'cultivate.relationships',
+  /** The send path (touches issue). */
+  touches: 'cultivate.touches',
+} as const;
+export type EventSource = (typeof EventSources)[keyof typeof EventSources];
+
+export const inboundSources: readonly EventSource[] = [EventSources.ingestGeneric];
+
+export type DetailType = InboundType | InternalType;
+
+/** The functions the bus delivers to. The CDK maps each to a Lambda; the local runtime to a handler. */
+export type RouteTarget = 'relationship' | 'crmOutbound';
+
+export interface Route {
+  readonly id: string;
+  readonly description: string;
+  readonly sources: readonly EventSource[];
+  readonly detailTypes: readonly DetailType[];
+  readonly target: RouteTarget;
+}
+
+export const routingTable: readonly Route[] = [
+  {
+    id: 'InboundToRelationships',
+    description: 'CRM events update relationship state',
+    sources: inboundSources,
+    detailTypes: inboundTypes,
+    target: 'relationship',
+  },
+  {
+    id: 'RelationshipNewsToCrm',
+    description: 'Tasks, re-engagement briefs and consent changes go back to the CRM',
+    sources: [EventSources.relationships, EventSources.touches],
+    detailTypes: ['task-assigned', 'relationship-re-engaged', 'relationship-retired', 'consent-changed'],
+    target: 'crmOutbound',
+  },
+];
+
+export function routesFor(source: string, detailType: string): Route[] {
+  return routingTable.filter(
+    (r) => (r.sources as readonly string[]).includes(source) && (r.detailTypes as readonly string[]).includes(detailType),
+  );
+}

@@ -1,0 +1,40 @@
+/**
+ * The planner port: given a relationship after an event, what is the next touch, if any?
+ * The backbone ships `firstTouchPlanner` (a thank-you task two days after the loss); the
+ * touches issue fills the port with the cadence planner.
+ */
+import { touchIdFor } from './identity.ts';
+import type { PlannedTouch, RelationshipState } from './types.ts';
+
+export interface PlanContext {
+  now: Date;
+}
+
+export interface Planner {
+  /** Returns the next touch (status `planned`) or null. Pure; never throws on a valid state. */
+  planNext(state: RelationshipState, ctx: PlanContext): PlannedTouch | null;
+}
+
+const DAY_MS = 86_400_000;
+
+/** Nothing is planned for someone who asked not to be contacted, or who is not in nurture. */
+export function mayBeTouched(state: RelationshipState): boolean {
+  return state.stage === 'nurturing' && !state.suppressions.some((s) => s.scope === 'do-not-contact');
+}
+
+export const firstTouchPlanner: Planner = {
+  planNext(state, { now }) {
+    if (!mayBeTouched(state) || !state.nurture) return null;
+    if (state.history.tasksAssigned > 0 || state.history.cadenceStep > 0) return null;
+    const due = Math.max(Date.parse(state.nurture.lostAt) + 2 * DAY_MS, now.getTime());
+    return {
+      touchId: touchIdFor(state.id, state.planVersion),
+      at: new Date(due).toISOString(),
+      channel: 'task',
+      kind: 'thank-you-note',
+      status: 'planned',
+      step: 0,
+      rule: 'first-touch: thank-you note two days after the loss',
+    };
+  },
+};

@@ -1,0 +1,398 @@
+/**
+ * The relationship state machine: one pure function from (state, event) to a decision.
+ * Ordering (DESIGN.md §3): attributes merge field by field, latest occurredAt wins; a state
+ * change older than the last one is recorded as superseded and changes nothing; unsubscribe and
+ * do-not-contact are sticky; occurredAt in the future is clamped to now. Effect once: an event
+ * id already applied is a duplicate.
+ */
+import type { InboundEvent, InboundEventOf, InternalDetail, LostReason } from '#catalog/events';
+import { buildBrief } from './brief.ts';
+import { addSuppression, applyConsentRecord, canEmail, topicStopped } from './consent.ts';
+import { mayBeTouched, type Planner } from './planner.ts';
+import {
+  APPLIED_EVENT_MEMORY,
+  type ContactFields,
+  type RelationshipState,
+  type Stage,
+  type Suppression,
+  type TimelineEntry,
+} from './types.ts';
+
+export interface ApplyContext {
+  now: Date;
+  /** The id to use when this event creates the relationship. */
+  relationshipId: string;
+  emailHash?: string;
+  crmIds: readonly string[];
+  /** True when the event came from a CRM (so a consent change is not echoed back to it). */
+  fromCrm: boolean;
+  planner: Planner;
+  /** Suppressions on record for this identity, for a relationship created now (they outlive erasure). */
+  initialSuppressions?: readonly Suppression[];
+  /** Newest-first recent timeline, for the re-engagement brief. */
+  recentTimeline?: readonly TimelineEntry[];
+}
+
+export type Emitted =
+  | { type: 'relationship-re-engaged'; detail: InternalDetail<'relationship-re-engaged'> }
+  | { type: 'relationship-retired'; detail: InternalDetail<'relationship-retired'> }
+  | { type: 'consent-changed'; detail: InternalDetail<'consent-changed'> };
+
+export type Decision =
+  | { kind: 'duplicate' }
+  | { kind: 'erase'; emit: Emitted[] }
+  | {
+      kind: 'applied';
+      superseded: boolean;
+      state: RelationshipState;
+      timeline: TimelineEntry[];
+      emit: Emitted[];
+    };
+
+const CONTACT_FIELDS = [
+  'email',
+  'name',
+  'title',
+  'company',
+  'timezone',
+  'country',
+  'language',
+  'role',
+  'horizon',
+  'postalAddress',
+  'tags',
+  'interests',
+] as const satisfies readonly (keyof ContactFields)[];
+
+/** Events that move the stage; they obey "older than the last state change is superseded". */
+const STATE_CHANGES = new Set<InboundEvent['type']>([
+  'lead-closed-lost',
+  'deal-created',
+  'deal-reopened',
+  'deal-won',
+  'meeting-booked',
+  'contact-replied',
+  'touch-completed',
+]);
+
+const RE_ENGAGING_FROM = new Set<Stage>(['new', 'nurturing', 'retired']);
+
+export function newRelationship(id: string, at: string): RelationshipState {
+  return {
+    id,
+    version: 0,
+    createdAt: at,
+    updatedAt: at,
+    stage: 'new',
+    contact: {},
+    fieldTimes: {},
+    crmIds: [],
+    suppressions: [],
+    applied: [],
+    planVersion: 0,
+    nextTouch: null,
+    history: { emailsSent: 0, tasksAssigned: 0, sentContent: [], cadenceStep: 0 },
+  };
+}
+
+export function clampToNow(occurredAt: string, now: Date): string {
+  const t = Date.parse(occurredAt);
+  return new Date(Math.min(t, now.getTime())).toISOString();
+}
+
+export function applyInbound(
+  prev: RelationshipState | undefined,
+  eventId: string,
+  event: InboundEvent,
+  ctx: ApplyContext,
+): Decision {
+  if (prev?.applied.includes(eventId)) return { kind: 'duplicate' };
+  const at = clampToNow(event.occurredAt, ctx.now);
+  const nowIso = ctx.now.toISOString();
+
+  if (
+    event.type === 'relationship-erasure-requested' ||
+    (event.type === 'consent-changed' && event.data.action === 'forget-me')
+  ) {
+    const emit: Emitted[] = [];
+    if (prev && !ctx.fromCrm) emit.push(consentNews(prev, 'forget-me', undefined));
+    return { kind: 'erase', emit };
+  }
+
+  let state: RelationshipState = prev ?? { ...newRelationship(ctx.relationshipId, nowIso), suppressions: [...(ctx.initialSuppressions ?? [])] };
+  state = mergeIdentity(state, ctx);
+  state = mergeContact(state, event, at);
+
+  const timeline: TimelineEntry[] = [];
+  const emit: Emitted[] = [];
+  const entry = (summary: string, detail?: TimelineEntry['detail'], superseded?: boolean) =>
+    timeline.push({ at, eventId, type: event.type, summary, ...(detail && { detail }), ...(superseded && { superseded }) });
+
+  let superseded = false;
+  let replan = false;
+  const stageBefore = state.stage;
+
+  if (STATE_CHANGES.has(event.type) && state.stageChangedAt !== undefined && at < state.stageChangedAt) {
+    superseded = true;
+    entry(`${describe(event)} (superseded by a newer change)`, undefined, true);
+  } else {
+    switch (event.type) {
+      case 'lead-closed-lost': {
+        const d = event.data;
+        state = {
+          ...state,
+          nurture: {
+            lostReason: d.reason,
+            lostAt: at,
+            ...(d.note !== undefined && { note: d.note }),
+            ...(d.dealId !== undefined && { dealId: d.dealId }),
+            ...(d.amount !== undefined && { amount: d.amount }),
+            ...(d.currency !== undefined && { currency: d.currency }),
+            ...(d.revisitAfter !== undefined && { revisitAfter: d.revisitAfter }),
+            ...(d.contractEndsAt !== undefined && { contractEndsAt: d.contractEndsAt }),
+          },
+        };
+        const dnc = state.suppressions.some((s) => s.scope === 'do-not-contact');
+        state = moveTo(state, dnc ? 'retired' : 'nurturing', at);
+        replan = true;
+        entry(`Closed lost: ${d.reason}${dnc ? ' (do-not-contact on record: no touches)' : ''}`, compact({ reason: d.reason, dealId: d.dealId, amount: d.amount }));
+        break;
+      }
+      case 'deal-created':
+        if (state.stage === 'customer') entry('New deal on a customer', compact({ dealId: event.data.dealId }));
+        else {
+          state = moveTo(state, 'in-deal', at);
+          entry('Deal created: nurture paused', compact({ dealId: event.data.dealId, amount: event.data.amount }));
+        }
+        break;
+      case 'deal-won':
+        state = moveTo(state, 'customer', at);
+        entry('Deal won', compact({ dealId: event.data.dealId, amount: event.data.amount }));
+        break;
+      case 'deal-reopened':
+      case 'meeting-booked':
+      case 'contact-replied': {
+        const what = describe(event);
+        state = { ...state, history: { ...state.history, lastHumanSignalAt: at } };
+        if (RE_ENGAGING_FROM.has(state.stage) && !state.suppressions.some((s) => s.scope === 'do-not-contact')) {
+          const brief = buildBrief(state, what, at, ctx.recentTimeline ?? []);
+          state = moveTo(state, 're-engaged', at);
+          entry(`${what}: re-engaged`, compact({ classification: event.type === 'contact-replied' ? event.data.classification : undefined }));
+          emit.push({
+            type: 'relationship-re-engaged',
+            detail: { relationshipId: state.id, crmIds: state.crmIds, ...(state.owner && { owner: state.owner }), ...(state.accountId && { accountId: state.accountId }), brief },
+          });
+        } else {
+          entry(what);
+        }
+        break;
+      }
+      case 'touch-completed': {
+        const r = completeTouch(state, event, at);
+        state = r.state;
+        replan = r.replan;
+        entry(r.summary, compact({ touchId: event.data.touchId, outcome: event.data.outcome }));
+        break;
+      }
+      case 'contact-updated':
+        entry('Contact details updated');
+        break;
+      case 'contact-moved':
+        state = applyMove(state, event, at);
+        entry('Changed company', compact({ newAccountId: event.data.newAccountId }));
+        break;
+      case 'referral-received':
+        if (state.stage === 'new') state = moveTo(state, 'nurturing', at);
+        entry('Referral received', compact({ referredBy: event.data.referredBy }));
+        break;
+      case 'consent-changed': {
+        const r = applyConsentChange(state, event, at, ctx.fromCrm);
+        state = r.state;
+        superseded = r.superseded;
+        replan = !superseded;
+        entry(r.summary, compact({ action: event.data.action, topic: event.data.topic }), superseded || undefined);
+        emit.push(...r.emit);
+        break;
+      }
+    }
+  }
+
+  if (state.stage === 'retired' && stageBefore !== 'retired') {
+    emit.push({ type: 'relationship-retired', detail: { relationshipId: state.id, crmIds: state.crmIds, ...(state.owner && { owner: state.owner }), reason: retiredReason(state) } });
+  }
+
+  state = plan(state, replan, ctx);
+  state = {
+    ...state,
+    applied: [...state.applied, eventId].slice(-APPLIED_EVENT_MEMORY),
+    updatedAt: nowIso,
+  };
+  return { kind: 'applied', superseded, state, timeline, emit };
+}
+
+/** Keep, replace or drop the next touch. A replan bumps the plan version, which voids stale claims. */
+function plan(state: RelationshipState, replan: boolean, ctx: ApplyContext): RelationshipState {
+  const current = state.nextTouch;
+  const valid =
+    current !== null &&
+    mayBeTouched(state) &&
+    (current.channel !== 'email' || (canEmail(state) && !topicStopped(state, current.topic)));
+  if (!replan && (current === null || valid)) return state;
+  const planVersion = state.planVersion + 1;
+  const next = ctx.planner.planNext({ ...state, nextTouch: null, planVersion }, { now: ctx.now });
+  if (next === null && current === null) return state;
+  return { ...state, planVersion, nextTouch: next };
+}
+
+function moveTo(state: RelationshipState, stage: Stage, at: string): RelationshipState {
+  return { ...state, stage, stageChangedAt: at };
+}
+
+function mergeIdentity(state: RelationshipState, ctx: ApplyContext): RelationshipState {
+  const crmIds = [...new Set([...state.crmIds, ...ctx.crmIds])];
+  return { ...state, crmIds, ...(ctx.emailHash && !state.emailHash && { emailHash: ctx.emailHash }) };
+}
+
+/** Field by field, the latest occurredAt wins. Consent is a record of its own, merged by its time. */
+function mergeContact(state: RelationshipState, event: InboundEvent, at: string): RelationshipState {
+  const c = event.contact;
+  const contact: ContactFields = { ...state.contact };
+  const fieldTimes = { ...state.fieldTimes };
+  let accountId = state.accountId;
+  let owner = state.owner;
+  const newer = (field: string) => fieldTimes[field] === undefined || at >= (fieldTimes[field] as string);
+  for (const field of CONTACT_FIELDS) {
+    const value = c[field];
+    if (value !== undefined && newer(field)) {
+      (contact as Record<string, unknown>)[field] = value;
+      fieldTimes[field] = at;
+    }
+  }
+  if (c.accountId !== undefined && newer('accountId')) {
+    accountId = c.accountId;
+    fieldTimes.accountId = at;
+  }
+  if (c.owner !== undefined && newer('owner')) {
+    owner = c.owner;
+    fieldTimes.owner = at;
+  }
+  let next: RelationshipState = { ...state, contact, fieldTimes, ...(accountId && { accountId }), ...(owner && { owner }) };
+  if (c.consent) next = applyConsentRecord(next, c.consent, at).state;
+  return next;
+}
+
+function completeTouch(state: RelationshipState, event: InboundEventOf<'touch-completed'>, at: string) {
+  const { touchId, outcome } = event.data;
+  const current = state.nextTouch;
+  const isCurrent = current?.touchId === touchId;
+  const history = {
+    ...state.history,
+    lastOutcome: outcome,
+    lastTouchAt: at,
+    ...(isCurrent && { cadenceStep: (current?.step ?? state.history.cadenceStep) + 1 }),
+  };
+  let next: RelationshipState = { ...state, history };
+  if (isCurrent) next = { ...next, nextTouch: null };
+  let summary = `Touch completed: ${outcome}`;
+  if (outcome === 'no-future') {
+    next = moveTo(next, 'retired', at);
+    summary += ' (retired gracefully)';
+  } else if (outcome === 'next-step' && next.stage !== 're-engaged') {
+    next = moveTo(next, 're-engaged', at);
+    summary += ' (handed back to the owner)';
+  }
+  if (!isCurrent) summary += ' (not the current touch)';
+  return { state: next, replan: isCurrent, summary };
+}
+
+function applyMove(state: RelationshipState, event: InboundEventOf<'contact-moved'>, at: string): RelationshipState {
+  const d = event.data;
+  let next = state;
+  if (d.newAccountId) next = { ...next, accountId: d.newAccountId, fieldTimes: { ...next.fieldTimes, accountId: at } };
+  if (d.newCompany) next = { ...next, contact: { ...next.contact, company: d.newCompany }, fieldTimes: { ...next.fieldTimes, company: at } };
+  if (d.newEmail) next = { ...next, contact: { ...next.contact, email: d.newEmail }, fieldTimes: { ...next.fieldTimes, email: at } };
+  return next;
+}
+
+function applyConsentChange(
+  state: RelationshipState,
+  event: InboundEventOf<'consent-changed'>,
+  at: string,
+  fromCrm: boolean,
+): { state: RelationshipState; superseded: boolean; summary: string; emit: Emitted[] } {
+  const { action, topic } = event.data;
+  const emitFor = (s: RelationshipState): Emitted[] => (fromCrm ? [] : [consentNews(s, action, topic)]);
+  // A decision older than the newest consent decision on record does not win over it.
+  if (action !== 'stop-topic' && state.consent && at < state.consent.at) {
+    return { state, superseded: true, summary: `Consent change ${action} (superseded by a newer decision)`, emit: [] };
+  }
+  const withdrawn = (s: RelationshipState): RelationshipState => {
+    const source = event.data.source ?? s.consent?.source;
+    return { ...s, consent: { ...(s.consent ?? {}), email: 'denied', basis: 'withdrawn', ...(source && { source }), at } };
+  };
+  switch (action) {
+    case 'grant-email': {
+      const record = event.data.consent ?? { email: 'granted' as const };
+      const r = applyConsentRecord(state, record, at);
+      const summary =
+        r.outcome === 'applied' ? 'E-mail consent granted' : r.outcome === 'older' ? 'E-mail consent (older than the one on record)' : 'E-mail consent not applied: an unsubscribe or do-not-contact stands until an explicit new opt-in';
+      return { state: r.state, superseded: r.outcome === 'older', summary, emit: r.outcome === 'applied' ? emitFor(r.state) : [] };
+    }
+    case 'stop-topic': {
+      const next = { ...state, suppressions: addSuppression(state.suppressions, { scope: 'topic', topic: topic as string, at }) };
+      return { state: next, superseded: false, summary: `Stopped topic ${topic}`, emit: emitFor(next) };
+    }
+    case 'stop-all-email': {
+      const next = withdrawn({ ...state, suppressions: addSuppression(state.suppressions, { scope: 'all-email', at }) });
+      return { state: next, superseded: false, summary: 'Stopped all e-mail (human touches continue)', emit: emitFor(next) };
+    }
+    case 'do-not-contact': {
+      let next = withdrawn({ ...state, suppressions: addSuppression(state.suppressions, { scope: 'do-not-contact', at }) });
+      if (next.stage !== 'retired') next = moveTo(next, 'retired', at);
+      return { state: next, superseded: false, summary: 'Do not contact: every touch stopped', emit: emitFor(next) };
+    }
+    default:
+      // forget-me is handled before the switch, as an erasure.
+      return { state, superseded: false, summary: `Consent change ${action}`, emit: [] };
+  }
+}
+
+function consentNews(state: RelationshipState, action: InternalDetail<'consent-changed'>['action'], topic: string | undefined): Emitted {
+  return {
+    type: 'consent-changed',
+    detail: {
+      relationshipId: state.id,
+      crmIds: state.crmIds,
+      ...(state.owner && { owner: state.owner }),
+      action,
+      ...(topic && { topic }),
+      email: action === 'forget-me' ? 'denied' : (state.consent?.email ?? 'unknown'),
+    },
+  };
+}
+
+function retiredReason(state: RelationshipState): string {
+  if (state.suppressions.some((s) => s.scope === 'do-not-contact')) return 'do-not-contact';
+  if (state.history.lastOutcome === 'no-future') return 'no-future';
+  return 'retired';
+}
+
+export function describe(event: InboundEvent): string {
+  switch (event.type) {
+    case 'deal-reopened':
+      return 'Deal reopened';
+    case 'meeting-booked':
+      return 'Meeting booked';
+    case 'contact-replied':
+      return event.data.classification === 'missed-me' ? 'Replied: missed the weekly e-mail' : 'Replied';
+    default:
+      return event.type;
+  }
+}
+
+function compact(o: Record<string, string | number | boolean | undefined>): Record<string, string | number | boolean> | undefined {
+  const entries = Object.entries(o).filter(([, v]) => v !== undefined) as [string, string | number | boolean][];
+  return entries.length ? Object.fromEntries(entries) : undefined;
+}
+
+export type { LostReason };

@@ -1,0 +1,109 @@
+/** Relationship state: the pure model the domain reasons about. No AWS here. */
+import type { ConsentRecord, ContactRole, Horizon, LostReason, TouchOutcome } from '#catalog/events';
+
+export const stages = ['new', 'nurturing', 'in-deal', 're-engaged', 'customer', 'retired'] as const;
+export type Stage = (typeof stages)[number];
+
+export type TouchChannel = 'email' | 'task';
+export type TouchStatus = 'planned' | 'queued' | 'sending';
+
+export interface PlannedTouch {
+  touchId: string;
+  /** Due instant, UTC ISO. The planner owns time zones. */
+  at: string;
+  channel: TouchChannel;
+  /** What the touch is: thank-you-note, value-email, permission-ask, courtesy-call, ... */
+  kind: string;
+  contentId?: string;
+  topic?: string;
+  /** Position in the cadence, so a replan keeps the person's progress. */
+  step?: number;
+  status: TouchStatus;
+  /** While queued or sending: when the claim lapses. */
+  leaseUntil?: string;
+  /** The rule that decided this touch (for `explain`). */
+  rule: string;
+}
+
+export type SuppressionScope = 'all-email' | 'do-not-contact' | 'topic' | 'hard-bounce' | 'complaint';
+export interface Suppression {
+  scope: SuppressionScope;
+  topic?: string;
+  at: string;
+}
+
+export interface ContactFields {
+  email?: string;
+  name?: string;
+  title?: string;
+  company?: string;
+  timezone?: string;
+  country?: string;
+  language?: string;
+  role?: ContactRole;
+  horizon?: Horizon;
+  postalAddress?: { lines: string[]; city: string; region?: string; postalCode?: string; country: string };
+  tags?: string[];
+  interests?: string[];
+}
+
+export interface NurtureInfo {
+  lostReason: LostReason;
+  lostAt: string;
+  note?: string;
+  dealId?: string;
+  amount?: number;
+  currency?: string;
+  revisitAfter?: string;
+  contractEndsAt?: string;
+}
+
+export interface TouchHistory {
+  emailsSent: number;
+  tasksAssigned: number;
+  /** Content ids already sent to this person (never the same item twice). */
+  sentContent: string[];
+  lastEmailAt?: string;
+  lastTouchAt?: string;
+  lastHumanSignalAt?: string;
+  /** Cadence position reached (touches issue). */
+  cadenceStep: number;
+  lastOutcome?: TouchOutcome;
+}
+
+export interface RelationshipState {
+  id: string;
+  /** Optimistic-concurrency version: every write is conditional on it. */
+  version: number;
+  createdAt: string;
+  updatedAt: string;
+  stage: Stage;
+  /** occurredAt of the last applied stage change; older state changes are superseded. */
+  stageChangedAt?: string;
+  nurture?: NurtureInfo;
+  accountId?: string;
+  owner?: string;
+  contact: ContactFields;
+  /** occurredAt per attribute: the latest wins, field by field. */
+  fieldTimes: Record<string, string>;
+  crmIds: string[];
+  emailHash?: string;
+  consent?: ConsentRecord & { at: string };
+  suppressions: Suppression[];
+  /** Recently applied event ids (bounded): a duplicate changes nothing. */
+  applied: string[];
+  planVersion: number;
+  nextTouch: PlannedTouch | null;
+  history: TouchHistory;
+}
+
+export interface TimelineEntry {
+  at: string;
+  eventId: string;
+  type: string;
+  summary: string;
+  superseded?: boolean;
+  detail?: Record<string, string | number | boolean>;
+}
+
+export const APPLIED_EVENT_MEMORY = 25;

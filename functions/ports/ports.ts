@@ -1,0 +1,88 @@
+/**
+ * Ports: the small interfaces handlers depend on. AWS adapters implement them on AWS; the local
+ * stack uses the same DynamoDB adapters against DynamoDB Local and its own bus and queue.
+ */
+import type { InboundEvent } from '#catalog/events';
+import type { RelationshipState, SuppressionScope, TimelineEntry } from '#domain/types';
+
+export interface Clock {
+  now(): Date;
+}
+
+export interface Identity {
+  emailHash?: string;
+  crmIds: readonly string[];
+}
+
+export interface SuppressionRecord {
+  scopes: { scope: SuppressionScope | 'erased'; topic?: string; at: string }[];
+}
+
+export interface RelationshipStore {
+  /** The relationship an identity points at, if any (e-mail hash first, then CRM ids). */
+  resolve(identity: Identity): Promise<string | undefined>;
+  /**
+   * Write the identity items for a relationship, conditionally. Returns the relationship id that
+   * owns the identity: `relationshipId` when it won, or the id another writer claimed first.
+   */
+  claimIdentity(relationshipId: string, identity: Identity): Promise<string>;
+  get(relationshipId: string): Promise<RelationshipState | undefined>;
+  /**
+   * Conditional on the version read (or on absence for a new relationship). 'conflict' means
+   * someone else wrote first: re-read and decide again.
+   */
+  save(state: RelationshipState, expectedVersion: number | undefined): Promise<'saved' | 'conflict'>;
+  appendTimeline(relationshipId: string, entries: readonly TimelineEntry[]): Promise<void>;
+  timeline(relationshipId: string, opts?: { newestFirst?: boolean; limit?: number }): Promise<TimelineEntry[]>;
+  /** Remove every item of the person and their identity items. */
+  erase(state: RelationshipState): Promise<void>;
+  getSuppression(hashes: readonly string[]): Promise<SuppressionRecord | undefined>;
+  putSuppression(hashes: readonly string[], record: SuppressionRecord): Promise<void>;
+}
+
+export interface InboxItem {
+  key: string;
+  event: InboundEvent;
+}
+
+/** Claim check: the full inbound event waits here until applied, then is deleted. */
+export interface InboxStore {
+  putMany(items: readonly InboxItem[]): Promise<void>;
+  get(key: string): Promise<InboundEvent | undefined>;
+  delete(key: string): Promise<void>;
+}
+
+export interface BusEntry {
+  source: string;
+  detailType: string;
+  detail: object;
+}
+
+export class PublishError extends Error {
+  constructor(
+    message: string,
+    readonly failed: number,
+  ) {
+    super(message);
+    this.name = 'PublishError';
+  }
+}
+
+export interface EventPublisher {
+  /** Publishes all entries or throws PublishError after retries. */
+  publish(entries: readonly BusEntry[]): Promise<void>;
+}
+
+/** Keyed hashes (HMAC) of identity values: stored and indexed instead of the values. */
+export interface KeyedHasher {
+  emailHash(email: string): string;
+  crmHash(crmId: string): string;
+}
+
+/** Structured logging (Powertools Logger fits it). Never personal data: ids, counts and reasons only. */
+export interface Logger {
+  debug(message: string, ...extra: Record<string, unknown>[]): void;
+  info(message: string, ...extra: Record<string, unknown>[]): void;
+  warn(message: string, ...extra: Record<string, unknown>[]): void;
+  error(message: string, ...extra: Record<string, unknown>[]): void;
+}
