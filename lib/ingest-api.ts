@@ -1,0 +1,214 @@
+/**
+ * The HTTP API: CRM webhooks and health (no authorizer; the function verifies signatures over the
+ * raw bytes) and the relationship read API (JWT authorizer). Routes are declared once in
+ * `apiRoutes`; nothing under /local is ever deployed (the guard throws at synth).
+ */
+import { CfnOutput, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import * as apigw from 'aws-cdk-lib/aws-apigateway';
+import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
+import { HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
+import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
+import * as cognito from 'aws-cdk-lib/aws-cognito';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import type * as events from 'aws-cdk-lib/aws-events';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { Construct } from 'constructs';
+import { CultivateFunction, lambdaEntry, toRetentionDays } from './cultivate-function.ts';
+import { readSettings } from './settings.ts';
+
+export type ApiMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+/** The functions behind the API. */
+export type ApiFunctionName = 'ingest' | 'api';
+/** `none`: public (webhooks verify signatures, health); `jwt`: the JWT authorizer. */
+export type ApiAuth = 'none' | 'jwt';
+
+export interface ApiRoute {
+  readonly method: ApiMethod;
+  /** API Gateway path, `{param}` for path parameters. */
+  readonly path: string;
+  readonly fn: ApiFunctionName;
+  readonly auth: ApiAuth;
+  /** Why a public route is public (required when auth is `none`; becomes the cdk-nag APIG4 acknowledgement). */
+  readonly publicBecause?: string;
+}
+
+/** Every deployed route. The local server adds its own /local routes; they are never deployed. */
+export const apiRoutes: readonly ApiRoute[] = [
+  {
+    method: 'POST',
+    path: '/webhooks/{source}',
+    fn: 'ingest',
+    auth: 'none',
+    publicBecause: 'CRM webhooks are authenticated by the HMAC signature the ingest function verifies over the raw body.',
+  },
+  {
+    method: 'GET',
+    path: '/health',
+    fn: 'ingest',
+    auth: 'none',
+    publicBecause: 'Health check for uptime monitors; returns no data.',
+  },
+  { method: 'GET', path: '/relationships', fn: 'api', auth: 'jwt' },
+  { method: 'GET', path: '/relationships/{id}', fn: 'api', auth: 'jwt' },
+];
+
+/** Throws if a route must not be deployed: anything under /local, duplicates, public routes without a reason. */
+export function assertDeployableRoutes(routes: readonly ApiRoute[]): void {
+  const seen = new Set<string>();
+  for (const route of routes) {
+    if (route.path.toLowerCase().startsWith('/local')) {
+      throw new Error(`route ${route.method} ${route.path} is local-only and must never be deployed`);
+    }
+    if (!route.path.startsWith('/')) throw new Error(`route path must start with "/": ${route.path}`);
+    const key = `${route.method} ${route.path}`;
+    if (seen.has(key)) throw new Error(`duplicate API route ${key}`);
+    seen.add(key);
+    if (route.auth === 'none' && !route.publicBecause) {
+      throw new Error(`public route ${key} needs a publicBecause reason`);
+    }
+  }
+}
+
+export interface IngestApiProps {
+  readonly table: dynamodb.ITableV2;
+  readonly bus: events.IEventBus;
+  readonly webhookSecret: secretsmanager.ISecret;
+  readonly identityKey: secretsmanager.ISecret;
+  /** @default apiRoutes */
+  readonly routes?: readonly ApiRoute[];
+}
+
+export class IngestApi extends Construct {
+  public readonly httpApi: apigwv2.HttpApi;
+  public readonly stage: apigwv2.HttpStage;
+  public readonly ingestFunction: CultivateFunction;
+  public readonly apiFunction: CultivateFunction;
+  public readonly functions: Record<ApiFunctionName, CultivateFunction>;
+  public readonly authorizer: HttpJwtAuthorizer;
+  /** Created only when context `jwtIssuer` is not set. */
+  public readonly userPool: cognito.UserPool | undefined;
+  public readonly userPoolClient: cognito.UserPoolClient | undefined;
+  public readonly accessLogGroup: logs.LogGroup;
+
+  constructor(scope: Construct, id: string, props: IngestApiProps) {
+    super(scope, id);
+    const routes = props.routes ?? apiRoutes;
+    assertDeployableRoutes(routes);
+    const settings = readSettings(this);
+
+    this.ingestFunction = new CultivateFunction(this, 'Ingest', {
+      entry: lambdaEntry('ingest'),
+      description: 'Cultivate: verify, validate and normalise CRM webhooks; publish to the bus',
+    })
+      .bindTable({ table: props.table, access: 'write' })
+      .bindBus(props.bus)
+      .bindSecret('WEBHOOK_SECRET_ARN', props.webhookSecret)
+      .bindSecret('IDENTITY_KEY_SECRET_ARN', props.identityKey);
+
+    this.apiFunction = new CultivateFunction(this, 'Api', {
+      entry: lambdaEntry('api'),
+      description: 'Cultivate: relationship read API',
+    })
+      .bindTable({ table: props.table, access: 'read' })
+      .bindSecret('IDENTITY_KEY_SECRET_ARN', props.identityKey);
+
+    this.functions = { ingest: this.ingestFunction, api: this.apiFunction };
+
+    // JWT issuer: from context, or a Cognito user pool created here.
+    let issuer: string;
+    let audience: string[];
+    if (settings.jwtIssuer) {
+      issuer = settings.jwtIssuer;
+      audience = [...settings.jwtAudience];
+    } else {
+      this.userPool = new cognito.UserPool(this, 'UserPool', {
+        selfSignUpEnabled: false,
+        signInAliases: { email: true },
+        passwordPolicy: {
+          minLength: 14,
+          requireLowercase: true,
+          requireUppercase: true,
+          requireDigits: true,
+          requireSymbols: true,
+          tempPasswordValidity: Duration.days(3),
+        },
+        mfa: cognito.Mfa.REQUIRED,
+        mfaSecondFactor: { otp: true, sms: false },
+        accountRecovery: cognito.AccountRecovery.EMAIL_ONLY,
+        featurePlan: cognito.FeaturePlan.PLUS,
+        standardThreatProtectionMode: cognito.StandardThreatProtectionMode.FULL_FUNCTION,
+        deletionProtection: true,
+        removalPolicy: RemovalPolicy.RETAIN,
+      });
+      this.userPoolClient = this.userPool.addClient('ApiClient', {
+        generateSecret: false,
+        authFlows: { userSrp: true },
+        preventUserExistenceErrors: true,
+        accessTokenValidity: Duration.hours(1),
+        idTokenValidity: Duration.hours(1),
+      });
+      issuer = this.userPool.userPoolProviderUrl;
+      audience = [this.userPoolClient.userPoolClientId];
+      new CfnOutput(this, 'UserPoolId', { value: this.userPool.userPoolId, description: 'Cognito user pool for API users' });
+      new CfnOutput(this, 'UserPoolClientId', {
+        value: this.userPoolClient.userPoolClientId,
+        description: 'Cognito app client (JWT audience)',
+      });
+    }
+    this.authorizer = new HttpJwtAuthorizer('JwtAuthorizer', issuer, { jwtAudience: audience });
+
+    this.httpApi = new apigwv2.HttpApi(this, 'HttpApi', {
+      apiName: `${Stack.of(this).stackName}-api`,
+      description: 'Cultivate: CRM webhooks and relationship API',
+      createDefaultStage: false,
+    });
+
+    this.accessLogGroup = new logs.LogGroup(this, 'AccessLogs', {
+      retention: toRetentionDays(settings.logRetentionDays),
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
+    this.stage = this.httpApi.addStage('DefaultStage', {
+      stageName: '$default',
+      autoDeploy: true,
+      throttle: { rateLimit: settings.apiThrottleRateLimit, burstLimit: settings.apiThrottleBurstLimit },
+      accessLogSettings: {
+        destination: new apigwv2.LogGroupLogDestination(this.accessLogGroup),
+        // No client IP or user agent: access logs carry no personal data.
+        format: apigw.AccessLogFormat.custom(
+          JSON.stringify({
+            requestId: '$context.requestId',
+            requestTime: '$context.requestTimeEpoch',
+            routeKey: '$context.routeKey',
+            status: '$context.status',
+            protocol: '$context.protocol',
+            responseLength: '$context.responseLength',
+            latency: '$context.responseLatency',
+            integrationStatus: '$context.integrationStatus',
+            integrationLatency: '$context.integrationLatency',
+            integrationError: '$context.integrationErrorMessage',
+            authorizerError: '$context.authorizer.error',
+          }),
+        ),
+      },
+    });
+
+    const integrations: Record<ApiFunctionName, HttpLambdaIntegration> = {
+      ingest: new HttpLambdaIntegration('IngestIntegration', this.ingestFunction),
+      api: new HttpLambdaIntegration('ApiIntegration', this.apiFunction),
+    };
+    for (const route of routes) {
+      const [httpRoute] = this.httpApi.addRoutes({
+        path: route.path,
+        methods: [apigwv2.HttpMethod[route.method]],
+        integration: integrations[route.fn],
+        authorizer: route.auth === 'jwt' ? this.authorizer : new apigwv2.HttpNoneAuthorizer(),
+      });
+      if (route.auth === 'none' && httpRoute) {
+        Validations.of(httpRoute).acknowledge({ id: 'AwsSolutions-APIG4', reason: route.publicBecause ?? '' });
+      }
+    }
+
+    new CfnOutput(this, 'ApiUrl', { value: this.stage.url, description: 'Base URL of the Cultivate HTTP API' });
+  }
+}

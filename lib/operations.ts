@@ -1,0 +1,77 @@
+/**
+ * Alarms and where they go: an encrypted, SSL-only SNS topic (optionally with an e-mail
+ * subscription from context `alarmEmail`), an alarm on every dead-letter / on-failure queue that
+ * holds a message, and alarms on ingest 5xx.
+ */
+import { Duration } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { readSettings } from './settings.ts';
+
+export class CultivateOperations extends Construct {
+  public readonly alarmTopic: sns.Topic;
+  public readonly alarms: cloudwatch.Alarm[] = [];
+  private readonly action: cwActions.SnsAction;
+
+  constructor(scope: Construct, id: string) {
+    super(scope, id);
+    const settings = readSettings(this);
+    // A customer managed key: CloudWatch alarms cannot publish to a topic under the AWS managed
+    // aws/sns key, whose policy cannot grant cloudwatch.amazonaws.com.
+    const key = new kms.Key(this, 'AlarmTopicKey', {
+      description: 'Cultivate alarm topic encryption',
+      enableKeyRotation: true,
+    });
+    key.grant(new iam.ServicePrincipal('cloudwatch.amazonaws.com'), 'kms:Decrypt', 'kms:GenerateDataKey*');
+    this.alarmTopic = new sns.Topic(this, 'AlarmTopic', {
+      displayName: 'Cultivate alarms',
+      masterKey: key,
+      enforceSSL: true,
+    });
+    if (settings.alarmEmail) {
+      this.alarmTopic.addSubscription(new subscriptions.EmailSubscription(settings.alarmEmail));
+    }
+    this.action = new cwActions.SnsAction(this.alarmTopic);
+  }
+
+  /** Alarms as soon as the queue holds a message (DLQs and on-failure destinations). */
+  alarmOnQueueMessages(id: string, queue: sqs.IQueue, what: string): cloudwatch.Alarm {
+    return this.add(
+      new cloudwatch.Alarm(this, id, {
+        alarmDescription: `${what}: messages waiting in ${queue.node.path}; inspect, fix, redrive.`,
+        metric: queue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum' }),
+        threshold: 0,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      }),
+    );
+  }
+
+  /** Alarms when the metric's sum over 5 minutes reaches `threshold` (default 1). */
+  alarmOnCount(id: string, metric: cloudwatch.IMetric, description: string, threshold = 1): cloudwatch.Alarm {
+    return this.add(
+      new cloudwatch.Alarm(this, id, {
+        alarmDescription: description,
+        metric,
+        threshold,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        evaluationPeriods: 1,
+        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      }),
+    );
+  }
+
+  private add(alarm: cloudwatch.Alarm): cloudwatch.Alarm {
+    alarm.addAlarmAction(this.action);
+    alarm.addOkAction(this.action);
+    this.alarms.push(alarm);
+    return alarm;
+  }
+}

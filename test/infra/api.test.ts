@@ -1,0 +1,134 @@
+import { Match } from 'aws-cdk-lib/assertions';
+import { describe, expect, it } from 'vitest';
+import { apiRoutes, assertDeployableRoutes, type ApiRoute } from '../../lib/ingest-api.ts';
+import { logicalId, resources, synthStack } from './synth.ts';
+
+const { stack, template } = synthStack();
+const routes = resources(template, 'AWS::ApiGatewayV2::Route');
+const integrations = resources(template, 'AWS::ApiGatewayV2::Integration');
+
+function routeByKey(key: string) {
+  const found = Object.values(routes).filter((r) => r.Properties?.RouteKey === key);
+  expect(found, `route ${key}`).toHaveLength(1);
+  return found[0]!;
+}
+
+/** Logical id of the function a route's integration invokes. */
+function routeFunction(route: { Properties?: Record<string, any> }): string {
+  const target = route.Properties?.Target['Fn::Join'][1] as unknown[];
+  const integrationRef = (target[1] as { Ref: string }).Ref;
+  const uri = integrations[integrationRef]?.Properties?.IntegrationUri as { 'Fn::GetAtt': [string, string] };
+  return uri['Fn::GetAtt'][0];
+}
+
+describe('HTTP API routes', () => {
+  const ingestId = logicalId(stack, stack.api.ingestFunction);
+  const apiId = logicalId(stack, stack.api.apiFunction);
+  const authorizerIds = Object.keys(resources(template, 'AWS::ApiGatewayV2::Authorizer'));
+
+  it('deploys exactly the declared routes', () => {
+    const keys = Object.values(routes).map((r) => r.Properties?.RouteKey).sort();
+    expect(keys).toEqual(apiRoutes.map((r) => `${r.method} ${r.path}`).sort());
+    expect(keys).toEqual(
+      ['GET /health', 'GET /relationships', 'GET /relationships/{id}', 'POST /webhooks/{source}'].sort(),
+    );
+  });
+
+  it('webhooks and health are public and go to the ingest function', () => {
+    for (const key of ['POST /webhooks/{source}', 'GET /health']) {
+      const route = routeByKey(key);
+      expect(route.Properties?.AuthorizationType ?? 'NONE').toBe('NONE');
+      expect(route.Properties?.AuthorizerId).toBeUndefined();
+      expect(routeFunction(route)).toBe(ingestId);
+    }
+  });
+
+  it('relationship routes need the JWT authorizer and go to the api function', () => {
+    expect(authorizerIds).toHaveLength(1);
+    for (const key of ['GET /relationships', 'GET /relationships/{id}']) {
+      const route = routeByKey(key);
+      expect(route.Properties?.AuthorizationType).toBe('JWT');
+      expect(route.Properties?.AuthorizerId).toEqual({ Ref: authorizerIds[0] });
+      expect(routeFunction(route)).toBe(apiId);
+    }
+  });
+
+  it('every non-public route has an authorizer', () => {
+    for (const route of Object.values(routes)) {
+      const declared = apiRoutes.find((r) => `${r.method} ${r.path}` === route.Properties?.RouteKey);
+      expect(declared).toBeDefined();
+      if (declared?.auth === 'jwt') expect(route.Properties?.AuthorizationType).toBe('JWT');
+    }
+  });
+
+  it('no route under /local is in the template', () => {
+    const paths = Object.values(routes).map((r) => String(r.Properties?.RouteKey).split(' ')[1] ?? '');
+    expect(paths.length).toBeGreaterThan(0);
+    for (const p of paths) expect(p.toLowerCase().startsWith('/local')).toBe(false);
+    expect(JSON.stringify(template.toJSON())).not.toMatch(/ \/local\b/);
+  });
+
+  it('the guard throws at synth when a /local route is added', () => {
+    const local: ApiRoute = { method: 'POST', path: '/local/clock', fn: 'ingest', auth: 'none', publicBecause: 'x' };
+    expect(() => assertDeployableRoutes([...apiRoutes, local])).toThrow(/local-only/);
+    expect(() => synthStack({}, { apiRoutes: [...apiRoutes, local] })).toThrow(/local-only/);
+    expect(() => synthStack({}, { apiRoutes: [...apiRoutes, { ...local, path: '/LOCAL/outbox', method: 'GET' }] })).toThrow(
+      /local-only/,
+    );
+  });
+
+  it('the guard rejects public routes without a reason and duplicates', () => {
+    expect(() => assertDeployableRoutes([{ method: 'GET', path: '/metrics', fn: 'api', auth: 'none' }])).toThrow(/publicBecause/);
+    expect(() => assertDeployableRoutes([apiRoutes[0]!, apiRoutes[0]!])).toThrow(/duplicate/);
+  });
+
+  it('default stage has JSON access logs with retention and throttling', () => {
+    template.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      StageName: '$default',
+      AutoDeploy: true,
+      DefaultRouteSettings: { ThrottlingRateLimit: 50, ThrottlingBurstLimit: 100 },
+      AccessLogSettings: { DestinationArn: Match.anyValue(), Format: Match.stringLikeRegexp('"requestId":"\\$context.requestId"') },
+    });
+    const stage = Object.values(resources(template, 'AWS::ApiGatewayV2::Stage'))[0]!;
+    const logGroupId = stage.Properties?.AccessLogSettings.DestinationArn['Fn::GetAtt'][0];
+    expect(resources(template, 'AWS::Logs::LogGroup')[logGroupId]?.Properties?.RetentionInDays).toBe(30);
+  });
+
+  it('throttling and retention follow context', () => {
+    const { template: t } = synthStack({ apiThrottleRateLimit: '5', apiThrottleBurstLimit: 10, logRetentionDays: 90 });
+    t.hasResourceProperties('AWS::ApiGatewayV2::Stage', {
+      DefaultRouteSettings: { ThrottlingRateLimit: 5, ThrottlingBurstLimit: 10 },
+    });
+    const retentions = Object.values(resources(t, 'AWS::Logs::LogGroup')).map((g) => g.Properties?.RetentionInDays);
+    expect(new Set(retentions)).toEqual(new Set([90]));
+  });
+
+  it('without jwtIssuer: a Cognito pool (no self sign-up, MFA, strong passwords, Plus) issues the JWTs', () => {
+    template.resourceCountIs('AWS::Cognito::UserPool', 1);
+    template.hasResourceProperties('AWS::Cognito::UserPool', {
+      AdminCreateUserConfig: { AllowAdminCreateUserOnly: true },
+      MfaConfiguration: 'ON',
+      UserPoolTier: 'PLUS',
+      Policies: { PasswordPolicy: Match.objectLike({ MinimumLength: 14, RequireSymbols: true }) },
+    });
+    const poolId = Object.keys(resources(template, 'AWS::Cognito::UserPool'))[0]!;
+    const clientId = Object.keys(resources(template, 'AWS::Cognito::UserPoolClient'))[0]!;
+    const auth = Object.values(resources(template, 'AWS::ApiGatewayV2::Authorizer'))[0]!;
+    expect(auth.Properties?.AuthorizerType).toBe('JWT');
+    expect(JSON.stringify(auth.Properties?.JwtConfiguration.Issuer)).toContain(poolId);
+    expect(auth.Properties?.JwtConfiguration.Audience).toEqual([{ Ref: clientId }]);
+    const outputs = Object.keys(template.findOutputs('*'));
+    expect(outputs.some((o) => o.includes('UserPoolId'))).toBe(true);
+    expect(outputs.some((o) => o.includes('UserPoolClientId'))).toBe(true);
+  });
+
+  it('with jwtIssuer/jwtAudience from context: no user pool, the given issuer and audiences', () => {
+    const { template: t } = synthStack({ jwtIssuer: 'https://login.example.com/', jwtAudience: 'cultivate-api, dashboard' });
+    t.resourceCountIs('AWS::Cognito::UserPool', 0);
+    t.hasResourceProperties('AWS::ApiGatewayV2::Authorizer', {
+      AuthorizerType: 'JWT',
+      JwtConfiguration: { Issuer: 'https://login.example.com/', Audience: ['cultivate-api', 'dashboard'] },
+    });
+    expect(() => synthStack({ jwtIssuer: 'https://login.example.com/' })).toThrow(/jwtAudience/);
+  });
+});

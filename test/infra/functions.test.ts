@@ -1,0 +1,159 @@
+import { describe, expect, it } from 'vitest';
+import type { CultivateFunction } from '../../lib/cultivate-function.ts';
+import { functionRoleId, logicalId, resources, roleActions, roleStatements, synthStack } from './synth.ts';
+
+const { stack, template } = synthStack({ outboundWebhookUrl: 'https://crm.example.com/hooks/cultivate' });
+const functions = resources(template, 'AWS::Lambda::Function');
+const tableId = logicalId(stack, stack.tables.table);
+const idemId = logicalId(stack, stack.tables.idempotencyTable);
+const busId = logicalId(stack, stack.events.bus);
+const secretIds = {
+  webhook: logicalId(stack, stack.secrets.webhookSecret),
+  identity: logicalId(stack, stack.secrets.identityKey),
+  outbound: logicalId(stack, stack.secrets.outboundSecret),
+};
+
+const all = {
+  ingest: stack.api.ingestFunction,
+  api: stack.api.apiFunction,
+  relationship: stack.relationships.relationshipFunction,
+  crmOutbound: stack.relationships.crmOutboundFunction,
+} satisfies Record<string, CultivateFunction>;
+
+function props(fn: CultivateFunction) {
+  return functions[logicalId(stack, fn)]!.Properties!;
+}
+function actions(fn: CultivateFunction): Set<string> {
+  return roleActions(template, functionRoleId(template, logicalId(stack, fn)));
+}
+/** Resources (as JSON) of the statements granting `action`. */
+function resourcesOf(fn: CultivateFunction, action: string): string {
+  const st = roleStatements(template, functionRoleId(template, logicalId(stack, fn))).filter((s) => s.actions.includes(action));
+  return JSON.stringify(st.map((s) => s.resources));
+}
+
+const dynamoWrites = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'];
+const dynamoReads = ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:Scan', 'dynamodb:BatchGetItem'];
+
+describe('Lambda functions', () => {
+  it('exactly the four functions, all nodejs22.x on arm64 with active tracing, JSON logs and bundling defaults', () => {
+    expect(Object.keys(functions)).toHaveLength(4);
+    for (const [id, fn] of Object.entries(functions)) {
+      const p = fn.Properties!;
+      expect(p.Runtime, id).toBe('nodejs22.x');
+      expect(p.Architectures, id).toEqual(['arm64']);
+      expect(p.TracingConfig, id).toEqual({ Mode: 'Active' });
+      expect(p.MemorySize, id).toBe(256);
+      expect(p.Timeout, id).toBe(10);
+      expect(p.LoggingConfig?.LogFormat, id).toBe('JSON');
+      expect(p.LoggingConfig?.LogGroup, id).toBeDefined();
+      expect(p.Environment.Variables.POWERTOOLS_SERVICE_NAME).toBe('cultivate');
+      expect(p.Environment.Variables.NODE_OPTIONS).toBe('--enable-source-maps');
+      const logGroupId = p.LoggingConfig.LogGroup.Ref as string;
+      expect(resources(template, 'AWS::Logs::LogGroup')[logGroupId]?.Properties?.RetentionInDays).toBe(30);
+    }
+  });
+
+  it('no function uses the AWSLambdaBasicExecutionRole managed policy', () => {
+    for (const role of Object.values(resources(template, 'AWS::IAM::Role'))) {
+      expect(role.Properties?.ManagedPolicyArns ?? []).toEqual([]);
+    }
+  });
+
+  it('each function receives exactly its environment variables', () => {
+    const env = (fn: CultivateFunction) => Object.keys(props(fn).Environment.Variables).sort();
+    const base = ['NODE_OPTIONS', 'POWERTOOLS_SERVICE_NAME'];
+    expect(env(all.ingest)).toEqual([...base, 'EVENT_BUS_NAME', 'IDENTITY_KEY_SECRET_ARN', 'TABLE_NAME', 'WEBHOOK_SECRET_ARN'].sort());
+    expect(env(all.api)).toEqual([...base, 'IDENTITY_KEY_SECRET_ARN', 'TABLE_NAME'].sort());
+    expect(env(all.relationship)).toEqual(
+      [...base, 'EVENT_BUS_NAME', 'IDEMPOTENCY_TABLE_NAME', 'IDENTITY_KEY_SECRET_ARN', 'TABLE_NAME'].sort(),
+    );
+    expect(env(all.crmOutbound)).toEqual(
+      [...base, 'CULTIVATE_OUTBOUND_WEBHOOK_URL', 'IDEMPOTENCY_TABLE_NAME', 'OUTBOUND_SECRET_ARN', 'TABLE_NAME'].sort(),
+    );
+    const v = (fn: CultivateFunction) => props(fn).Environment.Variables;
+    expect(v(all.ingest).TABLE_NAME).toEqual({ Ref: tableId });
+    expect(v(all.relationship).IDEMPOTENCY_TABLE_NAME).toEqual({ Ref: idemId });
+    expect(v(all.ingest).EVENT_BUS_NAME).toEqual({ Ref: busId });
+    expect(v(all.ingest).WEBHOOK_SECRET_ARN).toEqual({ Ref: secretIds.webhook });
+    expect(v(all.api).IDENTITY_KEY_SECRET_ARN).toEqual({ Ref: secretIds.identity });
+    expect(v(all.crmOutbound).OUTBOUND_SECRET_ARN).toEqual({ Ref: secretIds.outbound });
+    expect(v(all.crmOutbound).CULTIVATE_OUTBOUND_WEBHOOK_URL).toBe('https://crm.example.com/hooks/cultivate');
+    const { stack: s2, template: t2 } = synthStack();
+    const crm = resources(t2, 'AWS::Lambda::Function')[logicalId(s2, s2.relationships.crmOutboundFunction)]!;
+    expect(crm.Properties?.Environment.Variables.CULTIVATE_OUTBOUND_WEBHOOK_URL).toBeUndefined();
+  });
+});
+
+describe('IAM least privilege', () => {
+  it('ingest: PutItem/BatchWriteItem on the table, PutEvents, its two secrets; no reads, updates or deletes', () => {
+    const a = actions(all.ingest);
+    expect(a.has('dynamodb:PutItem')).toBe(true);
+    expect(a.has('dynamodb:BatchWriteItem')).toBe(true);
+    const dynamo = [...a].filter((x) => x.startsWith('dynamodb:')).sort();
+    expect(dynamo).toEqual(['dynamodb:BatchWriteItem', 'dynamodb:PutItem']);
+    for (const x of [...dynamoReads, 'dynamodb:UpdateItem', 'dynamodb:DeleteItem']) expect(a.has(x), x).toBe(false);
+    expect(a.has('events:PutEvents')).toBe(true);
+    expect(resourcesOf(all.ingest, 'events:PutEvents')).toContain(busId);
+    expect(resourcesOf(all.ingest, 'dynamodb:PutItem')).toContain(tableId);
+    expect(resourcesOf(all.ingest, 'dynamodb:PutItem')).not.toContain(idemId);
+    const secrets = resourcesOf(all.ingest, 'secretsmanager:GetSecretValue');
+    expect(secrets).toContain(secretIds.webhook);
+    expect(secrets).toContain(secretIds.identity);
+    expect(secrets).not.toContain(secretIds.outbound);
+  });
+
+  it('api: reads only; no writes, no PutEvents, no webhook or outbound secret', () => {
+    const a = actions(all.api);
+    expect(a.has('dynamodb:Query')).toBe(true);
+    for (const x of dynamoWrites) expect(a.has(x), x).toBe(false);
+    expect(a.has('events:PutEvents')).toBe(false);
+    expect(resourcesOf(all.api, 'dynamodb:Query')).not.toContain(idemId);
+    const secrets = resourcesOf(all.api, 'secretsmanager:GetSecretValue');
+    expect(secrets).toContain(secretIds.identity);
+    expect(secrets).not.toContain(secretIds.webhook);
+    expect(secrets).not.toContain(secretIds.outbound);
+  });
+
+  it('relationship: read/write on both tables, PutEvents, identity key only', () => {
+    const a = actions(all.relationship);
+    for (const x of ['dynamodb:UpdateItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:GetItem', 'events:PutEvents']) {
+      expect(a.has(x), x).toBe(true);
+    }
+    const writes = resourcesOf(all.relationship, 'dynamodb:UpdateItem');
+    expect(writes).toContain(tableId);
+    expect(writes).toContain(idemId);
+    const secrets = resourcesOf(all.relationship, 'secretsmanager:GetSecretValue');
+    expect(secrets).toContain(secretIds.identity);
+    expect(secrets).not.toContain(secretIds.webhook);
+    expect(secrets).not.toContain(secretIds.outbound);
+  });
+
+  it('crm outbound: reads the table, writes only the idempotency table, no PutEvents, outbound secret only', () => {
+    const a = actions(all.crmOutbound);
+    expect(a.has('dynamodb:GetItem')).toBe(true);
+    expect(resourcesOf(all.crmOutbound, 'dynamodb:GetItem')).toContain(tableId);
+    for (const x of dynamoWrites) {
+      const res = resourcesOf(all.crmOutbound, x);
+      expect(res, x).not.toContain(tableId);
+    }
+    expect(resourcesOf(all.crmOutbound, 'dynamodb:PutItem')).toContain(idemId);
+    expect(a.has('events:PutEvents')).toBe(false);
+    const secrets = resourcesOf(all.crmOutbound, 'secretsmanager:GetSecretValue');
+    expect(secrets).toContain(secretIds.outbound);
+    expect(secrets).not.toContain(secretIds.identity);
+    expect(secrets).not.toContain(secretIds.webhook);
+  });
+
+  it('no statement grants an action wildcard, and Resource "*" only for X-Ray', () => {
+    for (const policy of Object.values(resources(template, 'AWS::IAM::Policy'))) {
+      for (const st of policy.Properties?.PolicyDocument.Statement ?? []) {
+        const acts = ([] as string[]).concat(st.Action);
+        for (const act of acts) expect(act, act).not.toMatch(/\*$/);
+        if (([] as unknown[]).concat(st.Resource).includes('*')) {
+          expect(acts.every((x) => x.startsWith('xray:')), JSON.stringify(acts)).toBe(true);
+        }
+      }
+    }
+  });
+});

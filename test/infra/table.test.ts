@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest';
+import { logicalId, resources, synthStack } from './synth.ts';
+
+const { stack, template } = synthStack();
+const tables = resources(template, 'AWS::DynamoDB::GlobalTable');
+const main = tables[logicalId(stack, stack.tables.table)]!;
+const idem = tables[logicalId(stack, stack.tables.idempotencyTable)]!;
+
+describe('DynamoDB tables', () => {
+  it('exactly two tables: the single table and the idempotency table', () => {
+    expect(Object.keys(tables)).toHaveLength(2);
+    template.resourceCountIs('AWS::DynamoDB::Table', 0);
+  });
+
+  it('main table: pk/sk, on demand, PITR, SSE, NEW_AND_OLD_IMAGES stream, TTL expiresAt, retained', () => {
+    const p = main.Properties!;
+    expect(p.KeySchema).toEqual([
+      { AttributeName: 'pk', KeyType: 'HASH' },
+      { AttributeName: 'sk', KeyType: 'RANGE' },
+    ]);
+    expect(p.BillingMode).toBe('PAY_PER_REQUEST');
+    expect(p.SSESpecification).toEqual({ SSEEnabled: true, SSEType: 'KMS' }); // AWS managed key (aws/dynamodb)
+    expect(p.StreamSpecification).toEqual({ StreamViewType: 'NEW_AND_OLD_IMAGES' });
+    expect(p.TimeToLiveSpecification).toEqual({ AttributeName: 'expiresAt', Enabled: true });
+    expect(p.Replicas).toHaveLength(1);
+    expect(p.Replicas[0].PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
+    expect(p.Replicas[0].DeletionProtectionEnabled).toBe(true);
+    expect((main as any).DeletionPolicy).toBe('Retain');
+    expect((main as any).UpdateReplacePolicy).toBe('Retain');
+  });
+
+  it('sparse GSI "due": duePk/dueSk strings, KEYS_ONLY', () => {
+    const p = main.Properties!;
+    expect(p.GlobalSecondaryIndexes).toEqual([
+      {
+        IndexName: 'due',
+        KeySchema: [
+          { AttributeName: 'duePk', KeyType: 'HASH' },
+          { AttributeName: 'dueSk', KeyType: 'RANGE' },
+        ],
+        Projection: { ProjectionType: 'KEYS_ONLY' },
+      },
+    ]);
+    const attrs = Object.fromEntries((p.AttributeDefinitions as any[]).map((a) => [a.AttributeName, a.AttributeType]));
+    expect(attrs).toEqual({ pk: 'S', sk: 'S', duePk: 'S', dueSk: 'S' });
+  });
+
+  it('idempotency table: id key, TTL expiration, on demand, PITR, SSE', () => {
+    const p = idem.Properties!;
+    expect(p.KeySchema).toEqual([{ AttributeName: 'id', KeyType: 'HASH' }]);
+    expect(p.TimeToLiveSpecification).toEqual({ AttributeName: 'expiration', Enabled: true });
+    expect(p.BillingMode).toBe('PAY_PER_REQUEST');
+    expect(p.SSESpecification).toEqual({ SSEEnabled: true, SSEType: 'KMS' }); // AWS managed key (aws/dynamodb)
+    expect(p.Replicas[0].PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
+    expect(p.GlobalSecondaryIndexes).toBeUndefined();
+  });
+});
