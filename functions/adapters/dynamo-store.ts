@@ -45,15 +45,20 @@ export async function batchWrite(
   }
 }
 
-/** The state item: the state as one map, plus the sparse due-index keys while a touch is planned. */
+/**
+ * The state item: the state as one map, plus the sparse due-index keys while a touch is open. A
+ * planned touch is indexed at its due instant; a queued or sending one at its lease's end, so the
+ * same sweep that finds due touches also finds claims that lapsed.
+ */
 export function stateItem(state: RelationshipState): Item {
+  return { ...keys.relationship(state.id), v: state.version, s: state, ...dueKeys(state) };
+}
+
+export function dueKeys(state: Pick<RelationshipState, 'id' | 'nextTouch'>): { duePk: string; dueSk: string } | Record<string, never> {
   const t = state.nextTouch;
-  return {
-    ...keys.relationship(state.id),
-    v: state.version,
-    s: state,
-    ...(t?.status === 'planned' && { duePk: `DUE#${dueShard(state.id)}`, dueSk: `${t.at}#${state.id}` }),
-  };
+  if (!t) return {};
+  const when = t.status === 'planned' ? t.at : (t.leaseUntil ?? t.at);
+  return { duePk: `DUE#${dueShard(state.id)}`, dueSk: `${when}#${state.id}` };
 }
 
 export class DynamoRelationshipStore implements RelationshipStore {
@@ -70,6 +75,7 @@ export class DynamoRelationshipStore implements RelationshipStore {
   }
 
   async resolve(identity: Identity): Promise<string | undefined> {
+    if (identity.relationshipId) return identity.relationshipId;
     const wanted = this.identityKeys(identity);
     if (wanted.length === 0) return undefined;
     const found = new Map<string, string>();
@@ -91,7 +97,7 @@ export class DynamoRelationshipStore implements RelationshipStore {
 
   async claimIdentity(relationshipId: string, identity: Identity): Promise<string> {
     let owner = relationshipId;
-    for (const key of this.identityKeys(identity)) {
+    for (const [index, key] of this.identityKeys(identity).entries()) {
       try {
         await this.doc.send(
           new PutCommand({
@@ -108,7 +114,7 @@ export class DynamoRelationshipStore implements RelationshipStore {
         const rel = typeof existing === 'string' ? existing : ((err.Item?.rel as { S?: string } | undefined)?.S ?? undefined);
         if (!rel) throw err;
         // Another delivery created this person first. If it is the first key we tried, adopt theirs.
-        if (owner === relationshipId && key === this.identityKeys(identity)[0]) owner = rel;
+        if (owner === relationshipId && index === 0) owner = rel;
       }
     }
     return owner;

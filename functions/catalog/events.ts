@@ -243,7 +243,12 @@ export type InboundEvent = z.infer<typeof InboundEvent>;
 export type InboundEventOf<T extends InboundType> = Extract<InboundEvent, { type: T }>;
 
 export const MAX_EVENTS_PER_REQUEST = 100;
-export const WebhookBody = z.union([InboundEvent, z.array(InboundEvent).min(1).max(MAX_EVENTS_PER_REQUEST)]);
+export const WebhookBatch = z.array(InboundEvent).min(1).max(MAX_EVENTS_PER_REQUEST);
+/** One event or an array of up to 100. For validation pick by shape (`webhookSchemaFor`), so errors name the fields. */
+export const WebhookBody = z.union([InboundEvent, WebhookBatch]);
+export function webhookSchemaFor(json: unknown): typeof InboundEvent | typeof WebhookBatch {
+  return Array.isArray(json) ? WebhookBatch : InboundEvent;
+}
 
 // ---------------------------------------------------------------------------------------------
 // On the bus. Inbound events travel as a reference (claim check): the payload, with its personal
@@ -258,7 +263,13 @@ export const InboundEnvelope = z
     occurredAt: isoInstant,
     receivedAt: isoInstant,
     source: z.string(),
-    identity: z.object({ emailHash: z.string().optional(), crmIds: z.array(z.string()) }).strict(),
+    identity: z
+      .object({
+        emailHash: z.string().optional(),
+        crmIds: z.array(z.string()),
+        relationshipId: z.string().optional().describe('set by Cultivate itself (an unsubscribe link)'),
+      })
+      .strict(),
     accountId: z.string().optional(),
     inboxKey: z.string().describe('where the full event waits until applied'),
   })

@@ -8,6 +8,8 @@ import { inboundTypes, type InboundType, type InternalType } from './events.ts';
 export const EventSources = {
   /** Inbound events normalised by the webhook ingest, one source per CRM adapter. */
   ingestGeneric: 'cultivate.ingest.generic',
+  /** Consent changes made by a person through an unsubscribe link. */
+  unsubscribe: 'cultivate.unsubscribe',
   /** Events Cultivate itself emits about relationships. */
   relationships: 'cultivate.relationships',
   /** The send path (touches issue). */
@@ -15,7 +17,10 @@ export const EventSources = {
 } as const;
 export type EventSource = (typeof EventSources)[keyof typeof EventSources];
 
-export const inboundSources: readonly EventSource[] = [EventSources.ingestGeneric];
+/** Sources that are CRMs: a consent change from one is not echoed back to it. */
+export const crmSources: readonly EventSource[] = [EventSources.ingestGeneric];
+/** Everything that carries an inbound event (by reference) for the relationship handler. */
+export const inboundSources: readonly EventSource[] = [...crmSources, EventSources.unsubscribe];
 
 export type DetailType = InboundType | InternalType;
 

@@ -33,24 +33,106 @@ export function addSuppression(list: readonly Suppression[], s: Suppression): Su
 export type ConsentOutcome = 'applied' | 'older' | 'blocked-by-suppression';
 
 /**
- * Apply a consent record observed at `at`. The newest decision wins; a grant does not lift a
- * sticky suppression unless it is an explicit opt-in captured after it.
+ * Consent is decided from a short, time-ordered log of consent facts, folded in time order, so the
+ * decision is the same whatever order deliveries arrive in. The log is bounded: what falls off the
+ * front is kept as a snapshot, and a fact older than the snapshot can no longer be placed (older).
  */
+export type ConsentFact =
+  | { at: string; kind: 'record'; record: ConsentRecord }
+  | { at: string; kind: 'stop-all-email' | 'do-not-contact'; source?: string }
+  | { at: string; kind: 'snapshot'; consent?: ConsentState; sticky: Suppression[] };
+type ConsentState = ConsentRecord & { at: string };
+
+const MAX_FACTS = 16;
+
+interface Folded {
+  consent?: ConsentState;
+  sticky: Suppression[];
+  /** Index of facts that were blocked (a grant against a sticky suppression). */
+  blocked: Set<number>;
+  /** Index of the fact that last set the consent record. */
+  lastSetter: number;
+}
+
+export function foldConsent(facts: readonly ConsentFact[]): Folded {
+  let consent: ConsentState | undefined;
+  let sticky: Suppression[] = [];
+  const blocked = new Set<number>();
+  let lastSetter = -1;
+  facts.forEach((f, i) => {
+    switch (f.kind) {
+      case 'snapshot':
+        consent = f.consent;
+        sticky = [...f.sticky];
+        lastSetter = i;
+        break;
+      case 'record':
+        if (f.record.email === 'granted' && sticky.length > 0) {
+          // Only an explicit opt-in captured strictly after a stop lifts it.
+          const remaining = isExplicitOptIn(f.record) ? sticky.filter((x) => x.at >= f.at) : sticky;
+          if (remaining.length > 0) {
+            blocked.add(i);
+            return;
+          }
+          sticky = [];
+        }
+        consent = { ...f.record, at: f.at };
+        lastSetter = i;
+        break;
+      default: {
+        const scope = f.kind === 'stop-all-email' ? 'all-email' : 'do-not-contact';
+        if (!sticky.some((x) => x.scope === scope)) sticky.push({ scope, at: f.at });
+        const source = f.source ?? consent?.source;
+        consent = { ...(consent ?? {}), email: 'denied', basis: 'withdrawn', ...(source && { source }), at: f.at };
+        lastSetter = i;
+      }
+    }
+  });
+  return { ...(consent && { consent }), sticky, blocked, lastSetter };
+}
+
+function factsOf(state: RelationshipState): ConsentFact[] {
+  if (state.consentFacts) return state.consentFacts;
+  // A state from before the log (or built by hand): what it holds is the starting snapshot.
+  const sticky = state.suppressions.filter((x) => STICKY.includes(x.scope));
+  if (!state.consent && sticky.length === 0) return [];
+  const times = [state.consent?.at, ...sticky.map((x) => x.at)].filter((t): t is string => t !== undefined).sort();
+  return [{ at: times[times.length - 1] as string, kind: 'snapshot', ...(state.consent && { consent: state.consent }), sticky }];
+}
+
+/** Adds one consent fact and re-derives the consent record and the sticky suppressions. */
+export function addConsentFact(state: RelationshipState, fact: Exclude<ConsentFact, { kind: 'snapshot' }>): { state: RelationshipState; outcome: ConsentOutcome } {
+  let facts = factsOf(state);
+  const snapshot = facts[0]?.kind === 'snapshot' ? facts[0] : undefined;
+  if (snapshot && fact.at < snapshot.at) return { state, outcome: 'older' };
+  // Stable insert after facts of the same instant: ties keep arrival order.
+  let idx = facts.length;
+  while (idx > 0 && (facts[idx - 1] as ConsentFact).at > fact.at) idx--;
+  facts = [...facts.slice(0, idx), fact, ...facts.slice(idx)];
+  let folded = foldConsent(facts);
+  const outcome: ConsentOutcome = folded.blocked.has(idx) ? 'blocked-by-suppression' : fact.kind === 'record' && folded.lastSetter !== idx && folded.consent?.at !== fact.at ? 'older' : 'applied';
+  if (facts.length > MAX_FACTS) {
+    const cut = facts.length - MAX_FACTS + 1;
+    const head = foldConsent(facts.slice(0, cut));
+    const last = facts[cut - 1] as ConsentFact;
+    facts = [{ at: last.at, kind: 'snapshot', ...(head.consent && { consent: head.consent }), sticky: head.sticky }, ...facts.slice(cut)];
+    folded = foldConsent(facts);
+  }
+  // An explicit opt-in also lifts the topic stops it postdates: the person asked for the mail again.
+  const optIn = fact.kind === 'record' && outcome === 'applied' && isExplicitOptIn(fact.record);
+  const others = state.suppressions.filter((x) => !STICKY.includes(x.scope) && !(optIn && x.scope === 'topic' && x.at < fact.at));
+  const next: RelationshipState = { ...state, consentFacts: facts, suppressions: [...others, ...folded.sticky] };
+  if (folded.consent) next.consent = folded.consent;
+  else delete next.consent;
+  return { state: next, outcome };
+}
+
+/** A consent record observed at `at` (captured then, or earlier if it says so). */
 export function applyConsentRecord(
   state: RelationshipState,
   record: ConsentRecord,
   at: string,
 ): { state: RelationshipState; outcome: ConsentOutcome } {
   const t = record.capturedAt && record.capturedAt < at ? record.capturedAt : at;
-  if (state.consent && t < state.consent.at) return { state, outcome: 'older' };
-  let suppressions = state.suppressions;
-  if (record.email === 'granted') {
-    const sticky = suppressions.filter((s) => STICKY.includes(s.scope));
-    if (sticky.length > 0) {
-      const lifts = isExplicitOptIn(record) && sticky.every((s) => s.at < t);
-      if (!lifts) return { state, outcome: 'blocked-by-suppression' };
-      suppressions = suppressions.filter((s) => !STICKY.includes(s.scope) && s.scope !== 'topic');
-    }
-  }
-  return { state: { ...state, consent: { ...record, at: t }, suppressions }, outcome: 'applied' };
+  return addConsentFact(state, { at: t, kind: 'record', record });
 }

@@ -13,6 +13,11 @@ export interface PlanContext {
 export interface Planner {
   /** Returns the next touch (status `planned`) or null. Pure; never throws on a valid state. */
   planNext(state: RelationshipState, ctx: PlanContext): PlannedTouch | null;
+  /**
+   * The sender's last check before an e-mail goes: is `at` inside the contact's send window?
+   * (A queue backlog must not deliver Tuesday's 09:30 e-mail at 23:00.) Absent: always.
+   */
+  insideSendWindow?(state: RelationshipState, touch: PlannedTouch, at: Date): boolean;
 }
 
 const DAY_MS = 86_400_000;

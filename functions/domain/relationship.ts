@@ -7,7 +7,7 @@
  */
 import type { InboundEvent, InboundEventOf, InternalDetail, LostReason } from '#catalog/events';
 import { buildBrief } from './brief.ts';
-import { addSuppression, applyConsentRecord, canEmail, topicStopped } from './consent.ts';
+import { addConsentFact, addSuppression, applyConsentRecord, canEmail, topicStopped } from './consent.ts';
 import { mayBeTouched, type Planner } from './planner.ts';
 import {
   APPLIED_EVENT_MEMORY,
@@ -244,8 +244,10 @@ function plan(state: RelationshipState, replan: boolean, ctx: ApplyContext): Rel
   return { ...state, planVersion, nextTouch: next };
 }
 
+/** The superseding cutoff never moves backwards: it is the latest state change applied. */
 function moveTo(state: RelationshipState, stage: Stage, at: string): RelationshipState {
-  return { ...state, stage, stageChangedAt: at };
+  const stageChangedAt = state.stageChangedAt && state.stageChangedAt > at ? state.stageChangedAt : at;
+  return { ...state, stage, stageChangedAt };
 }
 
 function mergeIdentity(state: RelationshipState, ctx: ApplyContext): RelationshipState {
@@ -297,7 +299,7 @@ function completeTouch(state: RelationshipState, event: InboundEventOf<'touch-co
   if (outcome === 'no-future') {
     next = moveTo(next, 'retired', at);
     summary += ' (retired gracefully)';
-  } else if (outcome === 'next-step' && next.stage !== 're-engaged') {
+  } else if (outcome === 'next-step' && next.stage !== 're-engaged' && !next.suppressions.some((s) => s.scope === 'do-not-contact')) {
     next = moveTo(next, 're-engaged', at);
     summary += ' (handed back to the owner)';
   }
@@ -322,34 +324,34 @@ function applyConsentChange(
 ): { state: RelationshipState; superseded: boolean; summary: string; emit: Emitted[] } {
   const { action, topic } = event.data;
   const emitFor = (s: RelationshipState): Emitted[] => (fromCrm ? [] : [consentNews(s, action, topic)]);
-  // A decision older than the newest consent decision on record does not win over it.
-  if (action !== 'stop-topic' && state.consent && at < state.consent.at) {
-    return { state, superseded: true, summary: `Consent change ${action} (superseded by a newer decision)`, emit: [] };
-  }
-  const withdrawn = (s: RelationshipState): RelationshipState => {
-    const source = event.data.source ?? s.consent?.source;
-    return { ...s, consent: { ...(s.consent ?? {}), email: 'denied', basis: 'withdrawn', ...(source && { source }), at } };
-  };
   switch (action) {
     case 'grant-email': {
       const record = event.data.consent ?? { email: 'granted' as const };
       const r = applyConsentRecord(state, record, at);
       const summary =
-        r.outcome === 'applied' ? 'E-mail consent granted' : r.outcome === 'older' ? 'E-mail consent (older than the one on record)' : 'E-mail consent not applied: an unsubscribe or do-not-contact stands until an explicit new opt-in';
-      return { state: r.state, superseded: r.outcome === 'older', summary, emit: r.outcome === 'applied' ? emitFor(r.state) : [] };
+        r.outcome === 'applied'
+          ? 'E-mail consent granted'
+          : r.outcome === 'older'
+            ? 'E-mail consent (superseded by a newer decision)'
+            : 'E-mail consent not applied: an unsubscribe or do-not-contact stands until an explicit new opt-in';
+      return { state: r.state, superseded: r.outcome !== 'applied', summary, emit: r.outcome === 'applied' ? emitFor(r.state) : [] };
     }
     case 'stop-topic': {
       const next = { ...state, suppressions: addSuppression(state.suppressions, { scope: 'topic', topic: topic as string, at }) };
       return { state: next, superseded: false, summary: `Stopped topic ${topic}`, emit: emitFor(next) };
     }
-    case 'stop-all-email': {
-      const next = withdrawn({ ...state, suppressions: addSuppression(state.suppressions, { scope: 'all-email', at }) });
-      return { state: next, superseded: false, summary: 'Stopped all e-mail (human touches continue)', emit: emitFor(next) };
-    }
+    case 'stop-all-email':
     case 'do-not-contact': {
-      let next = withdrawn({ ...state, suppressions: addSuppression(state.suppressions, { scope: 'do-not-contact', at }) });
-      if (next.stage !== 'retired') next = moveTo(next, 'retired', at);
-      return { state: next, superseded: false, summary: 'Do not contact: every touch stopped', emit: emitFor(next) };
+      const source = event.data.source;
+      const r = addConsentFact(state, { at, kind: action, ...(source && { source }) });
+      const effective = r.state.suppressions.some((s) => s.scope === (action === 'stop-all-email' ? 'all-email' : 'do-not-contact'));
+      if (!effective) {
+        return { state: r.state, superseded: true, summary: `${action === 'stop-all-email' ? 'Stop all e-mail' : 'Do not contact'} (superseded by a newer explicit opt-in)`, emit: [] };
+      }
+      let next = r.state;
+      if (action === 'do-not-contact' && next.stage !== 'retired') next = moveTo(next, 'retired', at);
+      const summary = action === 'stop-all-email' ? 'Stopped all e-mail (human touches continue)' : 'Do not contact: every touch stopped';
+      return { state: next, superseded: false, summary, emit: emitFor(next) };
     }
     default:
       // forget-me is handled before the switch, as an erasure.

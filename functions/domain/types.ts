@@ -89,6 +89,8 @@ export interface RelationshipState {
   crmIds: string[];
   emailHash?: string;
   consent?: ConsentRecord & { at: string };
+  /** The time-ordered consent facts the consent record and sticky suppressions are folded from. */
+  consentFacts?: import('./consent.ts').ConsentFact[];
   suppressions: Suppression[];
   /** Recently applied event ids (bounded): a duplicate changes nothing. */
   applied: string[];

@@ -5,7 +5,7 @@
  * refuses (so the CRM retries). Nothing rejected reaches the bus.
  */
 import type { z } from 'zod';
-import { type InboundEnvelope, type InboundEvent, WebhookBody } from '#catalog/events';
+import { type InboundEnvelope, type InboundEvent, webhookSchemaFor } from '#catalog/events';
 import { EventSources } from '#catalog/routing';
 import { namespacedCrmId, namespacedEventId } from '#domain/identity';
 import { clampToNow } from '#domain/relationship';
@@ -59,7 +59,7 @@ export async function ingestGenericWebhook(deps: IngestDeps, req: WebhookRequest
   } catch {
     return { status: 400, body: { error: 'body is not valid UTF-8 JSON', issues: [{ path: '(body)', message: 'not JSON' }] } };
   }
-  const parsed = WebhookBody.safeParse(json);
+  const parsed = webhookSchemaFor(json).safeParse(json);
   if (!parsed.success) {
     const issues = issuesOf(parsed.error);
     deps.logger.info('webhook rejected', { status: 400, paths: issues.map((i) => i.path) });

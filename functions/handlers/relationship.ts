@@ -4,7 +4,7 @@
  * one read and republishes whatever the first run may not have published.
  */
 import { InboundEnvelope } from '#catalog/events';
-import { EventSources, inboundSources } from '#catalog/routing';
+import { crmSources, EventSources } from '#catalog/routing';
 import type { Planner } from '#domain/planner';
 import { applyInbound, type Emitted } from '#domain/relationship';
 import { isExplicitOptIn } from '#domain/consent';
@@ -39,7 +39,7 @@ export async function handleInboundEnvelope(deps: RelationshipDeps, detail: unkn
   const envelope = InboundEnvelope.parse(detail);
   const { store, inbox, logger } = deps;
   const log = { eventId: envelope.id, type: envelope.type };
-  const fromCrm = (inboundSources as readonly string[]).includes(envelope.source);
+  const fromCrm = (crmSources as readonly string[]).includes(envelope.source);
 
   let relId = await store.resolve(envelope.identity);
   let state = relId ? ((await store.get(relId)) as StoredState | undefined) : undefined;
@@ -59,6 +59,12 @@ export async function handleInboundEnvelope(deps: RelationshipDeps, detail: unkn
       return 'already-processed';
     }
 
+    if (!state && envelope.identity.relationshipId) {
+      // Addressed to a relationship that no longer exists (erased): nothing to change, nothing to create.
+      await inbox.delete(envelope.inboxKey);
+      logger.info('event for a relationship that no longer exists', log);
+      return 'already-processed';
+    }
     const hasher = await deps.hasher();
     const suppressionKeys = [
       ...(envelope.identity.emailHash ? [envelope.identity.emailHash] : []),
@@ -125,6 +131,10 @@ export async function handleInboundEnvelope(deps: RelationshipDeps, detail: unkn
       await store.claimIdentity(state.id, { ...(decision.state.emailHash && { emailHash: decision.state.emailHash }), crmIds: decision.state.crmIds });
     }
 
+    // The previous event's outbox is still on the item when its publish may not have happened (a
+    // crash between save and publish): publish it again before it is overwritten. Consumers
+    // dedupe on causeId, so a second copy costs a little and loses nothing.
+    if (state?.outbox && state.outbox.eventId !== envelope.id) await publish(deps, state.outbox);
     if (decision.timeline.length > 0) await store.appendTimeline(decision.state.id, decision.timeline);
     const outbox: Outbox | undefined = decision.emit.length > 0 ? { eventId: envelope.id, emit: decision.emit } : undefined;
     const toSave: StoredState = { ...decision.state };

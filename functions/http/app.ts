@@ -9,6 +9,7 @@ import { emailAddress } from '#catalog/events';
 import { ingestGenericWebhook, type IngestDeps, MAX_BODY_BYTES } from '#handlers/ingest';
 import { findRelationshipByEmail, readRelationship, type ReadDeps } from '#handlers/read';
 import type { Logger } from '#ports/ports';
+import { choicesPage, donePage, invalidPage, readToken, unsubscribe, type UnsubscribeDeps, type UnsubscribeScope } from '#handlers/unsubscribe';
 
 export type WebhookSource = 'generic';
 
@@ -58,5 +59,28 @@ export function readRoutes(deps: ReadDeps): Hono {
     const view = await findRelationshipByEmail(deps, q.data.email);
     return view ? c.json(view) : c.json({ error: 'no relationship for that address' }, 404);
   });
+  return app;
+}
+
+export function unsubscribeRoutes(deps: UnsubscribeDeps): Hono {
+  const app = new Hono();
+  app.get('/unsubscribe/:token', async (c) => {
+    const payload = await readToken(deps, c.req.param('token'));
+    if (!payload) return c.html(invalidPage(), 400);
+    return c.html(choicesPage(c.req.param('token'), payload.topic));
+  });
+  app.post(
+    '/unsubscribe/:token',
+    bodyLimit({ maxSize: 4096, onError: (c) => c.html(invalidPage(), 413) }),
+    async (c) => {
+      const payload = await readToken(deps, c.req.param('token'));
+      if (!payload) return c.html(invalidPage(), 400);
+      // RFC 8058 one-click posts List-Unsubscribe=One-Click: that is "stop all e-mail".
+      const form = await c.req.parseBody().catch(() => ({}) as Record<string, unknown>);
+      const scope: UnsubscribeScope = form.scope === 'topic' && payload.topic ? 'topic' : 'all';
+      await unsubscribe(deps, payload, scope);
+      return c.html(donePage(scope, payload.topic));
+    },
+  );
   return app;
 }

@@ -15,11 +15,20 @@ import sesLocalModule from 'aws-ses-v2-local';
 import { DynamoInboxStore, DynamoRelationshipStore, documentClient } from '#adapters/dynamo-store';
 import { idempotentOn } from '#adapters/idempotency';
 import { TTL_ATTRIBUTE, idempotencyTableDefinition, tableDefinition } from '#adapters/table';
-import { firstTouchPlanner, type Planner } from '#domain/planner';
+import type { Planner } from '#domain/planner';
+import { SESv2Client } from '@aws-sdk/client-sesv2';
+import { DynamoTouchStore } from '#adapters/dynamo-touches';
+import { SesMailer } from '#adapters/ses-mailer';
+import { loadPipelineConfig } from '#config/pipeline';
+import { dailyCapFor } from '#config/sending';
+import { sendTouch, type SendDeps, sweepDue, type SweepDeps } from '#handlers/send';
+import type { TouchMessage } from '#ports/ports';
+import { LocalQueue } from './queue.ts';
+import type { FiredTouch } from './routes.ts';
 import { handleCrmOutbound, type OutboundMessage, signedWebhookOutbound } from '#handlers/crm-outbound';
 import type { IngestDeps } from '#handlers/ingest';
 import { handleInboundEnvelope, type RelationshipDeps } from '#handlers/relationship';
-import { readRoutes, webhookRoutes, withErrors } from '#http/app';
+import { readRoutes, unsubscribeRoutes, webhookRoutes, withErrors } from '#http/app';
 import { createKeyedHasher } from '#shared/hmac';
 import { LocalBus } from './bus.ts';
 import { LocalClock } from './clock.ts';
@@ -38,7 +47,14 @@ export interface LocalStackOptions {
   clockStart?: Date;
   logLevel?: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR' | 'SILENT';
   outboundWebhookUrl?: string;
+  /** Replaces the cadence planner from config/ (tests). */
   planner?: Planner;
+  /** Folder of the YAML config (default: config). */
+  configDir?: string;
+  /** Absolute base URL used in e-mail links (default: this server's own URL). */
+  publicBaseUrl?: string;
+  /** Sweep the due index every minute of real time, as the deployed schedule does (default true). */
+  sweepEveryMinute?: boolean;
 }
 
 export interface LocalStack {
@@ -68,11 +84,14 @@ async function ensureTable(ddb: DynamoDBClient, def: ReturnType<typeof tableDefi
   await ddb.send(new UpdateTimeToLiveCommand({ TableName: def.TableName, TimeToLiveSpecification: { Enabled: true, AttributeName: ttl } }));
 }
 
-/** The identity key must not change between runs (hashes would no longer match): kept in the data folder. */
-function localIdentityKey(dataDir: string | undefined): string {
-  if (process.env.CULTIVATE_IDENTITY_KEY) return process.env.CULTIVATE_IDENTITY_KEY;
+/**
+ * Local keys (identity hashing, unsubscribe tokens) must not change between runs, or hashes and
+ * links stop matching: generated once and kept in the data folder, like a local secret store.
+ */
+function localKey(dataDir: string | undefined, name: 'identity' | 'unsubscribe', envName: string): string {
+  if (process.env[envName]) return process.env[envName] as string;
   if (!dataDir) return randomBytes(32).toString('base64url');
-  const file = join(dataDir, 'identity.key');
+  const file = join(dataDir, `${name}.key`);
   if (existsSync(file)) return readFileSync(file, 'utf8').trim();
   mkdirSync(dataDir, { recursive: true });
   const key = randomBytes(32).toString('base64url');
@@ -87,15 +106,18 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   const ddb = new DynamoDBClient({ endpoint: dynamo.endpoint, region: 'local', credentials });
   await ensureTable(ddb, tableDefinition(TABLE), TTL_ATTRIBUTE);
   await ensureTable(ddb, idempotencyTableDefinition(IDEMPOTENCY_TABLE), 'expiration');
-  const ses: Server = await sesLocalModule.default({ host: '127.0.0.1', port: 0 });
-  const sesEndpoint = `http://127.0.0.1:${(ses.address() as { port: number }).port}`;
+  const sesServer: Server = await sesLocalModule.default({ host: '127.0.0.1', port: 0 });
+  const sesEndpoint = `http://127.0.0.1:${(sesServer.address() as { port: number }).port}`;
 
   const clock = new LocalClock(opts.clockStart);
   const wallClock = { now: () => new Date() };
   const doc = documentClient(ddb);
   const store = new DynamoRelationshipStore(doc, TABLE);
   const inbox = new DynamoInboxStore(doc, TABLE, clock);
-  const hasher = createKeyedHasher(localIdentityKey(opts.dataDir));
+  const hasher = createKeyedHasher(localKey(opts.dataDir, 'identity', 'CULTIVATE_IDENTITY_KEY'));
+  const unsubscribeKey = localKey(opts.dataDir, 'unsubscribe', 'CULTIVATE_UNSUBSCRIBE_KEY');
+  const config = loadPipelineConfig(opts.configDir ?? 'config', opts.publicBaseUrl ?? 'http://127.0.0.1');
+  const planner = opts.planner ?? config.planner;
   const webhookSecret = opts.webhookSecret ?? DEFAULT_WEBHOOK_SECRET;
 
   const outbound: OutboundMessage[] = [];
@@ -118,9 +140,80 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     logger,
     () => clock.now(),
   );
-  relationshipDeps = { clock, store, inbox, publisher: bus, planner: opts.planner ?? firstTouchPlanner, hasher: async () => hasher, logger };
+  relationshipDeps = { clock, store, inbox, publisher: bus, planner, hasher: async () => hasher, logger };
 
-  const control: LocalControl = { clock, bus, logger, outbound, outbox: async () => [], sweep: undefined, nextDueAt: undefined };
+  // The send path: the same sweep and sender as on AWS; the SQS queue is an in-process queue whose
+  // concurrency follows the SES sending rate; SES is the local SES v2 server.
+  const touches = new DynamoTouchStore(doc, TABLE);
+  const ses = new SESv2Client({ endpoint: sesEndpoint, region: 'local', credentials });
+  const sentRecords = new Map<string, { relationshipId: string; touchId: string; sentAt: string }>();
+  const fired: FiredTouch[] = [];
+  const sendDeps: SendDeps = {
+    clock,
+    touches,
+    store,
+    mailer: new SesMailer(ses),
+    publisher: bus,
+    planner,
+    logger,
+    leaseSeconds: config.sending.leaseSeconds,
+    settings: config.settings,
+    owner: config.owner,
+    content: config.content,
+    unsubscribeKey: async () => unsubscribeKey,
+    suppressionsFor: async (state) =>
+      (await store.getSuppression([...(state.emailHash ? [state.emailHash] : []), ...state.crmIds.map((id) => hasher.crmHash(id))]))?.scopes ?? [],
+    onSent: (r) => sentRecords.set(r.messageId, r),
+  };
+  const sendQueue = new LocalQueue<TouchMessage>(
+    'send-queue',
+    async (m) => {
+      const outcome = await sendTouch(sendDeps, m);
+      fired.push({ relationshipId: m.relationshipId, touchId: m.touchId, channel: m.channel, kind: m.kind, dueAt: m.dueAt, outcome });
+    },
+    logger,
+    { concurrency: config.sending.sesMaxSendRate, maxAttempts: 5, now: () => clock.now() },
+  );
+  const sweepDeps: SweepDeps = {
+    clock,
+    touches,
+    store,
+    queue: { enqueue: async (ms) => ms.forEach((m) => sendQueue.send(m)) },
+    planner,
+    logger,
+    leaseSeconds: config.sending.leaseSeconds,
+    emailBudget: () => {
+      const now = clock.now();
+      return touches.emailBudget(now.toISOString().slice(0, 10), dailyCapFor(config.sending, now));
+    },
+  };
+  const sweep = async () => {
+    const start = fired.length;
+    await sweepDue(sweepDeps);
+    await sendQueue.idle();
+    return fired.slice(start);
+  };
+
+  const control: LocalControl = {
+    clock,
+    bus,
+    logger,
+    outbound,
+    outbox: async () => {
+      const res = await fetch(`${sesEndpoint}/store`);
+      const { emails } = (await res.json()) as { emails: { messageId: string }[] };
+      // SES's own store has headers and bodies but wall-clock times; sentAt comes from Cultivate's send record.
+      const withRecord = emails.flatMap((e) => {
+        const record = sentRecords.get(e.messageId);
+        return record ? [{ ...e, ...record }] : [];
+      });
+      return withRecord.sort((a, b) => (a.sentAt < b.sentAt ? -1 : a.sentAt > b.sentAt ? 1 : 0));
+    },
+    sweep,
+    nextDueAt: (until) => touches.earliestDue(until),
+    extraIdle: () => sendQueue.idle(),
+    deadLetters: () => sendQueue.deadLetters,
+  };
   const ingestDeps: IngestDeps & { beforeIngest: () => Promise<void> } = {
     clock,
     wallClock,
@@ -134,12 +227,16 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   const app = withErrors(new Hono(), logger);
   app.route('/', webhookRoutes(ingestDeps));
   app.route('/', readRoutes({ store, hasher: async () => hasher }));
+  app.route('/', unsubscribeRoutes({ clock, store, inbox, publisher: bus, unsubscribeKeys: async () => [unsubscribeKey], logger }));
   app.route('/', localRoutes(control));
 
   const server: ServerType = await new Promise((res) => {
     const s = serve({ fetch: app.fetch, port: opts.port ?? 3000, hostname: '127.0.0.1' }, () => res(s));
   });
   const port = (server.address() as { port: number }).port;
+  if (!opts.publicBaseUrl) config.settings.publicBaseUrl = `http://127.0.0.1:${port}`;
+  const timer = opts.sweepEveryMinute === false ? undefined : setInterval(() => void control.sweep?.().catch((err: Error) => logger.error('sweep failed', { error: err.message })), 60_000);
+  timer?.unref();
 
   return {
     url: `http://127.0.0.1:${port}`,
@@ -152,10 +249,13 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     webhookSecret,
     control,
     async stop() {
+      if (timer) clearInterval(timer);
       await new Promise<void>((res) => server.close(() => res()));
-      await new Promise<void>((res) => ses.close(() => res()));
+      await new Promise<void>((res) => sesServer.close(() => res()));
       await bus.idle();
+      await sendQueue.idle();
       ddb.destroy();
+      ses.destroy();
       await dynamo.stop();
     },
   };

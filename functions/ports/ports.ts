@@ -12,6 +12,8 @@ export interface Clock {
 export interface Identity {
   emailHash?: string;
   crmIds: readonly string[];
+  /** Known already (an unsubscribe link carries it): no lookup needed. */
+  relationshipId?: string;
 }
 
 export interface SuppressionRecord {
@@ -85,4 +87,42 @@ export interface Logger {
   info(message: string, ...extra: Record<string, unknown>[]): void;
   warn(message: string, ...extra: Record<string, unknown>[]): void;
   error(message: string, ...extra: Record<string, unknown>[]): void;
+}
+
+/** What the send queue carries: ids and routing facts only, no personal data. */
+export interface TouchMessage {
+  relationshipId: string;
+  touchId: string;
+  planVersion: number;
+  channel: 'email' | 'task';
+  kind: string;
+  dueAt: string;
+}
+
+export interface SendQueue {
+  /** Enqueues all or throws after retries. */
+  enqueue(messages: readonly TouchMessage[]): Promise<void>;
+}
+
+export interface OutgoingEmail {
+  from: { name: string; address: string };
+  to: string;
+  replyTo: string[];
+  subject: string;
+  text: string;
+  html: string;
+  headers: { name: string; value: string }[];
+  tags: { name: string; value: string }[];
+}
+
+/** SES throttled the call: nothing was sent, try again later. */
+export class MailerThrottledError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'MailerThrottledError';
+  }
+}
+
+export interface Mailer {
+  send(mail: OutgoingEmail): Promise<{ messageId: string }>;
 }

@@ -1,0 +1,183 @@
+/**
+ * The due index and the claims of the send path (DESIGN.md §4), as conditional writes on the
+ * relationship's state item. Each claim bumps the item's version, so a concurrent read-modify-write
+ * of the relationship sees it and decides again.
+ */
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { unmarshall } from '@aws-sdk/util-dynamodb';
+import type { RelationshipState } from '#domain/types';
+import { DUE_INDEX, DUE_SHARDS, dueShard, keys } from './table.ts';
+
+export interface DueRef {
+  relationshipId: string;
+  dueSk: string;
+  dueAt: string;
+}
+
+export type ClaimResult = { ok: true; state: RelationshipState } | { ok: false; current: RelationshipState | undefined; currentDueSk: string | undefined };
+
+const names = { '#s': 's', '#nt': 'nextTouch', '#st': 'status', '#lu': 'leaseUntil', '#v': 'v' };
+
+function updateExpression(set: { leaseUntil?: string; at?: string }): string {
+  const sets = ['#s.#nt.#st = :newStatus', 'dueSk = :newSk'];
+  if (set.leaseUntil) sets.push('#s.#nt.#lu = :lease');
+  if (set.at) sets.push('#s.#nt.#at = :at');
+  return `SET ${sets.join(', ')} ADD #v :one${set.leaseUntil ? '' : ' REMOVE #s.#nt.#lu'}`;
+}
+
+function stateOf(item: Record<string, unknown> | undefined): RelationshipState | undefined {
+  if (!item) return undefined;
+  return { ...(item.s as RelationshipState), version: item.v as number };
+}
+
+export class DynamoTouchStore {
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    private readonly table: string,
+  ) {}
+
+  /** Touches (and lapsed claims) due at or before `until` in one shard, oldest first. */
+  async dueBatch(shard: number, until: Date, limit: number): Promise<DueRef[]> {
+    const out = await this.doc.send(
+      new QueryCommand({
+        TableName: this.table,
+        IndexName: DUE_INDEX,
+        KeyConditionExpression: 'duePk = :pk AND dueSk <= :until',
+        ExpressionAttributeValues: { ':pk': `DUE#${shard}`, ':until': `${until.toISOString()}#~` },
+        Limit: limit,
+      }),
+    );
+    return (out.Items ?? []).map((i) => {
+      const dueSk = i.dueSk as string;
+      const cut = dueSk.lastIndexOf('#');
+      return { relationshipId: dueSk.slice(cut + 1), dueSk, dueAt: dueSk.slice(0, cut) };
+    });
+  }
+
+  /** The earliest due instant across shards at or before `until` (the local clock steps to it). */
+  async earliestDue(until: Date): Promise<Date | undefined> {
+    let earliest: string | undefined;
+    for (let shard = 0; shard < DUE_SHARDS; shard++) {
+      const [first] = await this.dueBatch(shard, until, 1);
+      if (first && (earliest === undefined || first.dueAt < earliest)) earliest = first.dueAt;
+    }
+    return earliest ? new Date(earliest) : undefined;
+  }
+
+  /** Oldest due instant over all shards, for the age-of-oldest-due-touch metric. */
+  async oldestDue(now: Date): Promise<Date | undefined> {
+    return this.earliestDue(now);
+  }
+
+  private async claim(
+    relationshipId: string,
+    condition: string,
+    values: Record<string, unknown>,
+    set: { status: string; leaseUntil?: string; at?: string; dueSk: string },
+  ): Promise<ClaimResult> {
+    try {
+      const out = await this.doc.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: keys.relationship(relationshipId),
+          UpdateExpression: updateExpression(set),
+          ConditionExpression: condition,
+          ExpressionAttributeNames: { ...names, ...(set.at && { '#at': 'at' }) },
+          ExpressionAttributeValues: {
+            ...values,
+            ':newStatus': set.status,
+            ':newSk': set.dueSk,
+            ':one': 1,
+            ...(set.leaseUntil && { ':lease': set.leaseUntil }),
+            ...(set.at && { ':at': set.at }),
+          },
+          ReturnValues: 'ALL_NEW',
+          ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
+        }),
+      );
+      return { ok: true, state: stateOf(out.Attributes) as RelationshipState };
+    } catch (err) {
+      if (!(err instanceof ConditionalCheckFailedException)) throw err;
+      const item = err.Item ? unmarshall(err.Item) : undefined;
+      return { ok: false, current: stateOf(item), currentDueSk: item?.dueSk as string | undefined };
+    }
+  }
+
+  /** Sweeper: due -> queued, with a lease. Only if the item is still indexed where the sweep saw it. */
+  claimDue(ref: DueRef, leaseUntil: Date): Promise<ClaimResult> {
+    const lease = leaseUntil.toISOString();
+    return this.claim(
+      ref.relationshipId,
+      'dueSk = :seen AND #s.#nt.#st = :planned',
+      { ':seen': ref.dueSk, ':planned': 'planned' },
+      { status: 'queued', leaseUntil: lease, dueSk: `${lease}#${ref.relationshipId}` },
+    );
+  }
+
+  /** Sweeper: a queued claim whose lease lapsed (its message was lost or dead-lettered): queue again. */
+  reclaimQueued(ref: DueRef, leaseUntil: Date): Promise<ClaimResult> {
+    const lease = leaseUntil.toISOString();
+    return this.claim(
+      ref.relationshipId,
+      'dueSk = :seen AND #s.#nt.#st = :queued',
+      { ':seen': ref.dueSk, ':queued': 'queued' },
+      { status: 'queued', leaseUntil: lease, dueSk: `${lease}#${ref.relationshipId}` },
+    );
+  }
+
+  /**
+   * Sender's final claim: queued -> sending, only if this touch is still the plan (same touch id
+   * and plan version: any replan, consent change or suppression bumps the version), the person is
+   * still in nurture and, for e-mail, consent is still granted.
+   */
+  claimForSend(msg: { relationshipId: string; touchId: string; planVersion: number; channel: string }, leaseUntil: Date): Promise<ClaimResult> {
+    const lease = leaseUntil.toISOString();
+    const email = msg.channel === 'email';
+    return this.claim(
+      msg.relationshipId,
+      `#s.#nt.touchId = :tid AND #s.#nt.#st = :queued AND #s.planVersion = :pv AND #s.stage = :nurturing${email ? ' AND #s.consent.email = :granted' : ''}`,
+      { ':tid': msg.touchId, ':queued': 'queued', ':pv': msg.planVersion, ':nurturing': 'nurturing', ...(email && { ':granted': 'granted' }) },
+      { status: 'sending', leaseUntil: lease, dueSk: `${lease}#${msg.relationshipId}` },
+    );
+  }
+
+  /** Give a claim back (SES throttled us: nothing was sent). */
+  release(msg: { relationshipId: string; touchId: string }, from: 'sending' | 'queued', at: string): Promise<ClaimResult> {
+    return this.claim(
+      msg.relationshipId,
+      '#s.#nt.touchId = :tid AND #s.#nt.#st = :from',
+      { ':tid': msg.touchId, ':from': from },
+      { status: 'planned', at, dueSk: `${at}#${msg.relationshipId}` },
+    );
+  }
+
+  async get(relationshipId: string): Promise<RelationshipState | undefined> {
+    const out = await this.doc.send(new GetCommand({ TableName: this.table, Key: keys.relationship(relationshipId), ConsistentRead: true }));
+    return stateOf(out.Item);
+  }
+
+  /** Today's e-mail budget under the global daily cap: one read per sweep, one counter update. */
+  async emailBudget(day: string, cap: number): Promise<{ remaining: number; consume(n: number): Promise<void> }> {
+    const key = { pk: `CAP#${day}`, sk: 'CAP' };
+    const out = await this.doc.send(new GetCommand({ TableName: this.table, Key: key, ConsistentRead: true }));
+    const used = (out.Item?.n as number | undefined) ?? 0;
+    return {
+      remaining: Math.max(0, cap - used),
+      consume: async (n) => {
+        await this.doc.send(
+          new UpdateCommand({
+            TableName: this.table,
+            Key: key,
+            UpdateExpression: 'ADD n :n SET expiresAt = if_not_exists(expiresAt, :exp)',
+            ExpressionAttributeValues: { ':n': n, ':exp': Math.floor(Date.parse(`${day}T00:00:00Z`) / 1000) + 3 * 86_400 },
+          }),
+        );
+      },
+    };
+  }
+
+  shardOf(relationshipId: string): number {
+    return dueShard(relationshipId);
+  }
+}

@@ -1,0 +1,42 @@
+/**
+ * Everything the pipeline reads from config/, loaded and validated once, and turned into what the
+ * handlers need: the planner, owner routing, the content library, sending settings.
+ */
+import { createCadencePlanner } from '#domain/cadence';
+import type { ContentItem, OwnerProfile, SenderSettings } from '#domain/email';
+import type { Planner } from '#domain/planner';
+import { loadConfig } from './load.ts';
+import { resolveOwner } from './owners.ts';
+import type { CultivateConfig } from './schema.ts';
+import { loadSendingConfig, type SendingConfig } from './sending.ts';
+
+export interface PipelineConfig {
+  rules: CultivateConfig;
+  sending: SendingConfig;
+  settings: SenderSettings;
+  planner: Planner;
+  owner(email: string | undefined): OwnerProfile;
+  content(id: string | undefined): ContentItem | undefined;
+}
+
+export function pipelineConfig(rules: CultivateConfig, sending: SendingConfig, publicBaseUrl: string, configurationSetName?: string): PipelineConfig {
+  const byId = new Map(rules.content.items.map((i) => [i.id, i]));
+  return {
+    rules,
+    sending,
+    settings: {
+      sendingDomain: sending.sendingDomain,
+      publicBaseUrl,
+      companyName: sending.companyName,
+      postalAddress: sending.postalAddress,
+      ...(configurationSetName && { configurationSetName }),
+    },
+    planner: createCadencePlanner(rules),
+    owner: (email) => resolveOwner(rules.owners, email).owner,
+    content: (id) => (id ? byId.get(id) : undefined),
+  };
+}
+
+export function loadPipelineConfig(dir: string, publicBaseUrl: string, configurationSetName?: string): PipelineConfig {
+  return pipelineConfig(loadConfig(dir), loadSendingConfig(dir), publicBaseUrl, configurationSetName);
+}

@@ -1,0 +1,332 @@
+/**
+ * The cadence planner (DESIGN.md §1, §4): fills the `Planner` port from `config/cadence.yaml`.
+ * Deterministic and pure: the next touch depends only on the config, the state and `now`.
+ *
+ * The first cadence, per track (`tracks[]`, picked by the lost reason):
+ *   step 0   a thank-you note task for the owner, `thankYou.after` (2 days) after the loss, on a
+ *            window day in the owner's zone;
+ *   then, with e-mail consent: `weekly.count` (8) value e-mails, one a week on the same local
+ *            weekday and time in the contact's zone; then `skipWeeks` (1) week left out (the 9th
+ *            e-mail comes 14 days after the 8th); then one every `monthly.every` (4 weeks), on the
+ *            same weekday and time. E-mail ends when `stopEmailAfterQuiet` (6 months) has passed
+ *            since the later of the loss and the last human signal, or when the content runs out;
+ *   without consent: one permission-ask task for the owner, then no e-mail until consent arrives
+ *            (then the weekly e-mails start). No ask when the contact denied consent or a
+ *            suppression blocks e-mail.
+ *
+ * Engine contract: after a touch is done the caller increments `history.cadenceStep` (and for an
+ * e-mail `emailsSent`, pushes `contentId` to `sentContent`, sets `lastEmailAt`), then calls
+ * `planNext` again. The next due instant is derived from history (the local date of
+ * `lastEmailAt`, `lastTouchAt`, `lostAt`), never from wall-clock drift, so a person's weekday and
+ * minute stay put week after week, across daylight-saving changes too. Position in the cadence:
+ *   cadenceStep = (thank-you done ? 1 : 0) + (permission-ask done ? 1 : 0) + emailsSent,
+ * so the permission ask counts as done when cadenceStep exceeds the thank-you plus e-mails sent,
+ * and the e-mail number is `emailsSent + 1` (cadence e-mails only). A send whose outcome is
+ * unknown (`recordTouch` 'unknown': step and content recorded, no `emailsSent`) keeps its number,
+ * with new content, at the next weekly slot.
+ *
+ * Timing: each person gets a stable minute inside each window (a 32-bit FNV-1a hash of the
+ * relationship id, mixed), and, when the value-email window lists several weekdays, a stable
+ * weekday among them. The last 15 minutes of a window are kept free so a sweep running a little
+ * late still sends inside it. Nothing is planned before `now`: a slot already past moves to the
+ * next valid slot.
+ */
+import type { CultivateConfig, TrackConfig, WindowConfig } from '../config/schema.ts';
+import { parseDuration, type Duration } from '../config/schema.ts';
+import { resolveOwner } from '../config/owners.ts';
+import { canEmail, hasSuppression } from './consent.ts';
+import { pickContent } from './content.ts';
+import { touchIdFor } from './identity.ts';
+import {
+  addLocalDays,
+  isValidTimeZone,
+  localDateOf,
+  parseClock,
+  slotOnOrAfter,
+  weekdayNumber,
+  zonedParts,
+  type LocalDate,
+} from './local-time.ts';
+import { mayBeTouched, type Planner } from './planner.ts';
+import type { PlannedTouch, RelationshipState } from './types.ts';
+
+/** A send window in numbers: local weekdays (0 = Sunday) and [startMinute, endMinute) of the day. */
+export interface SendWindow {
+  days: readonly number[];
+  startMinute: number;
+  endMinute: number;
+}
+
+/** Minutes at the end of a window the planner leaves free (a late sweep still sends inside it). */
+export const WINDOW_TAIL_MINUTES = 15;
+
+const DAY_MS = 86_400_000;
+
+function compileWindow(w: WindowConfig): SendWindow {
+  const startMinute = parseClock(w.start) ?? 0;
+  const endMinute = parseClock(w.end) ?? 1440;
+  const days = [...new Set(w.days.map((d) => weekdayNumber(d)))].sort((a, b) => a - b);
+  return { days, startMinute, endMinute };
+}
+
+/**
+ * The send window for a kind of touch (default `value-email`, the one the sender re-checks):
+ * `windows[kind]` in cadence.yaml, else `windows.default`.
+ */
+export function windowFor(config: CultivateConfig, kind = 'value-email'): SendWindow {
+  const windows = config.cadence.windows;
+  const w = (Object.hasOwn(windows, kind) ? windows[kind] : undefined) ?? (Object.hasOwn(windows, 'default') ? windows.default : undefined);
+  if (!w) throw new Error('cadence config has no default window');
+  return compileWindow(w);
+}
+
+/** Is `instant` inside `window` in local time `tz` (weekday listed, start <= time < end)? */
+export function isInsideWindow(instant: Date, tz: string, window: SendWindow): boolean {
+  const p = zonedParts(instant, tz);
+  return window.days.includes(p.weekday) && p.minuteOfDay >= window.startMinute && p.minuteOfDay < window.endMinute;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Stable per-person spreading
+
+/** 32-bit FNV-1a over the UTF-16 code units of `text`, with a final avalanche (murmur3 fmix32). */
+export function stableHash(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    h ^= text.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+/** The person's minute of the day inside `window` (stable; keeps the window's tail free). */
+export function personMinute(id: string, window: SendWindow): number {
+  const span = window.endMinute - window.startMinute;
+  const usable = span > 2 * WINDOW_TAIL_MINUTES ? span - WINDOW_TAIL_MINUTES : Math.max(1, span);
+  return Math.min(window.startMinute + (stableHash(`${id}#minute`) % usable), 1439);
+}
+
+/** The person's weekday among the window's days (stable). */
+export function personWeekday(id: string, window: SendWindow): number {
+  const days = window.days;
+  return days[stableHash(`${id}#weekday`) % days.length] ?? days[0] ?? 2;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Who, where, which track
+
+/** The track a lost deal takes: the first listing its reason, else the first without `when`. */
+export function trackFor(config: CultivateConfig, lostReason: string): TrackConfig | undefined {
+  const tracks = config.cadence.tracks;
+  return tracks.find((t) => t.when?.lostReasons.includes(lostReason as never)) ?? tracks.find((t) => t.when === undefined);
+}
+
+/** The time zone of whoever does the owner's tasks (after inactive-owner routing). */
+export function ownerTimeZone(config: CultivateConfig, state: Pick<RelationshipState, 'owner'>): string {
+  const tz = resolveOwner(config.owners, state.owner).owner.timezone;
+  return isValidTimeZone(tz) ? tz : config.cadence.timezone.default;
+}
+
+/** The contact's time zone: their own; else (if configured) their owner's; else the default. */
+export function contactTimeZone(config: CultivateConfig, state: Pick<RelationshipState, 'owner' | 'contact'>): string {
+  const own = state.contact.timezone;
+  if (own !== undefined && isValidTimeZone(own)) return own;
+  if (config.cadence.timezone.useOwnerWhenMissing) return ownerTimeZone(config, state);
+  return config.cadence.timezone.default;
+}
+
+function durationOf(text: string | undefined): Duration {
+  return (text !== undefined && parseDuration(text)) || { amount: 0, unit: 'day' };
+}
+
+function addMonthsClamped(date: LocalDate, months: number): LocalDate {
+  const index = date.year * 12 + (date.month - 1) + months;
+  const year = Math.floor(index / 12);
+  const month = (index % 12) + 1;
+  const last = new Date(Date.UTC(2000, month, 0)).getUTCDate();
+  const lastDay = month === 2 && !isLeap(year) ? 28 : last;
+  return { year, month, day: Math.min(date.day, lastDay) };
+}
+
+function isLeap(y: number): boolean {
+  return (y % 4 === 0 && y % 100 !== 0) || y % 400 === 0;
+}
+
+/** Calendar arithmetic: days and weeks as local days, months as calendar months (day clamped). */
+export function addDurationToDate(date: LocalDate, d: Duration): LocalDate {
+  if (d.unit === 'month') return addMonthsClamped(date, d.amount);
+  return addLocalDays(date, d.unit === 'week' ? 7 * d.amount : d.amount);
+}
+
+/** The instant after which no more automated e-mail is planned (quiet since the loss or the last human signal). */
+export function quietCutoff(track: TrackConfig, state: Pick<RelationshipState, 'nurture' | 'history'>): Date | undefined {
+  if (!state.nurture) return undefined;
+  const lost = Date.parse(state.nurture.lostAt);
+  const signal = state.history.lastHumanSignalAt ? Date.parse(state.history.lastHumanSignalAt) : Number.NaN;
+  const since = Number.isFinite(signal) ? Math.max(lost, signal) : lost;
+  if (!Number.isFinite(since)) return undefined;
+  const d = durationOf(track.stopEmailAfterQuiet);
+  const sinceDate = new Date(since);
+  const date = addDurationToDate(
+    { year: sinceDate.getUTCFullYear(), month: sinceDate.getUTCMonth() + 1, day: sinceDate.getUTCDate() },
+    d,
+  );
+  return new Date(Date.UTC(date.year, date.month - 1, date.day) + (since % DAY_MS + DAY_MS) % DAY_MS);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The planner
+
+function laterDate(a: LocalDate, b: LocalDate): LocalDate {
+  const ka = a.year * 10_000 + a.month * 100 + a.day;
+  const kb = b.year * 10_000 + b.month * 100 + b.day;
+  return ka >= kb ? a : b;
+}
+
+/** First slot from `fromDate` on, and whether `now` pushed it later. */
+function scheduleAt(
+  tz: string,
+  fromDate: LocalDate,
+  days: number | readonly number[],
+  minute: number,
+  now: Date,
+): { at: Date; moved: boolean } {
+  const anyTime = new Date(Date.UTC(fromDate.year, fromDate.month - 1, fromDate.day) - 2 * DAY_MS);
+  const ideal = slotOnOrAfter(tz, fromDate, days, minute, anyTime);
+  if (ideal.getTime() >= now.getTime()) return { at: ideal, moved: false };
+  return { at: slotOnOrAfter(tz, fromDate, days, minute, now), moved: true };
+}
+
+const BLOCKING: readonly Parameters<typeof hasSuppression>[1][] = ['all-email', 'do-not-contact', 'hard-bounce', 'complaint'];
+
+export function createCadencePlanner(config: CultivateConfig): Planner {
+  const taskWindow = (kind: string) => windowFor(config, kind);
+  const emailWindow = windowFor(config, 'value-email');
+
+  return {
+    /** E-mails only go inside the value-email window in the contact's zone; tasks go any time. */
+    insideSendWindow(state, touch, at) {
+      if (touch.channel !== 'email') return true;
+      return isInsideWindow(at, contactTimeZone(config, state), windowFor(config, touch.kind));
+    },
+
+    planNext(state, { now }): PlannedTouch | null {
+      if (!mayBeTouched(state) || !state.nurture) return null;
+      const lostMs = Date.parse(state.nurture.lostAt);
+      if (!Number.isFinite(lostMs)) return null;
+      const track = trackFor(config, state.nurture.lostReason);
+      if (!track) return null;
+      const lostAt = new Date(lostMs);
+      const h = state.history;
+      const step = h.cadenceStep;
+      const base = { touchId: touchIdFor(state.id, state.planVersion), status: 'planned' as const, step };
+      const thankYouAfter = durationOf(track.thankYou?.after);
+      const late = (moved: boolean, at: Date) => (moved ? `; the planned slot had passed, moved to ${at.toISOString()}` : '');
+
+      // Step 0: the thank-you note, a task for the owner in the owner's zone.
+      if (track.thankYou && step === 0) {
+        const tz = ownerTimeZone(config, state);
+        const w = taskWindow('thank-you-note');
+        const from = addDurationToDate(localDateOf(lostAt, tz), thankYouAfter);
+        const { at, moved } = scheduleAt(tz, from, w.days, personMinute(state.id, w), now);
+        return {
+          ...base,
+          at: at.toISOString(),
+          channel: 'task',
+          kind: 'thank-you-note',
+          rule: `${track.id}: thank-you note task for the owner, ${track.thankYou.after} after the loss${late(moved, at)}`,
+        };
+      }
+
+      const cutoff = quietCutoff(track, state);
+      const beforeCutoff = (at: Date) => cutoff === undefined || at.getTime() < cutoff.getTime();
+      const thankYouSteps = track.thankYou ? 1 : 0;
+      const emailsSent = h.emailsSent;
+      const askDone = step - thankYouSteps - emailsSent >= 1;
+      // Earliest local date for the touch after the thank-you: from the last touch when known,
+      // and never before the thank-you's own date plus the gap.
+      const afterPrevious = (tz: string, gap: Duration): LocalDate => {
+        const fromLoss = addDurationToDate(addDurationToDate(localDateOf(lostAt, tz), thankYouAfter), gap);
+        const lastTouch = h.lastTouchAt ? new Date(h.lastTouchAt) : undefined;
+        if (!lastTouch || !Number.isFinite(lastTouch.getTime())) return fromLoss;
+        return laterDate(fromLoss, addDurationToDate(localDateOf(lastTouch, tz), gap));
+      };
+
+      if (!canEmail(state)) {
+        const mayAsk =
+          track.permissionAsk !== undefined &&
+          emailsSent === 0 &&
+          !askDone &&
+          state.consent?.email !== 'denied' &&
+          !BLOCKING.some((scope) => hasSuppression(state, scope));
+        if (!mayAsk || !track.permissionAsk) return null;
+        const tz = ownerTimeZone(config, state);
+        const w = taskWindow('permission-ask');
+        const { at, moved } = scheduleAt(tz, afterPrevious(tz, durationOf(track.permissionAsk.after)), w.days, personMinute(state.id, w), now);
+        if (!beforeCutoff(at)) return null;
+        return {
+          ...base,
+          at: at.toISOString(),
+          channel: 'task',
+          kind: 'permission-ask',
+          rule: `${track.id}: no e-mail consent on record, so the owner asks permission personally instead of e-mails${late(moved, at)}`,
+        };
+      }
+
+      // The e-mail phase.
+      const weeklyCount = track.weekly?.count ?? 0;
+      const monthlyWeeks = track.monthly ? durationOf(track.monthly.every).amount : undefined;
+      if (emailsSent >= weeklyCount && monthlyWeeks === undefined) return null;
+      const tz = contactTimeZone(config, state);
+      const weekday = personWeekday(state.id, emailWindow);
+      const minute = personMinute(state.id, emailWindow);
+      const n = emailsSent + 1;
+      const lastEmail = h.lastEmailAt ? new Date(h.lastEmailAt) : undefined;
+
+      let from: LocalDate;
+      let rule: string;
+      if (emailsSent === 0 || !lastEmail || !Number.isFinite(lastEmail.getTime())) {
+        from = afterPrevious(tz, durationOf(track.weekly?.after));
+        rule = n <= weeklyCount ? `weekly value e-mail ${n} of ${weeklyCount}` : `monthly value e-mail (every ${monthlyWeeks} weeks)`;
+      } else {
+        let weeks: number;
+        if (n <= weeklyCount) {
+          weeks = 1;
+          rule = `weekly value e-mail ${n} of ${weeklyCount}`;
+        } else if (n === weeklyCount + 1 && weeklyCount > 0) {
+          weeks = 1 + track.skipWeeks;
+          rule =
+            track.skipWeeks > 0
+              ? `skip-week test: ${track.skipWeeks} week${track.skipWeeks === 1 ? '' : 's'} skipped after ${weeklyCount} weekly e-mails; monthly value e-mail 1 (then every ${monthlyWeeks} weeks)`
+              : `monthly value e-mail 1 (every ${monthlyWeeks} weeks after ${weeklyCount} weekly e-mails)`;
+        } else {
+          weeks = monthlyWeeks ?? 4;
+          const monthlyIndex = n - weeklyCount;
+          rule = `monthly value e-mail ${monthlyIndex} (every ${weeks} weeks${weeklyCount > 0 && track.skipWeeks > 0 ? ', after the skip week' : ''})`;
+        }
+        // The person's weekday in the `weeks`-th week after the last e-mail: its local date lies in
+        // [last + 7*weeks - 6, last + 7*weeks] (exactly last + 7*weeks when the last was on time).
+        from = addLocalDays(localDateOf(lastEmail, tz), 7 * weeks - 6);
+      }
+
+      const { at, moved } = scheduleAt(tz, from, weekday, minute, now);
+      if (!beforeCutoff(at)) return null;
+      const item = pickContent(config.content, state, track.topics ? { topics: track.topics } : {});
+      if (!item) return null;
+      return {
+        ...base,
+        at: at.toISOString(),
+        channel: 'email',
+        kind: 'value-email',
+        contentId: item.id,
+        topic: item.topic,
+        rule: `${track.id}: ${rule}${late(moved, at)}`,
+      };
+    },
+  };
+}

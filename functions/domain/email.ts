@@ -1,0 +1,142 @@
+/**
+ * Rendering what a touch says: the value e-mail (from the owner, with the sender's postal address
+ * and a one-click unsubscribe, RFC 8058) and the task a rep reads in the CRM. Pure.
+ */
+import type { OutgoingEmail } from '#ports/ports';
+import type { PlannedTouch, RelationshipState } from './types.ts';
+
+export interface OwnerProfile {
+  name: string;
+  email: string;
+  signature?: string;
+  bookingLink?: string;
+  timezone?: string;
+}
+
+export interface ContentItem {
+  id: string;
+  title: string;
+  topic: string;
+  summary: string;
+  url: string;
+}
+
+export interface SenderSettings {
+  /** The dedicated sending subdomain, e.g. mail.seller.example. */
+  sendingDomain: string;
+  /** Absolute base URL of the public API (unsubscribe links). */
+  publicBaseUrl: string;
+  companyName: string;
+  /** The sender's postal address, required in the footer of commercial e-mail. */
+  postalAddress: string;
+  configurationSetName?: string;
+}
+
+const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+function firstName(state: RelationshipState): string | undefined {
+  return state.contact.name?.trim().split(/\s+/)[0];
+}
+
+export function unsubscribeUrl(settings: SenderSettings, token: string): string {
+  return `${settings.publicBaseUrl.replace(/\/+$/, '')}/unsubscribe/${token}`;
+}
+
+/** From the owner's name on the sending subdomain; replies go to the owner. */
+export function renderValueEmail(input: {
+  state: RelationshipState;
+  touch: PlannedTouch;
+  owner: OwnerProfile;
+  content: ContentItem;
+  settings: SenderSettings;
+  unsubscribeToken: string;
+}): OutgoingEmail {
+  const { state, touch, owner, content, settings } = input;
+  const to = state.contact.email;
+  if (!to) throw new Error('no e-mail address on record');
+  const url = unsubscribeUrl(settings, input.unsubscribeToken);
+  const hello = firstName(state) ? `Hi ${firstName(state)},` : 'Hello,';
+  const signature = owner.signature ?? owner.name;
+  const localPart = owner.email.split('@')[0] as string;
+  const text = [
+    hello,
+    '',
+    content.summary,
+    '',
+    `${content.title}: ${content.url}`,
+    '',
+    signature,
+    ...(owner.bookingLink ? [`If a conversation would help: ${owner.bookingLink}`] : []),
+    '',
+    '--',
+    `${settings.companyName}, ${settings.postalAddress}`,
+    `You get this weekly idea because you said yes to it. Stop it with one click: ${url}`,
+  ].join('\n');
+  const html = [
+    `<p>${escapeHtml(hello)}</p>`,
+    `<p>${escapeHtml(content.summary)}</p>`,
+    `<p><a href="${escapeHtml(content.url)}">${escapeHtml(content.title)}</a></p>`,
+    `<p>${escapeHtml(signature).replace(/\n/g, '<br>')}</p>`,
+    ...(owner.bookingLink ? [`<p><a href="${escapeHtml(owner.bookingLink)}">Book a time with ${escapeHtml(owner.name)}</a></p>`] : []),
+    `<hr><p style="font-size:12px;color:#666">${escapeHtml(settings.companyName)}, ${escapeHtml(settings.postalAddress)}<br>`,
+    `You get this weekly idea because you said yes to it. <a href="${escapeHtml(url)}">Unsubscribe</a></p>`,
+  ].join('\n');
+  return {
+    from: { name: owner.name, address: `${localPart}@${settings.sendingDomain}` },
+    to,
+    replyTo: [owner.email],
+    subject: content.title,
+    text,
+    html,
+    headers: [
+      { name: 'List-Unsubscribe', value: `<${url}>` },
+      { name: 'List-Unsubscribe-Post', value: 'List-Unsubscribe=One-Click' },
+    ],
+    tags: [
+      { name: 'relationship', value: state.id },
+      { name: 'touch', value: touch.touchId },
+      ...(content.topic ? [{ name: 'topic', value: content.topic.replace(/[^\w.@-]/g, '_') }] : []),
+      ...(touch.contentId ? [{ name: 'content', value: touch.contentId.replace(/[^\w.@-]/g, '_') }] : []),
+    ],
+  };
+}
+
+const TASK_TITLES: Record<string, string> = {
+  'thank-you-note': 'Thank-you note',
+  'permission-ask': 'Ask permission for the weekly idea',
+  'courtesy-call': 'Quarterly courtesy call',
+  'handwritten-note': 'Handwritten note',
+  requalification: 'Requalification call',
+  research: 'Research their pain or gain',
+};
+
+const DAY_MS = 86_400_000;
+
+/** The local calendar date of an instant in a time zone (YYYY-MM-DD). */
+export function localDate(instant: Date, timeZone: string): string {
+  const parts = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).formatToParts(instant);
+  const get = (t: string) => parts.find((p) => p.type === t)?.value;
+  return `${get('year')}-${get('month')}-${get('day')}`;
+}
+
+/**
+ * What a rep reads: what and why, with no personal data (the CRM attaches the task to the contact
+ * it already knows). Due date in the owner's time zone.
+ */
+export function describeTask(state: RelationshipState, touch: PlannedTouch, owner: OwnerProfile, now: Date) {
+  const what = TASK_TITLES[touch.kind] ?? touch.kind.replace(/-/g, ' ');
+  const why: string[] = [];
+  if (state.nurture) {
+    const days = Math.max(0, Math.round((now.getTime() - Date.parse(state.nurture.lostAt)) / DAY_MS));
+    why.push(`lost on ${state.nurture.lostReason} ${days} day${days === 1 ? '' : 's'} ago`);
+  }
+  if (touch.kind === 'permission-ask') why.push('no e-mail consent on record: your personal note asks whether they would like the weekly idea; their answer is the consent');
+  if (state.history.emailsSent > 0) why.push(`${state.history.emailsSent} value e-mail${state.history.emailsSent === 1 ? '' : 's'} sent so far`);
+  return {
+    kind: touch.kind,
+    title: what,
+    why: why.join('; ') || touch.rule,
+    dueDate: localDate(new Date(touch.at), owner.timezone ?? 'UTC'),
+    outcomes: touch.kind === 'requalification' ? (['no-future', 'future-opportunity', 'next-step'] as const) : (['done', 'no-answer', 'left-message', 'declined', 'skipped'] as const),
+  };
+}

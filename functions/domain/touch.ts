@@ -1,0 +1,81 @@
+/**
+ * What happens to a relationship when one of its touches is done, lost or pushed. Pure; the send
+ * path calls these inside its conditional writes.
+ */
+import type { Planner } from './planner.ts';
+import type { PlannedTouch, RelationshipState, TimelineEntry } from './types.ts';
+
+export type TouchResult =
+  | { kind: 'email-sent'; messageId: string; title: string }
+  | { kind: 'task-assigned'; title: string }
+  /** The lease lapsed while sending: it may or may not have gone. Counted, never re-sent. */
+  | { kind: 'unknown' }
+  /** The final claim found it no longer wanted (consent, stage, suppression). */
+  | { kind: 'skipped'; reason: string };
+
+export interface TouchOutcomeDecision {
+  state: RelationshipState;
+  timeline: TimelineEntry[];
+}
+
+const SENT_MEMORY = 200;
+
+/**
+ * Records a finished touch and plans the next one. Idempotent on the touch id: recording the same
+ * touch twice changes nothing. If the plan moved on meanwhile (a replan while it was sending), the
+ * send is still recorded in the history, and the new plan is left alone.
+ */
+export function recordTouch(
+  state: RelationshipState,
+  touch: PlannedTouch,
+  result: TouchResult,
+  at: Date,
+  planner: Planner,
+): TouchOutcomeDecision | undefined {
+  const eventId = `touch:${touch.touchId}`;
+  if (state.applied.includes(eventId)) return undefined;
+  const atIso = at.toISOString();
+  const history = { ...state.history, lastTouchAt: atIso };
+  let summary: string;
+  const detail: Record<string, string | number | boolean> = { touchId: touch.touchId, kind: touch.kind };
+  switch (result.kind) {
+    case 'email-sent':
+      history.emailsSent += 1;
+      history.lastEmailAt = atIso;
+      if (touch.contentId) history.sentContent = [...history.sentContent, touch.contentId].slice(-SENT_MEMORY);
+      history.cadenceStep = Math.max(history.cadenceStep, (touch.step ?? history.cadenceStep) + 1);
+      summary = `E-mail sent: ${result.title}`;
+      detail.messageId = result.messageId;
+      if (touch.contentId) detail.contentId = touch.contentId;
+      break;
+    case 'task-assigned':
+      history.tasksAssigned += 1;
+      history.cadenceStep = Math.max(history.cadenceStep, (touch.step ?? history.cadenceStep) + 1);
+      summary = `Task for the owner: ${result.title}`;
+      break;
+    case 'unknown':
+      history.cadenceStep = Math.max(history.cadenceStep, (touch.step ?? history.cadenceStep) + 1);
+      if (touch.contentId) history.sentContent = [...history.sentContent, touch.contentId].slice(-SENT_MEMORY);
+      summary = `Touch outcome unknown (the send may or may not have happened; not retried)`;
+      break;
+    case 'skipped':
+      summary = `Touch skipped: ${result.reason}`;
+      break;
+  }
+  const type = result.kind === 'email-sent' ? 'email-sent' : result.kind === 'task-assigned' ? 'task-assigned' : `touch-${result.kind}`;
+  let next: RelationshipState = { ...state, history, applied: [...state.applied, eventId].slice(-25), updatedAt: atIso };
+  if (state.nextTouch?.touchId === touch.touchId) {
+    const planVersion = state.planVersion + 1;
+    const planned = planner.planNext({ ...next, nextTouch: null, planVersion }, { now: at });
+    next = { ...next, planVersion, nextTouch: planned };
+  }
+  return { state: next, timeline: [{ at: atIso, eventId, type, summary, detail }] };
+}
+
+/** Outside the send window at the last moment: plan the same step again at the next valid slot. */
+export function pushTouch(state: RelationshipState, touch: PlannedTouch, at: Date, planner: Planner): RelationshipState {
+  if (state.nextTouch?.touchId !== touch.touchId) return state;
+  const planVersion = state.planVersion + 1;
+  const planned = planner.planNext({ ...state, nextTouch: null, planVersion }, { now: at });
+  return { ...state, planVersion, nextTouch: planned, updatedAt: at.toISOString() };
+}

@@ -1,0 +1,263 @@
+/**
+ * The send path: the sweep claims due touches into the send queue; the sender makes the final
+ * claim, re-checks what could have changed, sends at most once, records, plans the next touch.
+ */
+import { EventSources } from '#catalog/routing';
+import type { ClaimResult, DueRef, DynamoTouchStore } from '#adapters/dynamo-touches';
+import { type ContentItem, describeTask, type OwnerProfile, renderValueEmail, type SenderSettings } from '#domain/email';
+import type { Planner } from '#domain/planner';
+import { pushTouch, recordTouch, type TouchResult } from '#domain/touch';
+import type { PlannedTouch, RelationshipState } from '#domain/types';
+import { addSuppression } from '#domain/consent';
+import {
+  type Clock,
+  type EventPublisher,
+  type Logger,
+  type Mailer,
+  MailerThrottledError,
+  type RelationshipStore,
+  type SendQueue,
+  type TouchMessage,
+} from '#ports/ports';
+import { signUnsubscribeToken } from '#shared/unsubscribe-token';
+import { DUE_SHARDS } from '#adapters/table';
+
+export interface SweepDeps {
+  clock: Clock;
+  touches: DynamoTouchStore;
+  store: RelationshipStore;
+  queue: SendQueue;
+  planner: Planner;
+  logger: Logger;
+  /** How long a claim holds before the sweep looks at it again. */
+  leaseSeconds: number;
+  /** E-mails the sweep may still queue today (the ramped daily cap), or Infinity. */
+  emailBudget?: () => Promise<{ remaining: number; consume(n: number): Promise<void> }>;
+  batchSize?: number;
+}
+
+export interface SweepReport {
+  queued: TouchMessage[];
+  requeued: number;
+  unknown: number;
+  deferredByCap: number;
+  /** Age in seconds of the oldest due touch left after this sweep (the alarm's metric). */
+  oldestDueAgeSeconds: number;
+}
+
+const DAY_MS = 86_400_000;
+
+function messageOf(state: RelationshipState): TouchMessage {
+  const t = state.nextTouch as PlannedTouch;
+  return { relationshipId: state.id, touchId: t.touchId, planVersion: state.planVersion, channel: t.channel, kind: t.kind, dueAt: t.at };
+}
+
+/** One sweep over every shard of the due index. Safe to run twice at once: every claim is conditional. */
+export async function sweepDue(deps: SweepDeps): Promise<SweepReport> {
+  const now = deps.clock.now();
+  const lease = new Date(now.getTime() + deps.leaseSeconds * 1000);
+  const report: SweepReport = { queued: [], requeued: 0, unknown: 0, deferredByCap: 0, oldestDueAgeSeconds: 0 };
+  const budget = deps.emailBudget ? await deps.emailBudget() : undefined;
+  let emailsQueued = 0;
+  for (let shard = 0; shard < DUE_SHARDS; shard++) {
+    const refs = await deps.touches.dueBatch(shard, now, deps.batchSize ?? 200);
+    const batch: TouchMessage[] = [];
+    for (const ref of refs) {
+      const r = await deps.touches.claimDue(ref, lease);
+      if (r.ok) {
+        const msg = messageOf(r.state);
+        if (msg.channel === 'email' && budget && emailsQueued >= budget.remaining) {
+          // Over today's cap: give the touch back, a day later (the sender re-checks the window).
+          await deps.touches.release(msg, 'queued', new Date(Date.parse(msg.dueAt) + DAY_MS).toISOString());
+          report.deferredByCap++;
+          continue;
+        }
+        if (msg.channel === 'email') emailsQueued++;
+        batch.push(msg);
+      } else {
+        await handleLapsed(deps, ref, r, lease, now, report, batch);
+      }
+    }
+    if (batch.length > 0) await deps.queue.enqueue(batch);
+    report.queued.push(...batch);
+  }
+  if (budget && emailsQueued > 0) await budget.consume(emailsQueued);
+  const oldest = await deps.touches.oldestDue(now);
+  report.oldestDueAgeSeconds = oldest ? Math.max(0, Math.round((now.getTime() - oldest.getTime()) / 1000)) : 0;
+  deps.logger.info('sweep done', {
+    queued: report.queued.length,
+    requeued: report.requeued,
+    unknown: report.unknown,
+    deferredByCap: report.deferredByCap,
+    oldestDueAgeSeconds: report.oldestDueAgeSeconds,
+  });
+  return report;
+}
+
+async function handleLapsed(deps: SweepDeps, ref: DueRef, r: Extract<ClaimResult, { ok: false }>, lease: Date, now: Date, report: SweepReport, batch: TouchMessage[]) {
+  const t = r.current?.nextTouch;
+  if (!r.current || !t || r.currentDueSk !== ref.dueSk) return; // moved on since the query: not ours
+  if (t.status === 'queued') {
+    const again = await deps.touches.reclaimQueued(ref, lease);
+    if (again.ok) {
+      batch.push(messageOf(again.state));
+      report.requeued++;
+    }
+    return;
+  }
+  if (t.status === 'sending') {
+    if (t.channel === 'task') {
+      // Tasks are delivered idempotently on the touch id: sending again is safe.
+      const back = await deps.touches.release({ relationshipId: r.current.id, touchId: t.touchId }, 'sending', now.toISOString());
+      if (back.ok) report.requeued++;
+      return;
+    }
+    // An e-mail whose sender lost its lease: SES may have sent it. At most once: record unknown.
+    await recordWithRetry(deps.store, deps.touches, r.current.id, t, { kind: 'unknown' }, now, deps.planner);
+    deps.logger.warn('touch outcome unknown: lease lapsed while sending', { relationshipId: r.current.id, touchId: t.touchId, metric: 'TouchUnknown' });
+    report.unknown++;
+  }
+}
+
+/** Read-modify-write of a touch's outcome, conditional on the version; idempotent on the touch id. */
+export async function recordWithRetry(
+  store: RelationshipStore,
+  touches: DynamoTouchStore,
+  relationshipId: string,
+  touch: PlannedTouch,
+  result: TouchResult,
+  at: Date,
+  planner: Planner,
+  base?: RelationshipState,
+): Promise<RelationshipState | undefined> {
+  let state = base ?? (await touches.get(relationshipId));
+  for (let attempt = 0; attempt < 20 && state; attempt++) {
+    const decision = recordTouch(state, touch, result, at, planner);
+    if (!decision) return state;
+    await store.appendTimeline(relationshipId, decision.timeline);
+    if ((await store.save(decision.state, state.version)) === 'saved') return decision.state;
+    await new Promise((res) => setTimeout(res, Math.random() * 20 * (attempt + 1)));
+    state = await touches.get(relationshipId);
+  }
+  if (state) throw new Error(`could not record touch ${touch.touchId} after 20 attempts`);
+  return undefined;
+}
+
+// ------------------------------------------------------------------------------------------------
+
+export interface SendDeps {
+  clock: Clock;
+  touches: DynamoTouchStore;
+  store: RelationshipStore;
+  mailer: Mailer;
+  publisher: EventPublisher;
+  planner: Planner;
+  logger: Logger;
+  leaseSeconds: number;
+  settings: SenderSettings;
+  owner: (email: string | undefined) => OwnerProfile;
+  content: (id: string | undefined) => ContentItem | undefined;
+  unsubscribeKey: () => Promise<string>;
+  /** Suppressions by keyed hash (they outlive erasure and arrive from bounces): scopes on record. */
+  suppressionsFor: (state: RelationshipState) => Promise<{ scope: string; topic?: string }[]>;
+  onSent?: (record: { relationshipId: string; touchId: string; messageId: string; sentAt: string }) => void;
+}
+
+export type SendOutcome = 'sent' | 'task-assigned' | 'not-current' | 'suppressed' | 'pushed-outside-window' | 'skipped';
+
+export async function sendTouch(deps: SendDeps, msg: TouchMessage): Promise<SendOutcome> {
+  const now = deps.clock.now();
+  const log = { relationshipId: msg.relationshipId, touchId: msg.touchId, channel: msg.channel };
+  const claim = await deps.touches.claimForSend(msg, new Date(now.getTime() + deps.leaseSeconds * 1000));
+  if (!claim.ok) {
+    // A reply, an unsubscribe, a deal or a replan got there first: this message is stale.
+    const current = claim.current?.nextTouch;
+    if (claim.current && current?.touchId === msg.touchId && current.status === 'queued') {
+      // Same touch, but consent or stage no longer allow it: let the planner decide again.
+      await recordWithRetry(deps.store, deps.touches, msg.relationshipId, current, { kind: 'skipped', reason: 'no longer allowed at send time' }, now, deps.planner);
+      deps.logger.info('touch skipped at the final claim', log);
+      return 'skipped';
+    }
+    deps.logger.info('stale touch message dropped', log);
+    return 'not-current';
+  }
+  let state = claim.state;
+  const touch = state.nextTouch as PlannedTouch;
+
+  if (touch.channel === 'email') {
+    const content = deps.content(touch.contentId);
+    const onRecord = await deps.suppressionsFor(state);
+    const blocking = onRecord
+      .filter((s) => ['all-email', 'do-not-contact', 'hard-bounce', 'complaint', 'erased'].includes(s.scope) || (s.scope === 'topic' && s.topic === content?.topic))
+      .map((s) => (s.scope === 'topic' ? `topic:${s.topic}` : s.scope));
+    if (blocking.length > 0) {
+      // Learned by keyed hash (an unsubscribe click, a bounce, an earlier erasure) before the bus
+      // brought it to the relationship: bring it onto the state now and replan.
+      for (const s of onRecord) {
+        if (s.scope !== 'erased') state = { ...state, suppressions: addSuppression(state.suppressions, { scope: s.scope as 'all-email', ...(s.topic && { topic: s.topic }), at: now.toISOString() }) };
+      }
+      await recordWithRetry(deps.store, deps.touches, state.id, touch, { kind: 'skipped', reason: `suppressed: ${blocking.join(', ')}` }, now, deps.planner, state);
+      deps.logger.info('touch suppressed at send time', { ...log, scopes: blocking });
+      return 'suppressed';
+    }
+    if (deps.planner.insideSendWindow && !deps.planner.insideSendWindow(state, touch, now)) {
+      const pushed = pushTouch(state, touch, now, deps.planner);
+      await deps.store.save(pushed, state.version);
+      deps.logger.info('outside the send window at send time: pushed to the next slot', log);
+      return 'pushed-outside-window';
+    }
+    if (!content) {
+      await recordWithRetry(deps.store, deps.touches, state.id, touch, { kind: 'skipped', reason: `content ${touch.contentId ?? '(none)'} not in the library` }, now, deps.planner, state);
+      deps.logger.warn('touch skipped: content missing', { ...log, contentId: touch.contentId });
+      return 'skipped';
+    }
+    const owner = deps.owner(state.owner);
+    const mail = renderValueEmail({
+      state,
+      touch,
+      owner,
+      content,
+      settings: deps.settings,
+      unsubscribeToken: signUnsubscribeToken(await deps.unsubscribeKey(), { relationshipId: state.id, touchId: touch.touchId, topic: content.topic }),
+    });
+    let messageId: string;
+    try {
+      ({ messageId } = await deps.mailer.send(mail));
+    } catch (err) {
+      if (err instanceof MailerThrottledError) {
+        // Nothing was sent: hand the claim back and let the queue retry the message.
+        await deps.touches.release(msg, 'sending', now.toISOString());
+        deps.logger.warn('SES throttled; the touch goes back to the queue', log);
+      }
+      throw err;
+    }
+    const sentAt = deps.clock.now();
+    await recordWithRetry(deps.store, deps.touches, state.id, touch, { kind: 'email-sent', messageId, title: content.title }, sentAt, deps.planner, state);
+    deps.onSent?.({ relationshipId: state.id, touchId: touch.touchId, messageId, sentAt: sentAt.toISOString() });
+    deps.logger.info('e-mail sent', { ...log, contentId: touch.contentId });
+    return 'sent';
+  }
+
+  const owner = deps.owner(state.owner);
+  const task = describeTask(state, touch, owner, now);
+  await deps.publisher.publish([
+    {
+      source: EventSources.touches,
+      detailType: 'task-assigned',
+      detail: {
+        relationshipId: state.id,
+        crmIds: state.crmIds,
+        owner: owner.email,
+        touchId: touch.touchId,
+        kind: task.kind,
+        title: task.title,
+        why: task.why,
+        dueDate: task.dueDate,
+        outcomes: [...task.outcomes],
+      },
+    },
+  ]);
+  await recordWithRetry(deps.store, deps.touches, state.id, touch, { kind: 'task-assigned', title: task.title }, now, deps.planner, state);
+  deps.logger.info('task assigned', { ...log, kind: touch.kind });
+  return 'task-assigned';
+}
