@@ -17,6 +17,8 @@ const logLevel = (env.CULTIVATE_LOG_LEVEL ?? 'INFO').toUpperCase() as 'INFO';
 try {
   const stack = await startLocalStack({
     dataDir: env.CULTIVATE_DATA_DIR ?? '.cultivate',
+    ...(env.CULTIVATE_CONFIG_DIR && { configDir: env.CULTIVATE_CONFIG_DIR }),
+    ...(env.CULTIVATE_PUBLIC_BASE_URL && { publicBaseUrl: env.CULTIVATE_PUBLIC_BASE_URL }),
     port: env.PORT ? Number(env.PORT) : 3000,
     webhookSecret: env.CULTIVATE_WEBHOOK_SECRET ?? DEFAULT_WEBHOOK_SECRET,
     ...(clockStart && { clockStart }),
@@ -30,7 +32,7 @@ try {
       `Cultivate is running locally at ${stack.url}`,
       `  clock:          ${stack.clock.now().toISOString()}`,
       `  webhook secret: ${stack.webhookSecret} ${secretNote}`,
-      `  DynamoDB Local: data in ${env.CULTIVATE_DATA_DIR ?? '.cultivate'}/dynamodb`,
+      `  DynamoDB Local: ${stack.dynamoEndpoint} (table ${stack.tableName}, data in ${env.CULTIVATE_DATA_DIR ?? '.cultivate'}/dynamodb)`,
       `  SES v2 (local): ${stack.sesEndpoint}`,
       '',
       'Try:  npm run -s sign -- examples/lost-deal.json > /tmp/sig && \\',

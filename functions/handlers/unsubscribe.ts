@@ -91,8 +91,8 @@ ${topic ? `<button name="scope" value="topic">Stop e-mails about ${escapeHtml(to
 }
 
 export function donePage(scope: UnsubscribeScope, topic: string | undefined): string {
-  const what = scope === 'topic' && topic ? `e-mails about ${escapeHtml(topic)}` : 'all e-mail from us';
-  return page('Unsubscribed', `<h1>Done</h1><p>You will get no more ${what}. It takes effect at once.</p>`);
+  const what = scope === 'topic' && topic ? `no more e-mails about ${escapeHtml(topic)}` : 'no more e-mail from us';
+  return page('Unsubscribed', `<h1>Done</h1><p>You will get ${what}. It takes effect at once.</p>`);
 }
 
 export function invalidPage(): string {

@@ -1,10 +1,10 @@
 /** EventBridge rule target: one inbound event (by reference) applied to its relationship. */
 import type { EventBridgeEvent } from 'aws-lambda';
-import { firstTouchPlanner } from '#domain/planner';
 import { handleInboundEnvelope } from '#handlers/relationship';
+import { pipeline } from './config.ts';
 import { clock, hasher, inboxStore, logger, publisher, relationshipStore } from './runtime.ts';
 
-const deps = { clock, store: relationshipStore(), inbox: inboxStore(), publisher: publisher(), planner: firstTouchPlanner, hasher, logger };
+const deps = { clock, store: relationshipStore(), inbox: inboxStore(), publisher: publisher(), planner: pipeline().planner, hasher, logger };
 
 export const handler = async (event: EventBridgeEvent<string, unknown>) => {
   logger.appendKeys({ busEventId: event.id });

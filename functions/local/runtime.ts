@@ -65,6 +65,7 @@ export interface LocalStack {
   ddb: DynamoDBClient;
   tableName: string;
   sesEndpoint: string;
+  dynamoEndpoint: string;
   webhookSecret: string;
   control: LocalControl;
   stop(): Promise<void>;
@@ -246,6 +247,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     ddb,
     tableName: TABLE,
     sesEndpoint,
+    dynamoEndpoint: dynamo.endpoint,
     webhookSecret,
     control,
     async stop() {

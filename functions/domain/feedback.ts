@@ -1,0 +1,45 @@
+/** What SES tells us after a send: bounces and complaints stop e-mail at once; clicks are noted. Pure. */
+import { addSuppression } from './consent.ts';
+import type { Planner } from './planner.ts';
+import type { RelationshipState, SuppressionScope, TimelineEntry } from './types.ts';
+
+export type Feedback =
+  | { kind: 'hard-bounce'; messageId: string; at: string; diagnostic?: string }
+  | { kind: 'complaint'; messageId: string; at: string; feedbackType?: string }
+  | { kind: 'click'; messageId: string; at: string; link: string; likelyScanner: boolean };
+
+export function applyFeedback(state: RelationshipState, feedback: Feedback, now: Date, planner: Planner): { state: RelationshipState; timeline: TimelineEntry[] } | undefined {
+  const eventId = `ses:${feedback.kind}:${feedback.messageId}`;
+  if (state.applied.includes(eventId)) return undefined;
+  const applied = [...state.applied, eventId].slice(-25);
+  if (feedback.kind === 'click') {
+    return {
+      state: { ...state, applied },
+      timeline: [
+        {
+          at: feedback.at,
+          eventId,
+          type: 'email-clicked',
+          summary: feedback.likelyScanner ? 'Link opened by a scanner (not counted as engagement)' : 'Clicked a link in the e-mail',
+          detail: { link: feedback.link.slice(0, 300), likelyScanner: feedback.likelyScanner },
+        },
+      ],
+    };
+  }
+  const scope: SuppressionScope = feedback.kind;
+  let next: RelationshipState = { ...state, applied, suppressions: addSuppression(state.suppressions, { scope, at: feedback.at }) };
+  // E-mail stops at once: the plan version moves (voiding any queued e-mail) and the planner decides again.
+  const planVersion = next.planVersion + 1;
+  next = { ...next, planVersion, nextTouch: planner.planNext({ ...next, nextTouch: null, planVersion }, { now }) };
+  return {
+    state: next,
+    timeline: [
+      {
+        at: feedback.at,
+        eventId,
+        type: `email-${feedback.kind}`,
+        summary: feedback.kind === 'hard-bounce' ? 'E-mail bounced permanently: no more e-mail to this address' : 'Marked the e-mail as spam: no more e-mail',
+      },
+    ],
+  };
+}

@@ -1,0 +1,46 @@
+/** SQS consumer of the send queue: one touch per record, partial batch failures reported. */
+import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
+import { SESv2Client } from '@aws-sdk/client-sesv2';
+import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import { documentClient } from '#adapters/dynamo-store';
+import { DynamoTouchStore } from '#adapters/dynamo-touches';
+import { SesMailer } from '#adapters/ses-mailer';
+import { sendTouch, type SendDeps } from '#handlers/send';
+import type { TouchMessage } from '#ports/ports';
+import { pipeline } from './config.ts';
+import { clock, dynamo, env, hasher, logger, publisher, relationshipStore, secret } from './runtime.ts';
+
+const processor = new BatchProcessor(EventType.SQS);
+const store = relationshipStore();
+let deps: SendDeps | undefined;
+
+function sendDeps(): SendDeps {
+  if (deps) return deps;
+  const config = pipeline();
+  deps = {
+    clock,
+    touches: new DynamoTouchStore(documentClient(dynamo()), env('TABLE_NAME')),
+    store,
+    mailer: new SesMailer(new SESv2Client({}), config.settings.configurationSetName),
+    publisher: publisher(),
+    planner: config.planner,
+    logger,
+    leaseSeconds: config.sending.leaseSeconds,
+    settings: config.settings,
+    owner: config.owner,
+    content: config.content,
+    unsubscribeKey: () => secret('UNSUBSCRIBE_KEY_SECRET_ARN'),
+    suppressionsFor: async (state) => {
+      const h = await hasher();
+      return (await store.getSuppression([...(state.emailHash ? [state.emailHash] : []), ...state.crmIds.map((id) => h.crmHash(id))]))?.scopes ?? [];
+    },
+  };
+  return deps;
+}
+
+const record = async (r: SQSRecord) => {
+  const outcome = await sendTouch(sendDeps(), JSON.parse(r.body) as TouchMessage);
+  return { outcome };
+};
+
+export const handler = async (event: SQSEvent, context: Context) => processPartialResponse(event, record, processor, { context });
