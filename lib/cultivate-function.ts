@@ -11,9 +11,10 @@ import type * as events from 'aws-cdk-lib/aws-events';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
-import { NodejsFunction, OutputFormat, type NodejsFunctionProps } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { NodejsFunction, OutputFormat, type ICommandHooks, type NodejsFunctionProps } from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import type * as ses from 'aws-cdk-lib/aws-ses';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { readSettings } from './settings.ts';
@@ -29,6 +30,30 @@ export function lambdaEntry(name: string): string {
 /** Lets CommonJS dependencies call `require` inside the ESM bundle. */
 const esmRequireBanner =
   "import { createRequire as __cultivateCreateRequire } from 'node:module'; const require = __cultivateCreateRequire(import.meta.url);";
+
+/** Folder (at the repository root) that `pipeline()` reads next to its bundle. */
+export const CONFIG_DIR = 'config';
+
+const shellQuote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+
+/**
+ * esbuild hooks that copy the repository's config/ folder into the bundle's output directory, where
+ * `pipeline()` (functions/lambda/config.ts) reads it. The asset hash covers the output, so a config
+ * change is a new deployment of every function that reads it.
+ */
+export const copyConfigHooks: ICommandHooks = {
+  beforeBundling: () => [],
+  beforeInstall: () => [],
+  afterBundling: (inputDir: string, outputDir: string) => [
+    `cp -r ${shellQuote(`${inputDir}/${CONFIG_DIR}`)} ${shellQuote(`${outputDir}/${CONFIG_DIR}`)}`,
+  ],
+};
+
+/** For functions that call `pipeline()`: the config folder, the public base URL and the configuration set. */
+export interface PipelineConfigBinding {
+  /** The SES configuration set the sender names on every message (SES_CONFIGURATION_SET). */
+  readonly configurationSet: ses.IConfigurationSet;
+}
 
 export type TableAccess = 'read' | 'readwrite' | 'write';
 
@@ -53,6 +78,11 @@ export interface CultivateFunctionProps extends Omit<NodejsFunctionProps, 'runti
    * SSL-only on-failure queue and set `retryAttempts: 2` and `maxEventAge`. @default false
    */
   readonly asyncInvoked?: boolean;
+  /**
+   * The function calls `pipeline()`: copy config/ next to the bundle and set CULTIVATE_PUBLIC_BASE_URL
+   * (context `publicBaseUrl`) and SES_CONFIGURATION_SET. @default none
+   */
+  readonly pipelineConfig?: PipelineConfigBinding;
 }
 
 export class CultivateFunction extends NodejsFunction {
@@ -90,7 +120,10 @@ export class CultivateFunction extends NodejsFunction {
       });
     }
 
-    const { asyncInvoked: _asyncInvoked, bundling, environment, ...rest } = props;
+    const { asyncInvoked: _asyncInvoked, pipelineConfig, bundling, environment, ...rest } = props;
+    if (pipelineConfig && bundling?.commandHooks) {
+      throw new Error(`CultivateFunction ${id}: pipelineConfig sets the bundling command hooks; do not pass your own`);
+    }
     super(scope, id, {
       memorySize: 256,
       timeout: Duration.seconds(10),
@@ -115,6 +148,12 @@ export class CultivateFunction extends NodejsFunction {
       environment: {
         POWERTOOLS_SERVICE_NAME: 'cultivate',
         NODE_OPTIONS: '--enable-source-maps',
+        ...(pipelineConfig
+          ? {
+              CULTIVATE_PUBLIC_BASE_URL: settings.publicBaseUrl,
+              SES_CONFIGURATION_SET: pipelineConfig.configurationSet.configurationSetName,
+            }
+          : {}),
         ...environment,
       },
       bundling: {
@@ -126,6 +165,7 @@ export class CultivateFunction extends NodejsFunction {
         banner: esmRequireBanner,
         bundleAwsSDK: true,
         externalModules: [],
+        ...(pipelineConfig ? { commandHooks: copyConfigHooks } : {}),
         ...bundling,
       },
     });

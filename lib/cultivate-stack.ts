@@ -1,16 +1,25 @@
 /**
  * The Cultivate stack: composes one construct per part. The bus is passed to the parts that
- * publish to it; the routing table wires rules to the relationship functions.
+ * publish to it; the routing table wires rules to the relationship functions; the send path
+ * (sweeper, send queue, sender, SES, SES events) follows DESIGN.md §4.
  */
-import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import { Annotations, CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type { Construct } from 'constructs';
 import { CultivateBus } from './bus.ts';
 import type { CultivateFunction } from './cultivate-function.ts';
+import { CultivateEmail } from './email.ts';
 import { IngestApi, type ApiRoute } from './ingest-api.ts';
 import { CultivateOperations } from './operations.ts';
 import { Relationships } from './relationships.ts';
 import { CultivateSecrets } from './secrets.ts';
+import { METRICS_NAMESPACE, METRICS_SERVICE, Sending } from './sending.ts';
+import { SesEvents } from './ses-events.ts';
+import { PLACEHOLDER_PUBLIC_BASE_URL, readSettings } from './settings.ts';
 import { CultivateTables } from './table.ts';
+
+/** The oldest due touch may be this old (seconds) for three minutes running before the alarm. */
+export const OLDEST_DUE_ALARM_SECONDS = 900;
 
 export interface CultivateStackProps extends StackProps {
   /** Override the deployed API routes (tests). @default apiRoutes */
@@ -23,21 +32,34 @@ export class CultivateStack extends Stack {
   public readonly events: CultivateBus;
   public readonly api: IngestApi;
   public readonly relationships: Relationships;
+  public readonly email: CultivateEmail;
+  public readonly sending: Sending;
+  public readonly sesEvents: SesEvents;
   public readonly operations: CultivateOperations;
 
   constructor(scope: Construct, id: string, props: CultivateStackProps = {}) {
     super(scope, id, props);
+    const settings = readSettings(this);
+    if (settings.publicBaseUrl === PLACEHOLDER_PUBLIC_BASE_URL) {
+      Annotations.of(this).addWarningV2(
+        'cultivate:placeholder-publicBaseUrl',
+        `context "publicBaseUrl" is the placeholder ${PLACEHOLDER_PUBLIC_BASE_URL}: unsubscribe links in sent mail would ` +
+          'point nowhere. Set it (cdk.json or -c publicBaseUrl=https://...) to the public API URL before deploying.',
+      );
+    }
 
     this.tables = new CultivateTables(this, 'Data');
     this.secrets = new CultivateSecrets(this, 'Secrets');
     this.events = new CultivateBus(this, 'Events');
     const bus = this.events.bus;
+    this.email = new CultivateEmail(this, 'Email');
 
     this.api = new IngestApi(this, 'Api', {
       table: this.tables.table,
       bus,
       webhookSecret: this.secrets.webhookSecret,
       identityKey: this.secrets.identityKey,
+      unsubscribeKey: this.secrets.unsubscribeKey,
       ...(props.apiRoutes ? { routes: props.apiRoutes } : {}),
     });
 
@@ -47,13 +69,30 @@ export class CultivateStack extends Stack {
       bus,
       identityKey: this.secrets.identityKey,
       outboundSecret: this.secrets.outboundSecret,
+      configurationSet: this.email.configurationSet,
     });
     this.events.addRoutes(this.relationships.routeTargets);
+
+    this.sending = new Sending(this, 'Sending', {
+      table: this.tables.table,
+      bus,
+      email: this.email,
+      unsubscribeKey: this.secrets.unsubscribeKey,
+      identityKey: this.secrets.identityKey,
+    });
+    this.sesEvents = new SesEvents(this, 'SesEvents', { table: this.tables.table, email: this.email });
 
     this.operations = new CultivateOperations(this, 'Operations');
     for (const { route, deadLetterQueue } of this.events.routeRules) {
       this.operations.alarmOnQueueMessages(`${route.id}DlqAlarm`, deadLetterQueue, `Rule ${route.id} could not deliver events`);
     }
+    this.operations.alarmOnQueueMessages('SesEventsDlqAlarm', this.sesEvents.deadLetterQueue, 'The SES events rule could not deliver events');
+    this.operations.alarmOnQueueMessages('SendDlqAlarm', this.sending.sendDeadLetterQueue, 'Touches failed 10 send attempts');
+    this.operations.alarmOnQueueMessages(
+      'SweepScheduleDlqAlarm',
+      this.sending.scheduleDeadLetterQueue,
+      'The scheduler could not invoke the due sweeper',
+    );
     for (const fn of this.asyncFunctions) {
       if (fn.onFailureQueue) {
         this.operations.alarmOnQueueMessages(`${fn.node.id}OnFailureAlarm`, fn.onFailureQueue, `${fn.node.id} failed after retries`);
@@ -70,14 +109,64 @@ export class CultivateStack extends Stack {
       'The ingest function failed.',
     );
 
+    this.addSendPathAlarms();
+
     new CfnOutput(this, 'EventBusName', { value: bus.eventBusName });
     new CfnOutput(this, 'TableName', { value: this.tables.table.tableName });
     new CfnOutput(this, 'AlarmTopicArn', { value: this.operations.alarmTopic.topicArn });
   }
 
-  /** Every function invoked asynchronously (bus targets). */
+  /** Every function invoked asynchronously by an EventBridge rule (custom and default bus targets). */
   get asyncFunctions(): CultivateFunction[] {
-    return [this.relationships.relationshipFunction, this.relationships.crmOutboundFunction];
+    return [this.relationships.relationshipFunction, this.relationships.crmOutboundFunction, this.sesEvents.sesEventsFunction];
+  }
+
+  /** Alarms on the sweeper's metrics (Powertools, namespace Cultivate), the send queue and SES reputation. */
+  private addSendPathAlarms(): void {
+    const sweeperMetric = (metricName: string, statistic: string) =>
+      new cloudwatch.Metric({
+        namespace: METRICS_NAMESPACE,
+        metricName,
+        dimensionsMap: { service: METRICS_SERVICE },
+        statistic,
+        period: Duration.minutes(1),
+      });
+    // Missing data breaches: the sweeper publishes every minute, so silence means it is not running.
+    this.operations.alarmAbove(
+      'OldestDueTouchAgeAlarm',
+      sweeperMetric('OldestDueTouchAgeSeconds', cloudwatch.Stats.MAXIMUM),
+      `Due touches are waiting more than ${OLDEST_DUE_ALARM_SECONDS / 60} minutes (or the sweeper is not running).`,
+      { threshold: OLDEST_DUE_ALARM_SECONDS, evaluationPeriods: 3, treatMissingData: cloudwatch.TreatMissingData.BREACHING },
+    );
+    this.operations.alarmAbove(
+      'TouchesUnknownAlarm',
+      sweeperMetric('TouchesUnknown', cloudwatch.Stats.SUM),
+      'A touch\'s send lease expired in `sending`: it may or may not have been sent and will not be retried. Investigate.',
+      { threshold: 0 },
+    );
+    this.operations.alarmAbove(
+      'SendQueueAgeAlarm',
+      this.sending.sendQueue.metricApproximateAgeOfOldestMessage({ period: Duration.minutes(1), statistic: cloudwatch.Stats.MAXIMUM }),
+      `Claimed touches are waiting more than ${OLDEST_DUE_ALARM_SECONDS / 60} minutes in the send queue (SES throttling or sender failures).`,
+      { threshold: OLDEST_DUE_ALARM_SECONDS, evaluationPeriods: 3 },
+    );
+    this.operations.alarmOnCount(
+      'SweeperErrorsAlarm',
+      this.sending.sweeperFunction.metricErrors({ period: this.fiveMinutes }),
+      'The due sweeper failed.',
+    );
+    // SES reviews an account at a 5 % bounce rate or a 0.1 % complaint rate: warn before that.
+    const reputation = (metricName: string) =>
+      new cloudwatch.Metric({ namespace: 'AWS/SES', metricName, statistic: cloudwatch.Stats.MAXIMUM, period: Duration.hours(1) });
+    this.operations.alarmAbove('SesBounceRateAlarm', reputation('Reputation.BounceRate'), 'SES bounce rate above 4 % (review at 5 %).', {
+      threshold: 0.04,
+    });
+    this.operations.alarmAbove(
+      'SesComplaintRateAlarm',
+      reputation('Reputation.ComplaintRate'),
+      'SES complaint rate above 0.08 % (review at 0.1 %).',
+      { threshold: 0.0008 },
+    );
   }
 
   private get fiveMinutes() {

@@ -1,6 +1,7 @@
 /**
  * The HTTP API: CRM webhooks and health (no authorizer; the function verifies signatures over the
- * raw bytes) and the relationship read API (JWT authorizer). Routes are declared once in
+ * raw bytes), unsubscribe links (no authorizer; the tokens are signed) and the relationship read
+ * API (JWT authorizer). Routes are declared once in
  * `apiRoutes`; nothing under /local is ever deployed (the guard throws at synth).
  */
 import { CfnOutput, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
@@ -19,8 +20,8 @@ import { readSettings } from './settings.ts';
 
 export type ApiMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 /** The functions behind the API. */
-export type ApiFunctionName = 'ingest' | 'api';
-/** `none`: public (webhooks verify signatures, health); `jwt`: the JWT authorizer. */
+export type ApiFunctionName = 'ingest' | 'api' | 'unsubscribe';
+/** `none`: public (webhooks verify signatures, health, signed unsubscribe links); `jwt`: the JWT authorizer. */
 export type ApiAuth = 'none' | 'jwt';
 
 export interface ApiRoute {
@@ -49,6 +50,20 @@ export const apiRoutes: readonly ApiRoute[] = [
     auth: 'none',
     publicBecause: 'Health check for uptime monitors; returns no data.',
   },
+  {
+    method: 'GET',
+    path: '/unsubscribe/{token}',
+    fn: 'unsubscribe',
+    auth: 'none',
+    publicBecause: 'Unsubscribe page from a link in the e-mail; the token is signed and GET changes nothing.',
+  },
+  {
+    method: 'POST',
+    path: '/unsubscribe/{token}',
+    fn: 'unsubscribe',
+    auth: 'none',
+    publicBecause: 'RFC 8058 one-click unsubscribe from mailbox providers cannot authenticate; the token is signed.',
+  },
   { method: 'GET', path: '/relationships', fn: 'api', auth: 'jwt' },
   { method: 'GET', path: '/relationships/{id}', fn: 'api', auth: 'jwt' },
 ];
@@ -75,6 +90,8 @@ export interface IngestApiProps {
   readonly bus: events.IEventBus;
   readonly webhookSecret: secretsmanager.ISecret;
   readonly identityKey: secretsmanager.ISecret;
+  /** Verifies unsubscribe tokens. */
+  readonly unsubscribeKey: secretsmanager.ISecret;
   /** @default apiRoutes */
   readonly routes?: readonly ApiRoute[];
 }
@@ -84,6 +101,7 @@ export class IngestApi extends Construct {
   public readonly stage: apigwv2.HttpStage;
   public readonly ingestFunction: CultivateFunction;
   public readonly apiFunction: CultivateFunction;
+  public readonly unsubscribeFunction: CultivateFunction;
   public readonly functions: Record<ApiFunctionName, CultivateFunction>;
   public readonly authorizer: HttpJwtAuthorizer;
   /** Created only when context `jwtIssuer` is not set. */
@@ -113,7 +131,16 @@ export class IngestApi extends Construct {
       .bindTable({ table: props.table, access: 'read' })
       .bindSecret('IDENTITY_KEY_SECRET_ARN', props.identityKey);
 
-    this.functions = { ingest: this.ingestFunction, api: this.apiFunction };
+    this.unsubscribeFunction = new CultivateFunction(this, 'Unsubscribe', {
+      entry: lambdaEntry('unsubscribe'),
+      description: 'Cultivate: unsubscribe links (GET shows the choices, POST acts)',
+    })
+      // Reads the relationship, writes the keyed-hash suppression and the claim-check inbox item.
+      .bindTable({ table: props.table, access: 'readwrite' })
+      .bindBus(props.bus)
+      .bindSecret('UNSUBSCRIBE_KEY_SECRET_ARN', props.unsubscribeKey);
+
+    this.functions = { ingest: this.ingestFunction, api: this.apiFunction, unsubscribe: this.unsubscribeFunction };
 
     // JWT issuer: from context, or a Cognito user pool created here.
     let issuer: string;
@@ -160,7 +187,7 @@ export class IngestApi extends Construct {
 
     this.httpApi = new apigwv2.HttpApi(this, 'HttpApi', {
       apiName: `${Stack.of(this).stackName}-api`,
-      description: 'Cultivate: CRM webhooks and relationship API',
+      description: 'Cultivate: CRM webhooks, unsubscribe links and relationship API',
       createDefaultStage: false,
     });
 
@@ -196,6 +223,7 @@ export class IngestApi extends Construct {
     const integrations: Record<ApiFunctionName, HttpLambdaIntegration> = {
       ingest: new HttpLambdaIntegration('IngestIntegration', this.ingestFunction),
       api: new HttpLambdaIntegration('ApiIntegration', this.apiFunction),
+      unsubscribe: new HttpLambdaIntegration('UnsubscribeIntegration', this.unsubscribeFunction),
     };
     for (const route of routes) {
       const [httpRoute] = this.httpApi.addRoutes({

@@ -1,7 +1,8 @@
 /**
  * Alarms and where they go: an encrypted, SSL-only SNS topic (optionally with an e-mail
  * subscription from context `alarmEmail`), an alarm on every dead-letter / on-failure queue that
- * holds a message, and alarms on ingest 5xx.
+ * holds a message, alarms on ingest 5xx, and the send path's alarms (age of the oldest due touch,
+ * touches in `unknown`, SES reputation).
  */
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
@@ -13,6 +14,16 @@ import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { readSettings } from './settings.ts';
+
+export interface ThresholdAlarmOptions {
+  readonly threshold: number;
+  /** @default 1 */
+  readonly evaluationPeriods?: number;
+  /** @default evaluationPeriods (every period breaching) */
+  readonly datapointsToAlarm?: number;
+  /** @default NOT_BREACHING */
+  readonly treatMissingData?: cloudwatch.TreatMissingData;
+}
 
 export class CultivateOperations extends Construct {
   public readonly alarmTopic: sns.Topic;
@@ -64,6 +75,22 @@ export class CultivateOperations extends Construct {
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
         evaluationPeriods: 1,
         treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      }),
+    );
+  }
+
+  /** Alarms when the metric is above `threshold` in `datapointsToAlarm` of `evaluationPeriods` periods. */
+  alarmAbove(id: string, metric: cloudwatch.IMetric, description: string, options: ThresholdAlarmOptions): cloudwatch.Alarm {
+    const evaluationPeriods = options.evaluationPeriods ?? 1;
+    return this.add(
+      new cloudwatch.Alarm(this, id, {
+        alarmDescription: description,
+        metric,
+        threshold: options.threshold,
+        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+        evaluationPeriods,
+        datapointsToAlarm: options.datapointsToAlarm ?? evaluationPeriods,
+        treatMissingData: options.treatMissingData ?? cloudwatch.TreatMissingData.NOT_BREACHING,
       }),
     );
   }

@@ -8,6 +8,7 @@ import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as events from 'aws-cdk-lib/aws-events';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import type * as ses from 'aws-cdk-lib/aws-ses';
 import { Construct } from 'constructs';
 import type { RouteTarget } from '#catalog/routing';
 import { CultivateFunction, lambdaEntry } from './cultivate-function.ts';
@@ -19,6 +20,8 @@ export interface RelationshipsProps {
   readonly bus: events.IEventBus;
   readonly identityKey: secretsmanager.ISecret;
   readonly outboundSecret: secretsmanager.ISecret;
+  /** The relationship handler plans touches with `pipeline()` (config/ travels with it). */
+  readonly configurationSet: ses.IConfigurationSet;
 }
 
 export class Relationships extends Construct {
@@ -36,6 +39,7 @@ export class Relationships extends Construct {
       description: 'Cultivate: apply CRM events to relationship state',
       asyncInvoked: true,
       maxEventAge: Duration.hours(6),
+      pipelineConfig: { configurationSet: props.configurationSet },
     })
       .bindTable({ table: props.table, access: 'readwrite' })
       .bindTable({ table: props.idempotencyTable, access: 'readwrite', envName: 'IDEMPOTENCY_TABLE_NAME' })

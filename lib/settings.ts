@@ -9,7 +9,15 @@ export interface ContextSetting {
   readonly key: string;
   readonly default: string | number | undefined;
   readonly description: string;
+  /** Synth fails without it (cdk.json carries a documented placeholder so a fresh clone synthesizes). */
+  readonly required?: boolean;
+  /** The documented placeholder value: synth warns while it is in use. */
+  readonly placeholder?: string;
 }
+
+/** Placeholders in cdk.json: fine for `cdk synth` on a fresh clone, never for a real deployment. */
+export const PLACEHOLDER_PUBLIC_BASE_URL = 'https://nurture.example.com';
+export const PLACEHOLDER_SENDING_DOMAIN = 'mail.seller.example';
 
 export const contextSettings = [
   { key: 'stackName', default: 'Cultivate', description: 'CloudFormation stack name.' },
@@ -33,6 +41,29 @@ export const contextSettings = [
   { key: 'alarmEmail', default: undefined, description: 'E-mail address subscribed to the alarm topic (optional).' },
   { key: 'apiThrottleRateLimit', default: 50, description: 'Default-stage steady-state request rate limit (requests per second).' },
   { key: 'apiThrottleBurstLimit', default: 100, description: 'Default-stage burst limit (requests).' },
+  {
+    key: 'publicBaseUrl',
+    default: undefined,
+    required: true,
+    placeholder: PLACEHOLDER_PUBLIC_BASE_URL,
+    description: 'https:// base URL of the public API (custom domain or stage URL); unsubscribe links are built on it. Required.',
+  },
+  {
+    key: 'sendingDomain',
+    default: PLACEHOLDER_SENDING_DOMAIN,
+    placeholder: PLACEHOLDER_SENDING_DOMAIN,
+    description: 'Sending subdomain: the SES identity (Easy DKIM, MAIL FROM bounce.<domain>); must equal sendingDomain in config/sending.yaml.',
+  },
+  {
+    key: 'sesMaxSendRate',
+    default: 14,
+    description: "The SES account's maximum send rate (per second): the sender's maximum concurrency (2 to 1000).",
+  },
+  {
+    key: 'sweeperReservedConcurrency',
+    default: 2,
+    description: 'Reserved concurrency of the due sweeper; 0 reserves none (for accounts whose concurrency quota is 10).',
+  },
 ] as const satisfies readonly ContextSetting[];
 
 export type ContextKey = (typeof contextSettings)[number]['key'];
@@ -47,6 +78,10 @@ export interface Settings {
   readonly alarmEmail: string | undefined;
   readonly apiThrottleRateLimit: number;
   readonly apiThrottleBurstLimit: number;
+  readonly publicBaseUrl: string;
+  readonly sendingDomain: string;
+  readonly sesMaxSendRate: number;
+  readonly sweeperReservedConcurrency: number;
 }
 
 function raw(scope: IConstruct, key: ContextKey): unknown {
@@ -63,13 +98,38 @@ function str(scope: IConstruct, key: ContextKey, fallback?: string): string | un
   return value.trim();
 }
 
-function num(scope: IConstruct, key: ContextKey, fallback: number, min = 1): number {
+function num(scope: IConstruct, key: ContextKey, fallback: number, min = 1, max = Number.MAX_SAFE_INTEGER): number {
   const value = raw(scope, key);
   if (value === undefined) return fallback;
   const n = typeof value === 'number' ? value : Number(value);
-  if (!Number.isInteger(n) || n < min) throw new Error(`context "${key}" must be an integer >= ${min}, got ${JSON.stringify(value)}`);
+  if (!Number.isInteger(n) || n < min || n > max) {
+    const range = max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `from ${min} to ${max}`;
+    throw new Error(`context "${key}" must be an integer ${range}, got ${JSON.stringify(value)}`);
+  }
   return n;
 }
+
+/** An https:// URL without query, fragment or credentials; returned without a trailing slash. */
+function httpsBaseUrl(scope: IConstruct, key: ContextKey, meaning: string): string {
+  const value = str(scope, key);
+  if (value === undefined) {
+    throw new Error(
+      `context "${key}" is required: ${meaning}. Set it in cdk.json ("context") or with -c ${key}=https://...`,
+    );
+  }
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new Error(`context "${key}" must be an https:// URL (${meaning}), got ${JSON.stringify(value)}`);
+  }
+  if (url.protocol !== 'https:' || url.search || url.hash || url.username || url.password) {
+    throw new Error(`context "${key}" must be an https:// URL without query, fragment or credentials (${meaning}), got ${value}`);
+  }
+  return value.replace(/\/+$/, '');
+}
+
+const DOMAIN = /^(?=.{4,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i;
 
 function list(scope: IConstruct, key: ContextKey): string[] {
   const value = raw(scope, key);
@@ -92,6 +152,10 @@ export function readSettings(scope: IConstruct): Settings {
   if (outboundWebhookUrl !== undefined && !outboundWebhookUrl.startsWith('https://')) {
     throw new Error(`context "outboundWebhookUrl" must be an https:// URL, got ${outboundWebhookUrl}`);
   }
+  const sendingDomain = str(scope, 'sendingDomain', PLACEHOLDER_SENDING_DOMAIN).toLowerCase();
+  if (!DOMAIN.test(sendingDomain)) {
+    throw new Error(`context "sendingDomain" must be a domain name such as mail.seller.example, got ${JSON.stringify(sendingDomain)}`);
+  }
   return {
     stackName: str(scope, 'stackName', 'Cultivate'),
     busName: str(scope, 'busName', 'cultivate'),
@@ -102,5 +166,10 @@ export function readSettings(scope: IConstruct): Settings {
     alarmEmail: str(scope, 'alarmEmail'),
     apiThrottleRateLimit: num(scope, 'apiThrottleRateLimit', 50),
     apiThrottleBurstLimit: num(scope, 'apiThrottleBurstLimit', 100),
+    publicBaseUrl: httpsBaseUrl(scope, 'publicBaseUrl', 'the public API base URL that unsubscribe links point to'),
+    sendingDomain,
+    // Lambda's SQS event source accepts a maximum concurrency from 2 to 1000.
+    sesMaxSendRate: num(scope, 'sesMaxSendRate', 14, 2, 1000),
+    sweeperReservedConcurrency: num(scope, 'sweeperReservedConcurrency', 2, 0, 10),
   };
 }

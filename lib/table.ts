@@ -38,7 +38,9 @@ export class CultivateTables extends Construct {
           indexName: DUE_INDEX_NAME,
           partitionKey: { name: 'duePk', type: dynamodb.AttributeType.STRING },
           sortKey: { name: 'dueSk', type: dynamodb.AttributeType.STRING },
-          projectionType: dynamodb.ProjectionType.KEYS_ONLY,
+          // `lease` lets the sweep pass over running claims without a write (functions/adapters/table.ts).
+          projectionType: dynamodb.ProjectionType.INCLUDE,
+          nonKeyAttributes: ['lease'],
         },
       ],
     });

@@ -51,14 +51,20 @@ export async function batchWrite(
  * same sweep that finds due touches also finds claims that lapsed.
  */
 export function stateItem(state: RelationshipState): Item {
-  return { ...keys.relationship(state.id), v: state.version, s: state, ...dueKeys(state) };
+  // The version lives once, in `v` (the condition attribute); every byte here is paid on each write.
+  const { version: _version, ...s } = state;
+  return { ...keys.relationship(state.id), v: state.version, s, ...dueKeys(state) };
 }
 
-export function dueKeys(state: Pick<RelationshipState, 'id' | 'nextTouch'>): { duePk: string; dueSk: string } | Record<string, never> {
+/**
+ * `lease` is projected into the index, so a sweep can see that a claim is still running without
+ * a write (a failed conditional write costs as much as a successful one).
+ */
+export function dueKeys(state: Pick<RelationshipState, 'id' | 'nextTouch'>): { duePk: string; dueSk: string; lease?: string } | Record<string, never> {
   const t = state.nextTouch;
   if (!t) return {};
   const when = t.status === 'planned' ? t.at : (t.leaseUntil ?? t.at);
-  return { duePk: `DUE#${dueShard(state.id)}`, dueSk: `${when}#${state.id}` };
+  return { duePk: `DUE#${dueShard(state.id)}`, dueSk: `${when}#${state.id}`, ...(t.status !== 'planned' && t.leaseUntil && { lease: t.leaseUntil }) };
 }
 
 export class DynamoRelationshipStore implements RelationshipStore {

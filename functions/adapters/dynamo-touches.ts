@@ -13,17 +13,20 @@ export interface DueRef {
   relationshipId: string;
   dueSk: string;
   dueAt: string;
+  /** Set while a claim runs (queued or sending): until then the sweep leaves it alone. */
+  lease?: string;
 }
 
 export type ClaimResult = { ok: true; state: RelationshipState } | { ok: false; current: RelationshipState | undefined; currentDueSk: string | undefined };
 
 const names = { '#s': 's', '#nt': 'nextTouch', '#st': 'status', '#lu': 'leaseUntil', '#v': 'v' };
 
-function updateExpression(set: { leaseUntil?: string; at?: string }): string {
-  const sets = ['#s.#nt.#st = :newStatus', 'dueSk = :newSk'];
-  if (set.leaseUntil) sets.push('#s.#nt.#lu = :lease');
+function updateExpression(set: { leaseUntil?: string; at?: string; dueSk?: string }): string {
+  const sets = ['#s.#nt.#st = :newStatus'];
+  if (set.dueSk) sets.push('dueSk = :newSk');
+  if (set.leaseUntil) sets.push('#s.#nt.#lu = :lease', 'lease = :lease');
   if (set.at) sets.push('#s.#nt.#at = :at');
-  return `SET ${sets.join(', ')} ADD #v :one${set.leaseUntil ? '' : ' REMOVE #s.#nt.#lu'}`;
+  return `SET ${sets.join(', ')} ADD #v :one${set.leaseUntil ? '' : ' REMOVE #s.#nt.#lu, lease'}`;
 }
 
 function stateOf(item: Record<string, unknown> | undefined): RelationshipState | undefined {
@@ -51,7 +54,7 @@ export class DynamoTouchStore {
     return (out.Items ?? []).map((i) => {
       const dueSk = i.dueSk as string;
       const cut = dueSk.lastIndexOf('#');
-      return { relationshipId: dueSk.slice(cut + 1), dueSk, dueAt: dueSk.slice(0, cut) };
+      return { relationshipId: dueSk.slice(cut + 1), dueSk, dueAt: dueSk.slice(0, cut), ...(typeof i.lease === 'string' && { lease: i.lease }) };
     });
   }
 
@@ -74,7 +77,7 @@ export class DynamoTouchStore {
     relationshipId: string,
     condition: string,
     values: Record<string, unknown>,
-    set: { status: string; leaseUntil?: string; at?: string; dueSk: string },
+    set: { status: string; leaseUntil?: string; at?: string; dueSk?: string },
   ): Promise<ClaimResult> {
     try {
       const out = await this.doc.send(
@@ -87,7 +90,7 @@ export class DynamoTouchStore {
           ExpressionAttributeValues: {
             ...values,
             ':newStatus': set.status,
-            ':newSk': set.dueSk,
+            ...(set.dueSk && { ':newSk': set.dueSk }),
             ':one': 1,
             ...(set.leaseUntil && { ':lease': set.leaseUntil }),
             ...(set.at && { ':at': set.at }),
@@ -138,7 +141,9 @@ export class DynamoTouchStore {
       msg.relationshipId,
       `#s.#nt.touchId = :tid AND #s.#nt.#st = :queued AND #s.planVersion = :pv AND #s.stage = :nurturing${email ? ' AND #s.consent.email = :granted' : ''}`,
       { ':tid': msg.touchId, ':queued': 'queued', ':pv': msg.planVersion, ':nurturing': 'nurturing', ...(email && { ':granted': 'granted' }) },
-      { status: 'sending', leaseUntil: lease, dueSk: `${lease}#${msg.relationshipId}` },
+      // The index key stays where the queue claim put it (moving it costs two index writes); the
+      // projected lease tells the sweep the claim is alive until then.
+      { status: 'sending', leaseUntil: lease },
     );
   }
 

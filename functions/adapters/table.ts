@@ -8,7 +8,8 @@
  *   ID#C#<crmId>    ID                      namespaced CRM id -> relationship
  *   SUP#<hash>      SUP                     suppression by keyed hash; outlives erasure
  *   INBOX#<eventId> INBOX                   claim check for an inbound event (TTL 3 days)
- *   GSI "due":      duePk = DUE#<shard>, dueSk = <dueAt>#<id>   sparse: only planned touches
+ *   GSI "due":      duePk = DUE#<shard>, dueSk = <dueAt or lease end>#<id>, projects `lease`
+ *                   sparse: only relationships with an open touch
  */
 import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
 
@@ -57,7 +58,8 @@ export function tableDefinition(tableName: string): CreateTableCommandInput {
           { AttributeName: 'duePk', KeyType: 'HASH' },
           { AttributeName: 'dueSk', KeyType: 'RANGE' },
         ],
-        Projection: { ProjectionType: 'KEYS_ONLY' },
+        // `lease` rides along so a sweep can pass over claims still running without a write.
+        Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: ['lease'] },
       },
     ],
     StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' },

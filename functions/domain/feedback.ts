@@ -1,7 +1,7 @@
 /** What SES tells us after a send: bounces and complaints stop e-mail at once; clicks are noted. Pure. */
 import { addSuppression } from './consent.ts';
 import type { Planner } from './planner.ts';
-import type { RelationshipState, SuppressionScope, TimelineEntry } from './types.ts';
+import { APPLIED_EVENT_MEMORY, type RelationshipState, type SuppressionScope, type TimelineEntry } from './types.ts';
 
 export type Feedback =
   | { kind: 'hard-bounce'; messageId: string; at: string; diagnostic?: string }
@@ -11,7 +11,7 @@ export type Feedback =
 export function applyFeedback(state: RelationshipState, feedback: Feedback, now: Date, planner: Planner): { state: RelationshipState; timeline: TimelineEntry[] } | undefined {
   const eventId = `ses:${feedback.kind}:${feedback.messageId}`;
   if (state.applied.includes(eventId)) return undefined;
-  const applied = [...state.applied, eventId].slice(-25);
+  const applied = [...state.applied, eventId].slice(-APPLIED_EVENT_MEMORY);
   if (feedback.kind === 'click') {
     return {
       state: { ...state, applied },

@@ -3,7 +3,7 @@
  * path calls these inside its conditional writes.
  */
 import type { Planner } from './planner.ts';
-import type { PlannedTouch, RelationshipState, TimelineEntry } from './types.ts';
+import { APPLIED_EVENT_MEMORY, type PlannedTouch, type RelationshipState, type TimelineEntry } from './types.ts';
 
 export type TouchResult =
   | { kind: 'email-sent'; messageId: string; title: string }
@@ -32,7 +32,8 @@ export function recordTouch(
   at: Date,
   planner: Planner,
 ): TouchOutcomeDecision | undefined {
-  const eventId = `touch:${touch.touchId}`;
+  // Short: the relationship is implied, and every byte of the state item is paid on each write.
+  const eventId = `touch:${touch.touchId.slice(touch.touchId.lastIndexOf('.') + 1)}`;
   if (state.applied.includes(eventId)) return undefined;
   const atIso = at.toISOString();
   const history = { ...state.history, lastTouchAt: atIso };
@@ -63,7 +64,7 @@ export function recordTouch(
       break;
   }
   const type = result.kind === 'email-sent' ? 'email-sent' : result.kind === 'task-assigned' ? 'task-assigned' : `touch-${result.kind}`;
-  let next: RelationshipState = { ...state, history, applied: [...state.applied, eventId].slice(-25), updatedAt: atIso };
+  let next: RelationshipState = { ...state, history, applied: [...state.applied, eventId].slice(-APPLIED_EVENT_MEMORY), updatedAt: atIso };
   if (state.nextTouch?.touchId === touch.touchId) {
     const planVersion = state.planVersion + 1;
     const planned = planner.planNext({ ...next, nextTouch: null, planVersion }, { now: at });

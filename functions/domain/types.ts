@@ -108,4 +108,4 @@ export interface TimelineEntry {
   detail?: Record<string, string | number | boolean>;
 }
 
-export const APPLIED_EVENT_MEMORY = 25;
+export const APPLIED_EVENT_MEMORY = 20;

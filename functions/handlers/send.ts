@@ -63,6 +63,7 @@ export async function sweepDue(deps: SweepDeps): Promise<SweepReport> {
     const refs = await deps.touches.dueBatch(shard, now, deps.batchSize ?? 200);
     const batch: TouchMessage[] = [];
     for (const ref of refs) {
+      if (ref.lease && ref.lease > now.toISOString()) continue; // a claim still running: not ours to touch
       const r = await deps.touches.claimDue(ref, lease);
       if (r.ok) {
         const msg = messageOf(r.state);

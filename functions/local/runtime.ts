@@ -4,14 +4,12 @@
  * the CDK rules; the same HTTP routes on 127.0.0.1, plus local-only routes to drive the clock.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import type { Server } from 'node:http';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, ResourceNotFoundException, UpdateTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
 import { serve, type ServerType } from '@hono/node-server';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Hono } from 'hono';
-import sesLocalModule from 'aws-ses-v2-local';
 import { DynamoInboxStore, DynamoRelationshipStore, documentClient } from '#adapters/dynamo-store';
 import { idempotentOn } from '#adapters/idempotency';
 import { TTL_ATTRIBUTE, idempotencyTableDefinition, tableDefinition } from '#adapters/table';
@@ -33,6 +31,7 @@ import { createKeyedHasher } from '#shared/hmac';
 import { LocalBus } from './bus.ts';
 import { LocalClock } from './clock.ts';
 import { startDynamoDbLocal } from './dynamodb-local.ts';
+import { startSesLocal } from './ses-local.ts';
 import { localRoutes, type LocalControl } from './routes.ts';
 
 export { LOCAL_DEFAULT_WEBHOOK_SECRET as DEFAULT_WEBHOOK_SECRET } from '#shared/hmac';
@@ -107,8 +106,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   const ddb = new DynamoDBClient({ endpoint: dynamo.endpoint, region: 'local', credentials });
   await ensureTable(ddb, tableDefinition(TABLE), TTL_ATTRIBUTE);
   await ensureTable(ddb, idempotencyTableDefinition(IDEMPOTENCY_TABLE), 'expiration');
-  const sesServer: Server = await sesLocalModule.default({ host: '127.0.0.1', port: 0 });
-  const sesEndpoint = `http://127.0.0.1:${(sesServer.address() as { port: number }).port}`;
+  const { server: sesServer, endpoint: sesEndpoint } = await startSesLocal();
 
   const clock = new LocalClock(opts.clockStart);
   const wallClock = { now: () => new Date() };
