@@ -4,15 +4,18 @@ import { ARCHIVE_RETENTION_DAYS } from '../../lib/bus.ts';
 import { logicalId, resources, synthStack } from './synth.ts';
 
 const { stack, template } = synthStack();
-const rules = resources(template, 'AWS::Events::Rule');
+const allRules = resources(template, 'AWS::Events::Rule');
 const queues = resources(template, 'AWS::SQS::Queue');
 const invokeConfigs = Object.values(resources(template, 'AWS::Lambda::EventInvokeConfig'));
 const busId = logicalId(stack, stack.events.bus);
+/** Rules on the custom bus (the SES events rule lives on the default bus: ses.test.ts). */
+const rules = Object.fromEntries(Object.entries(allRules).filter(([, r]) => r.Properties?.EventBusName?.Ref === busId));
 
 const targetFunction = {
   relationship: logicalId(stack, stack.relationships.relationshipFunction),
   crmOutbound: logicalId(stack, stack.relationships.crmOutboundFunction),
 };
+const sesEventsId = logicalId(stack, stack.sesEvents.sesEventsFunction);
 
 describe('EventBridge bus, archive and rules', () => {
   it('custom bus named from context (default cultivate)', () => {
@@ -31,6 +34,7 @@ describe('EventBridge bus, archive and rules', () => {
 
   it('one rule per routing-table entry, on the custom bus, with exactly its sources and detail-types', () => {
     expect(Object.keys(rules)).toHaveLength(routingTable.length);
+    expect(Object.keys(allRules)).toHaveLength(routingTable.length + 1); // + the SES events rule on the default bus
     for (const route of routingTable) {
       const matching = Object.values(rules).filter(
         (r) =>
@@ -51,7 +55,7 @@ describe('EventBridge bus, archive and rules', () => {
 
   it('every rule target has an encrypted, SSL-only DLQ, retries and a maximum event age', () => {
     const queuePolicies = Object.values(resources(template, 'AWS::SQS::QueuePolicy'));
-    for (const [id, rule] of Object.entries(rules)) {
+    for (const [id, rule] of Object.entries(allRules)) {
       for (const target of rule.Properties?.Targets as any[]) {
         expect(target.DeadLetterConfig?.Arn, id).toBeDefined();
         const dlqId = target.DeadLetterConfig.Arn['Fn::GetAtt'][0] as string;
@@ -70,9 +74,9 @@ describe('EventBridge bus, archive and rules', () => {
 
   it('every function that is a rule target has an on-failure destination, 2 retries and a max event age', () => {
     const targetIds = new Set(
-      Object.values(rules).flatMap((r) => (r.Properties?.Targets as any[]).map((t) => t.Arn['Fn::GetAtt'][0] as string)),
+      Object.values(allRules).flatMap((r) => (r.Properties?.Targets as any[]).map((t) => t.Arn['Fn::GetAtt'][0] as string)),
     );
-    expect(targetIds.size).toBe(2);
+    expect(targetIds).toEqual(new Set([targetFunction.relationship, targetFunction.crmOutbound, sesEventsId]));
     for (const fnId of targetIds) {
       const config = invokeConfigs.find((c) => c.Properties?.FunctionName?.Ref === fnId);
       expect(config, fnId).toBeDefined();
@@ -87,8 +91,10 @@ describe('EventBridge bus, archive and rules', () => {
 
   it('every DLQ and on-failure queue has an alarm at more than 0 visible messages', () => {
     const alarms = Object.values(resources(template, 'AWS::CloudWatch::Alarm'));
-    expect(Object.keys(queues).length).toBe(routingTable.length + 2);
-    for (const queueId of Object.keys(queues)) {
+    const sendQueueId = logicalId(stack, stack.sending.sendQueue);
+    // Rule DLQs (custom bus + SES events), 3 on-failure queues, the send DLQ, the sweep schedule DLQ; plus the send queue.
+    expect(Object.keys(queues).length).toBe(routingTable.length + 1 + 3 + 2 + 1);
+    for (const queueId of Object.keys(queues).filter((id) => id !== sendQueueId)) {
       const alarm = alarms.find(
         (a) =>
           a.Properties?.MetricName === 'ApproximateNumberOfMessagesVisible' &&

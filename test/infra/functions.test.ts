@@ -11,6 +11,7 @@ const secretIds = {
   webhook: logicalId(stack, stack.secrets.webhookSecret),
   identity: logicalId(stack, stack.secrets.identityKey),
   outbound: logicalId(stack, stack.secrets.outboundSecret),
+  unsubscribe: logicalId(stack, stack.secrets.unsubscribeKey),
 };
 
 const all = {
@@ -18,6 +19,10 @@ const all = {
   api: stack.api.apiFunction,
   relationship: stack.relationships.relationshipFunction,
   crmOutbound: stack.relationships.crmOutboundFunction,
+  unsubscribe: stack.api.unsubscribeFunction,
+  sweeper: stack.sending.sweeperFunction,
+  sender: stack.sending.senderFunction,
+  sesEvents: stack.sesEvents.sesEventsFunction,
 } satisfies Record<string, CultivateFunction>;
 
 function props(fn: CultivateFunction) {
@@ -36,15 +41,17 @@ const dynamoWrites = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Delet
 const dynamoReads = ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:Scan', 'dynamodb:BatchGetItem'];
 
 describe('Lambda functions', () => {
-  it('exactly the four functions, all nodejs22.x on arm64 with active tracing, JSON logs and bundling defaults', () => {
-    expect(Object.keys(functions)).toHaveLength(4);
+  it('exactly the eight functions, all nodejs22.x on arm64 with active tracing, JSON logs and bundling defaults', () => {
+    expect(Object.keys(functions)).toHaveLength(8);
+    expect(new Set(Object.values(all).map((fn) => logicalId(stack, fn)))).toEqual(new Set(Object.keys(functions)));
+    const timeouts: Record<string, number> = { [logicalId(stack, all.sweeper)]: 50, [logicalId(stack, all.sender)]: 30 };
     for (const [id, fn] of Object.entries(functions)) {
       const p = fn.Properties!;
       expect(p.Runtime, id).toBe('nodejs22.x');
       expect(p.Architectures, id).toEqual(['arm64']);
       expect(p.TracingConfig, id).toEqual({ Mode: 'Active' });
       expect(p.MemorySize, id).toBe(256);
-      expect(p.Timeout, id).toBe(10);
+      expect(p.Timeout, id).toBe(timeouts[id] ?? 10);
       expect(p.LoggingConfig?.LogFormat, id).toBe('JSON');
       expect(p.LoggingConfig?.LogGroup, id).toBeDefined();
       expect(p.Environment.Variables.POWERTOOLS_SERVICE_NAME).toBe('cultivate');
@@ -65,9 +72,16 @@ describe('Lambda functions', () => {
     const base = ['NODE_OPTIONS', 'POWERTOOLS_SERVICE_NAME'];
     expect(env(all.ingest)).toEqual([...base, 'EVENT_BUS_NAME', 'IDENTITY_KEY_SECRET_ARN', 'TABLE_NAME', 'WEBHOOK_SECRET_ARN'].sort());
     expect(env(all.api)).toEqual([...base, 'IDENTITY_KEY_SECRET_ARN', 'TABLE_NAME'].sort());
+    const config = ['CULTIVATE_PUBLIC_BASE_URL', 'SES_CONFIGURATION_SET'];
     expect(env(all.relationship)).toEqual(
-      [...base, 'EVENT_BUS_NAME', 'IDEMPOTENCY_TABLE_NAME', 'IDENTITY_KEY_SECRET_ARN', 'TABLE_NAME'].sort(),
+      [...base, ...config, 'EVENT_BUS_NAME', 'IDEMPOTENCY_TABLE_NAME', 'IDENTITY_KEY_SECRET_ARN', 'TABLE_NAME'].sort(),
     );
+    expect(env(all.unsubscribe)).toEqual([...base, 'EVENT_BUS_NAME', 'TABLE_NAME', 'UNSUBSCRIBE_KEY_SECRET_ARN'].sort());
+    expect(env(all.sweeper)).toEqual([...base, ...config, 'SEND_QUEUE_URL', 'TABLE_NAME'].sort());
+    expect(env(all.sender)).toEqual(
+      [...base, ...config, 'EVENT_BUS_NAME', 'IDENTITY_KEY_SECRET_ARN', 'TABLE_NAME', 'UNSUBSCRIBE_KEY_SECRET_ARN'].sort(),
+    );
+    expect(env(all.sesEvents)).toEqual([...base, ...config, 'TABLE_NAME'].sort());
     expect(env(all.crmOutbound)).toEqual(
       [...base, 'CULTIVATE_OUTBOUND_WEBHOOK_URL', 'IDEMPOTENCY_TABLE_NAME', 'OUTBOUND_SECRET_ARN', 'TABLE_NAME'].sort(),
     );
@@ -79,6 +93,9 @@ describe('Lambda functions', () => {
     expect(v(all.api).IDENTITY_KEY_SECRET_ARN).toEqual({ Ref: secretIds.identity });
     expect(v(all.crmOutbound).OUTBOUND_SECRET_ARN).toEqual({ Ref: secretIds.outbound });
     expect(v(all.crmOutbound).CULTIVATE_OUTBOUND_WEBHOOK_URL).toBe('https://crm.example.com/hooks/cultivate');
+    expect(v(all.sender).UNSUBSCRIBE_KEY_SECRET_ARN).toEqual({ Ref: secretIds.unsubscribe });
+    expect(v(all.unsubscribe).UNSUBSCRIBE_KEY_SECRET_ARN).toEqual({ Ref: secretIds.unsubscribe });
+    expect(v(all.sweeper).SEND_QUEUE_URL).toEqual({ Ref: logicalId(stack, stack.sending.sendQueue) });
     const { stack: s2, template: t2 } = synthStack();
     const crm = resources(t2, 'AWS::Lambda::Function')[logicalId(s2, s2.relationships.crmOutboundFunction)]!;
     expect(crm.Properties?.Environment.Variables.CULTIVATE_OUTBOUND_WEBHOOK_URL).toBeUndefined();
@@ -143,6 +160,64 @@ describe('IAM least privilege', () => {
     expect(secrets).toContain(secretIds.outbound);
     expect(secrets).not.toContain(secretIds.identity);
     expect(secrets).not.toContain(secretIds.webhook);
+  });
+
+  it('unsubscribe: read/write on the table (not the idempotency table), PutEvents, unsubscribe key only', () => {
+    const a = actions(all.unsubscribe);
+    for (const x of ['dynamodb:GetItem', 'dynamodb:PutItem', 'events:PutEvents']) expect(a.has(x), x).toBe(true);
+    expect(resourcesOf(all.unsubscribe, 'dynamodb:PutItem')).toContain(tableId);
+    expect(resourcesOf(all.unsubscribe, 'dynamodb:PutItem')).not.toContain(idemId);
+    const secrets = resourcesOf(all.unsubscribe, 'secretsmanager:GetSecretValue');
+    expect(secrets).toContain(secretIds.unsubscribe);
+    for (const other of [secretIds.identity, secretIds.webhook, secretIds.outbound]) expect(secrets).not.toContain(other);
+    expect(a.has('ses:SendEmail')).toBe(false);
+  });
+
+  it('sweeper: read/write on the table and its due index, SendMessage on the send queue only; no SES, no PutEvents', () => {
+    const a = actions(all.sweeper);
+    for (const x of ['dynamodb:Query', 'dynamodb:UpdateItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:BatchGetItem', 'sqs:SendMessage']) {
+      expect(a.has(x), x).toBe(true);
+    }
+    expect(resourcesOf(all.sweeper, 'dynamodb:Query')).toContain('/index/*');
+    expect(resourcesOf(all.sweeper, 'sqs:SendMessage')).toBe(JSON.stringify([[{ 'Fn::GetAtt': [logicalId(stack, stack.sending.sendQueue), 'Arn'] }]]));
+    for (const x of ['ses:SendEmail', 'events:PutEvents', 'secretsmanager:GetSecretValue']) expect(a.has(x), x).toBe(false);
+  });
+
+  it('sender: read/write on the table, PutEvents, unsubscribe and identity keys, consumes the send queue', () => {
+    const a = actions(all.sender);
+    for (const x of ['dynamodb:UpdateItem', 'dynamodb:GetItem', 'events:PutEvents', 'sqs:ReceiveMessage', 'sqs:DeleteMessage']) {
+      expect(a.has(x), x).toBe(true);
+    }
+    const secrets = resourcesOf(all.sender, 'secretsmanager:GetSecretValue');
+    expect(secrets).toContain(secretIds.unsubscribe);
+    expect(secrets).toContain(secretIds.identity);
+    expect(secrets).not.toContain(secretIds.webhook);
+    expect(secrets).not.toContain(secretIds.outbound);
+    expect(a.has('sqs:SendMessage')).toBe(false);
+  });
+
+  it("sender: ses:SendEmail only on the sending identity and the configuration set, never '*'", () => {
+    const statements = roleStatements(template, functionRoleId(template, logicalId(stack, all.sender))).filter((s) =>
+      s.actions.includes('ses:SendEmail'),
+    );
+    expect(statements.length).toBeGreaterThan(0);
+    const sesResources = statements.flatMap((s) => s.resources);
+    expect(sesResources).not.toContain('*');
+    const text = JSON.stringify(sesResources);
+    expect(text).toContain(':identity/');
+    expect(text).toContain(logicalId(stack, stack.email.identity));
+    expect(text).toContain(':configuration-set/');
+    expect(text).toContain(logicalId(stack, stack.email.configurationSet));
+    for (const fn of [all.ingest, all.api, all.relationship, all.crmOutbound, all.unsubscribe, all.sweeper, all.sesEvents]) {
+      expect(actions(fn).has('ses:SendEmail'), fn.node.path).toBe(false);
+    }
+  });
+
+  it('SES events: read/write on the table; no PutEvents, no secrets', () => {
+    const a = actions(all.sesEvents);
+    for (const x of ['dynamodb:UpdateItem', 'dynamodb:GetItem', 'dynamodb:PutItem']) expect(a.has(x), x).toBe(true);
+    expect(a.has('events:PutEvents')).toBe(false);
+    expect(a.has('secretsmanager:GetSecretValue')).toBe(false);
   });
 
   it('no statement grants an action wildcard, and Resource "*" only for X-Ray', () => {
