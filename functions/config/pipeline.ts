@@ -26,6 +26,7 @@ export function pipelineConfig(rules: CultivateConfig, sending: SendingConfig, p
     sending,
     settings: {
       sendingDomain: sending.sendingDomain,
+      ...(sending.replyDomain && { replyDomain: sending.replyDomain }),
       publicBaseUrl,
       companyName: sending.companyName,
       postalAddress: sending.postalAddress,

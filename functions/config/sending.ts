@@ -7,6 +7,12 @@ import { z } from 'zod';
 export const SendingConfig = z
   .object({
     sendingDomain: z.string().regex(/^([a-z0-9-]+\.)+[a-z]{2,}$/i, 'must be a domain such as mail.seller.example'),
+    /**
+     * The subdomain SES receives replies on (MX to inbound-smtp.<region>.amazonaws.com). When set,
+     * Reply-To is `r-<signed token>@<replyDomain>`, naming the person and the touch without
+     * exposing either; when absent, Reply-To is the owner.
+     */
+    replyDomain: z.string().regex(/^([a-z0-9-]+\.)+[a-z]{2,}$/i, 'must be a domain such as reply.seller.example').optional(),
     companyName: z.string().min(1),
     postalAddress: z.string().min(10, 'must be a full postal address'),
     sesMaxSendRate: z.number().int().min(1).max(10_000),

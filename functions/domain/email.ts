@@ -30,6 +30,8 @@ export interface SenderSettings {
   /** The sender's postal address, required in the footer of commercial e-mail. */
   postalAddress: string;
   configurationSetName?: string;
+  /** Where replies are received (see config/sending.yaml); absent: Reply-To is the owner. */
+  replyDomain?: string;
 }
 
 const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
@@ -42,7 +44,10 @@ export function unsubscribeUrl(settings: SenderSettings, token: string): string 
   return `${settings.publicBaseUrl.replace(/\/+$/, '')}/unsubscribe/${token}`;
 }
 
-/** From the owner's name on the sending subdomain; replies go to the owner. */
+/**
+ * From the owner's name on the sending subdomain. Replies go to the tokenized reply address when
+ * one is given (Cultivate reads them, then forwards human replies to the owner), else to the owner.
+ */
 export function renderValueEmail(input: {
   state: RelationshipState;
   touch: PlannedTouch;
@@ -50,6 +55,8 @@ export function renderValueEmail(input: {
   content: ContentItem;
   settings: SenderSettings;
   unsubscribeToken: string;
+  /** `r-<token>@<replyDomain>`, when replies are received by Cultivate. */
+  replyAddress?: string;
 }): OutgoingEmail {
   const { state, touch, owner, content, settings } = input;
   const to = state.contact.email;
@@ -84,7 +91,7 @@ export function renderValueEmail(input: {
   return {
     from: { name: owner.name, address: `${localPart}@${settings.sendingDomain}` },
     to,
-    replyTo: [owner.email],
+    replyTo: [input.replyAddress ?? owner.email],
     subject: content.title,
     text,
     html,

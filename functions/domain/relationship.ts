@@ -8,6 +8,7 @@
 import type { InboundEvent, InboundEventOf, InternalDetail, LostReason } from '#catalog/events';
 import { buildBrief } from './brief.ts';
 import { addConsentFact, addSuppression, applyConsentRecord, canEmail, topicStopped } from './consent.ts';
+import { relationshipIdOfTouch } from './identity.ts';
 import { mayBeTouched, type Planner } from './planner.ts';
 import {
   APPLIED_EVENT_MEMORY,
@@ -303,7 +304,9 @@ function completeTouch(state: RelationshipState, event: InboundEventOf<'touch-co
     next = moveTo(next, 're-engaged', at);
     summary += ' (handed back to the owner)';
   }
-  if (!isCurrent) summary += ' (not the current touch)';
+  // A task is handed to the rep when it falls due and the cadence moves on; its outcome comes back
+  // later. Only a touch id that is not this relationship's at all is worth a remark.
+  if (!isCurrent && relationshipIdOfTouch(touchId) !== state.id) summary += ' (a touch of another relationship)';
   return { state: next, replan: isCurrent, summary };
 }
 

@@ -20,6 +20,7 @@ import {
   type TouchMessage,
 } from '#ports/ports';
 import { signUnsubscribeToken } from '#shared/unsubscribe-token';
+import { replyAddress } from '#shared/reply-token';
 import { DUE_SHARDS } from '#adapters/table';
 
 export interface SweepDeps {
@@ -213,6 +214,9 @@ export async function sendTouch(deps: SendDeps, msg: TouchMessage): Promise<Send
       return 'skipped';
     }
     const owner = deps.owner(state.owner);
+    const replyTo = deps.settings.replyDomain
+      ? replyAddress(await deps.unsubscribeKey(), { relationshipId: state.id, touchId: touch.touchId }, deps.settings.replyDomain)
+      : undefined;
     const mail = renderValueEmail({
       state,
       touch,
@@ -220,6 +224,7 @@ export async function sendTouch(deps: SendDeps, msg: TouchMessage): Promise<Send
       content,
       settings: deps.settings,
       unsubscribeToken: signUnsubscribeToken(await deps.unsubscribeKey(), { relationshipId: state.id, touchId: touch.touchId, topic: content.topic }),
+      ...(replyTo && { replyAddress: replyTo }),
     });
     let messageId: string;
     try {

@@ -352,7 +352,7 @@ describe('backbone, end to end against the local stack as a child process', () =
 
     it('after all of them: no relationship for those addresses, no inbox item left', async () => {
       await drain();
-      const refused = [PEOPLE.wrongSecret, PEOPLE.unsigned, PEOPLE.stale, PEOPLE.malformed, PEOPLE.schema, PEOPLE.batchGood, PEOPLE.batchBad, PEOPLE.huge].map((p) => p.email);
+      const refused: string[] = [PEOPLE.wrongSecret, PEOPLE.unsigned, PEOPLE.stale, PEOPLE.malformed, PEOPLE.schema, PEOPLE.batchGood, PEOPLE.batchBad, PEOPLE.huge].map((p) => p.email);
       refused.push(bulkEmail(0), bulkEmail(50), bulkEmail(100));
       for (const email of refused) expect({ email, status: (await byEmail(email)).status }).toEqual({ email, status: 404 });
       const items = await stack.scanTable();

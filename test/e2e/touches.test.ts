@@ -289,12 +289,16 @@ describe('touches, end to end: three weeks of a cadence, then people leave and r
     const afterGet = await stack.get(`/relationships?email=${encodeURIComponent(C.berlin.email)}`);
     expect(afterGet.body.consent).toMatchObject({ email: 'granted', suppressions: [] });
     expect(afterGet.body.nextTouch).toMatchObject({ channel: 'email' });
+    expect((await stack.scanTable()).filter((i) => String(i.pk).startsWith('SUP#'))).toEqual([]);
     const oneClick = await fetch(url, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
       body: 'List-Unsubscribe=One-Click',
     });
     expect(oneClick.status).toBe(200);
+    // A second click (a mailbox retrying the one-click POST) is the same request, not a second change.
+    const again = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'List-Unsubscribe=One-Click' });
+    expect(again.status).toBe(200);
 
     // 3. Tokyo is stopped from the CRM.
     const stop = {

@@ -30,8 +30,34 @@ describe('HTTP API routes', () => {
     const keys = Object.values(routes).map((r) => r.Properties?.RouteKey).sort();
     expect(keys).toEqual(apiRoutes.map((r) => `${r.method} ${r.path}`).sort());
     expect(keys).toEqual(
-      ['GET /health', 'GET /relationships', 'GET /relationships/{id}', 'POST /webhooks/{source}'].sort(),
+      [
+        'GET /health',
+        'GET /relationships',
+        'GET /relationships/{id}',
+        'POST /webhooks/{source}',
+        'GET /unsubscribe/{token}',
+        'POST /unsubscribe/{token}',
+      ].sort(),
     );
+  });
+
+  it('unsubscribe GET and POST are public (no authorizer, a reason on record) and go to the unsubscribe function', () => {
+    const unsubscribeId = logicalId(stack, stack.api.unsubscribeFunction);
+    for (const key of ['GET /unsubscribe/{token}', 'POST /unsubscribe/{token}']) {
+      const route = routeByKey(key);
+      expect(route.Properties?.AuthorizationType ?? 'NONE', key).toBe('NONE');
+      expect(route.Properties?.AuthorizerId, key).toBeUndefined();
+      expect(routeFunction(route), key).toBe(unsubscribeId);
+      const declared = apiRoutes.find((r) => `${r.method} ${r.path}` === key);
+      expect(declared?.auth).toBe('none');
+      expect(declared?.publicBecause ?? '').toMatch(/sign/);
+    }
+    expect(apiRoutes.find((r) => r.method === 'POST' && r.path === '/unsubscribe/{token}')?.publicBecause).toMatch(/RFC 8058/);
+    // ...while the relationship routes still carry the JWT authorizer.
+    for (const key of ['GET /relationships', 'GET /relationships/{id}']) {
+      expect(routeByKey(key).Properties?.AuthorizationType, key).toBe('JWT');
+      expect(routeByKey(key).Properties?.AuthorizerId, key).toBeDefined();
+    }
   });
 
   it('webhooks and health are public and go to the ingest function', () => {

@@ -12,7 +12,7 @@ import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
 import sesLocal from 'aws-ses-v2-local';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { DynamoRelationshipStore } from '#adapters/dynamo-store';
+import { DynamoInboxStore, DynamoRelationshipStore } from '#adapters/dynamo-store';
 import { DynamoTouchStore } from '#adapters/dynamo-touches';
 import { SesMailer } from '#adapters/ses-mailer';
 import { tableDefinition } from '#adapters/table';
@@ -20,10 +20,12 @@ import { loadPipelineConfig } from '#config/pipeline';
 import { localDate } from '#domain/email';
 import { touchIdFor } from '#domain/identity';
 import type { PlannedTouch, RelationshipState } from '#domain/types';
+import { handleInboundEnvelope, type RelationshipDeps } from '#handlers/relationship';
 import { type SendDeps, type SweepDeps, sendTouch, sweepDue } from '#handlers/send';
+import { unsubscribeRoutes } from '#http/app';
 import { type Mailer, MailerThrottledError, type OutgoingEmail, type SendQueue, type TouchMessage } from '#ports/ports';
 import { createKeyedHasher } from '#shared/hmac';
-import { verifyUnsubscribeToken } from '#shared/unsubscribe-token';
+import { signUnsubscribeToken, verifyUnsubscribeToken } from '#shared/unsubscribe-token';
 import { withDynamoDbLocal } from '../helpers/dynamo.ts';
 import { RecordingPublisher, recordingLogger } from '../helpers/fixtures.ts';
 
@@ -679,5 +681,103 @@ describe('task touches', () => {
     // delivered again: nothing more published
     expect(await h.send(msg)).toBe('not-current');
     expect(h.publisher.ofType('task-assigned')).toHaveLength(1);
+  });
+});
+
+describe('unsubscribe, end to end', () => {
+  it('a one-click unsubscribe after queueing: the relationship handler applies it, the queued e-mail never goes', async () => {
+    const h = await harness();
+    const p = person('oneclick');
+    await seed(h, nurturingState(p));
+    await h.sweep();
+    const [msg] = h.queue.take() as [TouchMessage];
+
+    const inbox = new DynamoInboxStore(db.doc, h.table, h.clock);
+    const bus = new RecordingPublisher();
+    const app = unsubscribeRoutes({ clock: h.clock, store: h.store, inbox, publisher: bus, unsubscribeKeys: async () => [UNSUBSCRIBE_KEY], logger: h.logger });
+    const token = signUnsubscribeToken(UNSUBSCRIBE_KEY, { relationshipId: p.id, touchId: msg.touchId, topic: 'pipeline-hygiene' });
+    h.clock.set(at(sec(3)));
+    const res = await app.request(`/unsubscribe/${token}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'List-Unsubscribe=One-Click',
+    });
+    expect(res.status).toBe(200);
+    expect(bus.published).toHaveLength(1);
+
+    // the bus brings the change to the relationship handler
+    const relDeps: RelationshipDeps = { clock: h.clock, store: h.store, inbox, publisher: new RecordingPublisher(), planner: config.planner, hasher: async () => hasher, logger: h.logger };
+    expect(await handleInboundEnvelope(relDeps, bus.published[0]?.detail)).toBe('applied');
+    const s = await current(h, p.id);
+    expect(s.suppressions.map((x) => x.scope)).toContain('all-email');
+    expect(s.planVersion).toBeGreaterThan(PLAN_VERSION);
+    expect(s.nextTouch === null || s.nextTouch.channel !== 'email').toBe(true);
+
+    h.clock.set(at(sec(10)));
+    expect(['not-current', 'skipped', 'suppressed']).toContain(await h.send(msg));
+    expect(await sentTo(p.email)).toHaveLength(0);
+  });
+});
+
+describe('edges', () => {
+  it('the sweep reports the age of the oldest due touch it left behind (the alarm metric)', async () => {
+    const h = await harness();
+    // three people in one shard, due 120 s, 60 s and 30 s ago; a sweep that takes one per shard
+    const first = person('oldest0');
+    const shard = h.touches.shardOf(first.id);
+    const people = [first];
+    while (people.length < 3) {
+      const p = person(`oldest${people.length}`);
+      if (h.touches.shardOf(p.id) === shard) people.push(p);
+    }
+    const ages = [120, 60, 30];
+    for (const [i, p] of people.entries()) await seed(h, nurturingState(p, { at: at(-sec(ages[i] as number)).toISOString() }));
+    h.sweepDeps.batchSize = 1;
+    const report = await h.sweep();
+    expect(report.queued.map((m) => m.relationshipId)).toEqual([people[0]?.id]);
+    expect(report.oldestDueAgeSeconds).toBe(60);
+    const next = await h.sweep();
+    expect(next.queued.map((m) => m.relationshipId)).toEqual([people[1]?.id]);
+    expect(next.oldestDueAgeSeconds).toBe(30);
+    await h.sweep();
+    expect((await h.sweep()).oldestDueAgeSeconds).toBe(0);
+  });
+
+  it('a relationship write landing between the claim and the push outside the window: the touch is still replanned, not left to become unknown', async () => {
+    const h = await harness();
+    const p = person('pushrace');
+    await seed(h, nurturingState(p));
+    await h.sweep();
+    const [msg] = h.queue.take() as [TouchMessage];
+    // A CRM update is applied to the relationship right after the sender's claim.
+    const real = h.store;
+    let interfered = false;
+    h.sendDeps.store = new Proxy(real, {
+      get(target, key, receiver) {
+        if (key === 'save') {
+          return async (state: RelationshipState, expected: number | undefined) => {
+            if (!interfered) {
+              interfered = true;
+              await overwrite(h, p.id, (s) => ({ ...s, contact: { ...s.contact, title: 'VP Sales' }, updatedAt: at(sec(1)).toISOString() }));
+            }
+            return real.save(state, expected);
+          };
+        }
+        const v = Reflect.get(target, key, receiver) as unknown;
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    });
+    const late = new Date('2026-12-08T23:30:00.000Z'); // 17:30 in Chicago: the window has closed
+    h.clock.set(late);
+    expect(await h.send(msg)).toBe('pushed-outside-window');
+    expect(interfered).toBe(true);
+    const s = await current(h, p.id);
+    expect(s.contact.title).toBe('VP Sales');
+    expect(s.nextTouch).toMatchObject({ status: 'planned' });
+    // nothing was sent, so nothing may ever be recorded as unknown
+    h.clock.set(new Date(late.getTime() + sec(LEASE_SECONDS + 1)));
+    const report = await h.sweep();
+    expect(report.unknown).toBe(0);
+    expect((await h.store.timeline(p.id)).map((e) => e.type)).not.toContain('touch-unknown');
   });
 });
