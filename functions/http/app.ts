@@ -28,7 +28,11 @@ export function webhookRoutes(deps: IngestDeps & { beforeIngest?: () => Promise<
     '/webhooks/:source',
     bodyLimit({
       maxSize: MAX_BODY_BYTES,
-      onError: (c) => c.json({ error: `body over the limit of ${MAX_BODY_BYTES} bytes` }, 413),
+      // The rest of the body stays unread, so the connection cannot be reused: say so.
+      onError: (c) => {
+        c.header('Connection', 'close');
+        return c.json({ error: `body over the limit of ${MAX_BODY_BYTES} bytes` }, 413);
+      },
     }),
     async (c) => {
       const source = c.req.param('source');
@@ -71,7 +75,13 @@ export function unsubscribeRoutes(deps: UnsubscribeDeps): Hono {
   });
   app.post(
     '/unsubscribe/:token',
-    bodyLimit({ maxSize: 4096, onError: (c) => c.html(invalidPage(), 413) }),
+    bodyLimit({
+      maxSize: 4096,
+      onError: (c) => {
+        c.header('Connection', 'close');
+        return c.html(invalidPage(), 413);
+      },
+    }),
     async (c) => {
       const payload = await readToken(deps, c.req.param('token'));
       if (!payload) return c.html(invalidPage(), 400);
