@@ -162,22 +162,37 @@ export class DynamoTouchStore {
     return stateOf(out.Item);
   }
 
-  /** Today's e-mail budget under the global daily cap: one read per sweep, one counter update. */
-  async emailBudget(day: string, cap: number): Promise<{ remaining: number; consume(n: number): Promise<void> }> {
+  /**
+   * Today's e-mail budget under the global daily cap: one read per sweep, then reservations that
+   * are conditional on the cap, so two overlapping sweeps cannot exceed it together.
+   */
+  async emailBudget(day: string, cap: number): Promise<{ remaining: number; reserve(n: number): Promise<number> }> {
     const key = { pk: `CAP#${day}`, sk: 'CAP' };
-    const out = await this.doc.send(new GetCommand({ TableName: this.table, Key: key, ConsistentRead: true }));
-    const used = (out.Item?.n as number | undefined) ?? 0;
+    const read = async () => ((await this.doc.send(new GetCommand({ TableName: this.table, Key: key, ConsistentRead: true }))).Item?.n as number | undefined) ?? 0;
+    const used = await read();
+    const expiresAt = Math.floor(Date.parse(`${day}T00:00:00Z`) / 1000) + 3 * 86_400;
     return {
       remaining: Math.max(0, cap - used),
-      consume: async (n) => {
-        await this.doc.send(
-          new UpdateCommand({
-            TableName: this.table,
-            Key: key,
-            UpdateExpression: 'ADD n :n SET expiresAt = if_not_exists(expiresAt, :exp)',
-            ExpressionAttributeValues: { ':n': n, ':exp': Math.floor(Date.parse(`${day}T00:00:00Z`) / 1000) + 3 * 86_400 },
-          }),
-        );
+      reserve: async (wanted) => {
+        let k = wanted;
+        for (let attempt = 0; attempt < 5 && k > 0; attempt++) {
+          try {
+            await this.doc.send(
+              new UpdateCommand({
+                TableName: this.table,
+                Key: key,
+                UpdateExpression: 'ADD n :k SET expiresAt = if_not_exists(expiresAt, :exp)',
+                ConditionExpression: 'attribute_not_exists(n) OR n <= :limit',
+                ExpressionAttributeValues: { ':k': k, ':limit': cap - k, ':exp': expiresAt },
+              }),
+            );
+            return k;
+          } catch (err) {
+            if (!(err instanceof ConditionalCheckFailedException)) throw err;
+            k = Math.min(k, Math.max(0, cap - (await read())));
+          }
+        }
+        return 0;
       },
     };
   }

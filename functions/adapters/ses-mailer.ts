@@ -2,7 +2,8 @@
 import { SendEmailCommand, type SESv2Client } from '@aws-sdk/client-sesv2';
 import { type Mailer, MailerThrottledError, type OutgoingEmail } from '#ports/ports';
 
-const THROTTLE_NAMES = new Set(['TooManyRequestsException', 'ThrottlingException', 'Throttling', 'LimitExceededException']);
+// LimitExceededException is about resource counts in SES v2, not the send rate: not a throttle.
+const THROTTLE_NAMES = new Set(['TooManyRequestsException', 'ThrottlingException', 'Throttling']);
 
 /** RFC 5322 display name, quoted and escaped. */
 export function formatAddress(name: string, address: string): string {

@@ -40,6 +40,11 @@ function firstName(state: RelationshipState): string | undefined {
   return state.contact.name?.trim().split(/\s+/)[0];
 }
 
+/** SES message tag values may hold only ASCII letters, digits, '_' and '-' (at most 256). */
+export function sesTagValue(value: string): string {
+  return value.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 256);
+}
+
 export function unsubscribeUrl(settings: SenderSettings, token: string): string {
   return `${settings.publicBaseUrl.replace(/\/+$/, '')}/unsubscribe/${token}`;
 }
@@ -100,10 +105,10 @@ export function renderValueEmail(input: {
       { name: 'List-Unsubscribe-Post', value: 'List-Unsubscribe=One-Click' },
     ],
     tags: [
-      { name: 'relationship', value: state.id },
-      { name: 'touch', value: touch.touchId },
-      ...(content.topic ? [{ name: 'topic', value: content.topic.replace(/[^\w.@-]/g, '_') }] : []),
-      ...(touch.contentId ? [{ name: 'content', value: touch.contentId.replace(/[^\w.@-]/g, '_') }] : []),
+      { name: 'relationship', value: sesTagValue(state.id) },
+      { name: 'touch', value: sesTagValue(touch.touchId) },
+      ...(content.topic ? [{ name: 'topic', value: sesTagValue(content.topic) }] : []),
+      ...(touch.contentId ? [{ name: 'content', value: sesTagValue(touch.contentId) }] : []),
     ],
   };
 }

@@ -7,8 +7,8 @@ import type { ClaimResult, DueRef, DynamoTouchStore } from '#adapters/dynamo-tou
 import { type ContentItem, describeTask, type OwnerProfile, renderValueEmail, type SenderSettings } from '#domain/email';
 import type { Planner } from '#domain/planner';
 import { pushTouch, recordTouch, type TouchResult } from '#domain/touch';
-import type { PlannedTouch, RelationshipState } from '#domain/types';
-import { addSuppression } from '#domain/consent';
+import type { PlannedTouch, RelationshipState, SuppressionScope } from '#domain/types';
+import { addConsentFact, addSuppression } from '#domain/consent';
 import {
   type Clock,
   type EventPublisher,
@@ -33,7 +33,7 @@ export interface SweepDeps {
   /** How long a claim holds before the sweep looks at it again. */
   leaseSeconds: number;
   /** E-mails the sweep may still queue today (the ramped daily cap), or Infinity. */
-  emailBudget?: () => Promise<{ remaining: number; consume(n: number): Promise<void> }>;
+  emailBudget?: () => Promise<{ remaining: number; reserve(n: number): Promise<number> }>;
   batchSize?: number;
 }
 
@@ -63,27 +63,42 @@ export async function sweepDue(deps: SweepDeps): Promise<SweepReport> {
   for (let shard = 0; shard < DUE_SHARDS; shard++) {
     const refs = await deps.touches.dueBatch(shard, now, deps.batchSize ?? 200);
     const batch: TouchMessage[] = [];
+    const deferred: TouchMessage[] = [];
+    const claimedEmails: TouchMessage[] = [];
     for (const ref of refs) {
       if (ref.lease && ref.lease > now.toISOString()) continue; // a claim still running: not ours to touch
       const r = await deps.touches.claimDue(ref, lease);
       if (r.ok) {
         const msg = messageOf(r.state);
-        if (msg.channel === 'email' && budget && emailsQueued >= budget.remaining) {
-          // Over today's cap: give the touch back, a day later (the sender re-checks the window).
-          await deps.touches.release(msg, 'queued', new Date(Date.parse(msg.dueAt) + DAY_MS).toISOString());
-          report.deferredByCap++;
-          continue;
+        if (msg.channel === 'email' && budget && emailsQueued >= budget.remaining) deferred.push(msg);
+        else {
+          if (msg.channel === 'email') {
+            emailsQueued++;
+            claimedEmails.push(msg);
+          }
+          batch.push(msg);
         }
-        if (msg.channel === 'email') emailsQueued++;
-        batch.push(msg);
       } else {
         await handleLapsed(deps, ref, r, lease, now, report, batch);
       }
     }
+    if (budget) {
+      // Reserve this shard's e-mails against the cap before they go (another sweep may be running).
+      const emails = claimedEmails; // re-queued lapsed claims were reserved when first queued
+      const granted = emails.length > 0 ? await budget.reserve(emails.length) : 0;
+      for (const m of emails.slice(granted)) {
+        batch.splice(batch.indexOf(m), 1);
+        deferred.push(m);
+      }
+    }
+    for (const msg of deferred) {
+      // Over today's cap: give the touch back, a day later (the sender re-checks the window).
+      await deps.touches.release(msg, 'queued', new Date(Date.parse(msg.dueAt) + DAY_MS).toISOString());
+      report.deferredByCap++;
+    }
     if (batch.length > 0) await deps.queue.enqueue(batch);
     report.queued.push(...batch);
   }
-  if (budget && emailsQueued > 0) await budget.consume(emailsQueued);
   const oldest = await deps.touches.oldestDue(now);
   report.oldestDueAgeSeconds = oldest ? Math.max(0, Math.round((now.getTime() - oldest.getTime()) / 1000)) : 0;
   deps.logger.info('sweep done', {
@@ -131,10 +146,12 @@ export async function recordWithRetry(
   at: Date,
   planner: Planner,
   base?: RelationshipState,
+  /** Applied to the state on every attempt, re-reads included (e.g. suppressions learned at send time). */
+  transform: (s: RelationshipState) => RelationshipState = (s) => s,
 ): Promise<RelationshipState | undefined> {
   let state = base ?? (await touches.get(relationshipId));
   for (let attempt = 0; attempt < 20 && state; attempt++) {
-    const decision = recordTouch(state, touch, result, at, planner);
+    const decision = recordTouch(transform(state), touch, result, at, planner);
     if (!decision) return state;
     await store.appendTimeline(relationshipId, decision.timeline);
     if ((await store.save(decision.state, state.version)) === 'saved') return decision.state;
@@ -161,7 +178,7 @@ export interface SendDeps {
   content: (id: string | undefined) => ContentItem | undefined;
   unsubscribeKey: () => Promise<string>;
   /** Suppressions by keyed hash (they outlive erasure and arrive from bounces): scopes on record. */
-  suppressionsFor: (state: RelationshipState) => Promise<{ scope: string; topic?: string }[]>;
+  suppressionsFor: (state: RelationshipState) => Promise<{ scope: string; topic?: string; at?: string }[]>;
   onSent?: (record: { relationshipId: string; touchId: string; messageId: string; sentAt: string }) => void;
 }
 
@@ -194,17 +211,31 @@ export async function sendTouch(deps: SendDeps, msg: TouchMessage): Promise<Send
       .map((s) => (s.scope === 'topic' ? `topic:${s.topic}` : s.scope));
     if (blocking.length > 0) {
       // Learned by keyed hash (an unsubscribe click, a bounce, an earlier erasure) before the bus
-      // brought it to the relationship: bring it onto the state now and replan.
-      for (const s of onRecord) {
-        if (s.scope !== 'erased') state = { ...state, suppressions: addSuppression(state.suppressions, { scope: s.scope as 'all-email', ...(s.topic && { topic: s.topic }), at: now.toISOString() }) };
-      }
-      await recordWithRetry(deps.store, deps.touches, state.id, touch, { kind: 'skipped', reason: `suppressed: ${blocking.join(', ')}` }, now, deps.planner, state);
+      // brought it to the relationship: bring it onto the state now (on every retry) and replan.
+      const bringOn = (st: RelationshipState): RelationshipState => {
+        let x = st;
+        for (const s of onRecord) {
+          if (s.scope === 'erased') continue;
+          if (s.scope === 'all-email' || s.scope === 'do-not-contact') x = addConsentFact(x, { at: s.at ?? now.toISOString(), kind: s.scope === 'all-email' ? 'stop-all-email' : 'do-not-contact' }).state;
+          else x = { ...x, suppressions: addSuppression(x.suppressions, { scope: s.scope as SuppressionScope, ...(s.topic && { topic: s.topic }), at: s.at ?? now.toISOString() }) };
+        }
+        return x;
+      };
+      await recordWithRetry(deps.store, deps.touches, state.id, touch, { kind: 'skipped', reason: `suppressed: ${blocking.join(', ')}` }, now, deps.planner, state, bringOn);
       deps.logger.info('touch suppressed at send time', { ...log, scopes: blocking });
       return 'suppressed';
     }
     if (deps.planner.insideSendWindow && !deps.planner.insideSendWindow(state, touch, now)) {
-      const pushed = pushTouch(state, touch, now, deps.planner);
-      await deps.store.save(pushed, state.version);
+      // Not sent: plan the same step at the next slot, retrying on conflict, as long as this
+      // touch is still the one being sent (otherwise the lapsed lease would read as "unknown").
+      let current: RelationshipState | undefined = state;
+      for (let attempt = 0; attempt < 20 && current; attempt++) {
+        const t = current.nextTouch;
+        if (t?.touchId !== touch.touchId || t.status !== 'sending') break;
+        if ((await deps.store.save(pushTouch(current, touch, now, deps.planner), current.version)) === 'saved') break;
+        await new Promise((res) => setTimeout(res, Math.random() * 20 * (attempt + 1)));
+        current = await deps.touches.get(state.id);
+      }
       deps.logger.info('outside the send window at send time: pushed to the next slot', log);
       return 'pushed-outside-window';
     }

@@ -173,6 +173,28 @@ async function harness(opts: { mailer?: (real: Mailer) => Mailer; emailBudget?: 
   return { table, clock, store, touches, queue, publisher, logger, sweepDeps, sendDeps, sweep, send, sent, mailer };
 }
 
+/** The store, but the first `save` is preceded by a concurrent relationship write (so it conflicts). */
+function racingStore(h: { store: DynamoRelationshipStore; touches: DynamoTouchStore }, id: string): { store: DynamoRelationshipStore; interfered: () => boolean } {
+  const real = h.store;
+  let interfered = false;
+  const store = new Proxy(real, {
+    get(target, key, receiver) {
+      if (key === 'save') {
+        return async (state: RelationshipState, expected: number | undefined) => {
+          if (!interfered) {
+            interfered = true;
+            await overwrite(h, id, (s) => ({ ...s, contact: { ...s.contact, title: 'VP Sales' } }));
+          }
+          return real.save(state, expected);
+        };
+      }
+      const v = Reflect.get(target, key, receiver) as unknown;
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+  return { store, interfered: () => interfered };
+}
+
 interface Person {
   id: string;
   email: string;
@@ -313,7 +335,10 @@ describe('sendTouch', () => {
     const email = emails[0] as StoredEmail;
     expect(email.subject).toBe('The 20-minute stale deal audit');
     expect(email.from).toContain('sam@mail.seller.example');
-    expect(email.replyTo).toEqual(['sam@seller.example']);
+    // Reply-To: the tokenized reply address when replies are received (sending.yaml replyDomain), else the owner
+    const replyDomain = config.settings.replyDomain;
+    expect(email.replyTo).toEqual([replyDomain ? expect.stringMatching(new RegExp(`^r-[A-Za-z0-9._-]+@${replyDomain.replace(/\./g, '\\.')}$`)) : 'sam@seller.example']);
+    expect(email.replyTo.join()).not.toContain(p.email);
     const lu = email.headers?.find((x) => x.name === 'List-Unsubscribe')?.value ?? '';
     expect(lu).toMatch(/^<https:\/\/api\.cultivate\.example\/unsubscribe\/[^>]+>$/);
     const token = lu.slice(lu.lastIndexOf('/') + 1, -1);
@@ -743,6 +768,15 @@ describe('edges', () => {
     expect((await h.sweep()).oldestDueAgeSeconds).toBe(0);
   });
 
+  // BUG (functions/handlers/send.ts, sendTouch, the outside-the-window branch, ~line 207):
+  // `await deps.store.save(pushed, state.version)` ignores a 'conflict'. Any relationship write
+  // between the sender's claim and the push (a CRM update, a click, a reply) makes the save fail
+  // silently: sendTouch still answers 'pushed-outside-window', the touch stays `sending`, and when
+  // the lease lapses the sweep records it as `unknown` (TouchUnknown alarm), burns its content
+  // (history.sentContent) and advances the cadence for an e-mail that was certainly never sent.
+  // Fix: retry like recordWithRetry (re-read with touches.get, re-apply pushTouch while nextTouch is
+  // still this touch in `sending`), or give the claim back with a version-free conditional update
+  // (touches.release(msg, 'sending', <next slot>)) and bump planVersion there.
   it('a relationship write landing between the claim and the push outside the window: the touch is still replanned, not left to become unknown', async () => {
     const h = await harness();
     const p = person('pushrace');
@@ -750,27 +784,12 @@ describe('edges', () => {
     await h.sweep();
     const [msg] = h.queue.take() as [TouchMessage];
     // A CRM update is applied to the relationship right after the sender's claim.
-    const real = h.store;
-    let interfered = false;
-    h.sendDeps.store = new Proxy(real, {
-      get(target, key, receiver) {
-        if (key === 'save') {
-          return async (state: RelationshipState, expected: number | undefined) => {
-            if (!interfered) {
-              interfered = true;
-              await overwrite(h, p.id, (s) => ({ ...s, contact: { ...s.contact, title: 'VP Sales' }, updatedAt: at(sec(1)).toISOString() }));
-            }
-            return real.save(state, expected);
-          };
-        }
-        const v = Reflect.get(target, key, receiver) as unknown;
-        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
-      },
-    });
+    const race = racingStore(h, p.id);
+    h.sendDeps.store = race.store;
     const late = new Date('2026-12-08T23:30:00.000Z'); // 17:30 in Chicago: the window has closed
     h.clock.set(late);
     expect(await h.send(msg)).toBe('pushed-outside-window');
-    expect(interfered).toBe(true);
+    expect(race.interfered()).toBe(true);
     const s = await current(h, p.id);
     expect(s.contact.title).toBe('VP Sales');
     expect(s.nextTouch).toMatchObject({ status: 'planned' });
@@ -779,5 +798,31 @@ describe('edges', () => {
     const report = await h.sweep();
     expect(report.unknown).toBe(0);
     expect((await h.store.timeline(p.id)).map((e) => e.type)).not.toContain('touch-unknown');
+  });
+
+  // BUG (functions/handlers/send.ts, sendTouch, the suppressed branch ~line 201, with recordWithRetry
+  // ~line 142): the suppressions learned by keyed hash are added to the in-memory `state` passed as
+  // `base`; on a version conflict recordWithRetry re-reads the item (touches.get) and records the
+  // skip on the fresh state WITHOUT them. Result: 'suppressed' is returned, but the relationship
+  // does not gain the suppression and the planner plans the next value e-mail, which is claimed
+  // and skipped again each week until some other path (the bus, if its event got through) brings
+  // the suppression. Fix: pass a transform instead of a base state (recordWithRetry(..., (s) =>
+  // withSuppressions(s, onRecord))) and re-apply it to every re-read state before recordTouch.
+  it('a relationship write landing between the claim and the suppressed skip: the state still gains the suppression', async () => {
+    const h = await harness();
+    const p = person('suprace');
+    const seeded = await seed(h, nurturingState(p));
+    await h.sweep();
+    const [msg] = h.queue.take() as [TouchMessage];
+    await h.store.putSuppression([seeded.emailHash as string], { scopes: [{ scope: 'all-email', at: at(sec(2)).toISOString() }] });
+    const race = racingStore(h, p.id);
+    h.sendDeps.store = race.store;
+    expect(await h.send(msg)).toBe('suppressed');
+    expect(race.interfered()).toBe(true);
+    expect(await sentTo(p.email)).toHaveLength(0);
+    const s = await current(h, p.id);
+    expect(s.contact.title).toBe('VP Sales');
+    expect(s.suppressions.map((x) => x.scope)).toContain('all-email');
+    expect(s.nextTouch === null || s.nextTouch.channel !== 'email').toBe(true);
   });
 });
