@@ -10,9 +10,8 @@ import { Annotations, CfnOutput, Fn, Stack } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as ses from 'aws-cdk-lib/aws-ses';
 import { Construct } from 'constructs';
-import { loadSendingConfig } from '#config/sending';
 import { CONFIG_DIR, projectRoot } from './cultivate-function.ts';
-import { PLACEHOLDER_SENDING_DOMAIN, readSettings } from './settings.ts';
+import { PLACEHOLDER_SENDING_DOMAIN, readSendingYaml, readSettings } from './settings.ts';
 
 /**
  * The SES event types published (and so paid for and handled). No SEND (the sender records its own
@@ -80,19 +79,26 @@ export class CultivateEmail extends Construct {
 
     // The sender writes From: <owner>@<sendingDomain of config/sending.yaml>; SES only sends for a
     // verified identity, so the two must name the same domain.
-    const sending = loadSendingConfig(join(projectRoot, CONFIG_DIR));
-    if (sending.sendingDomain.toLowerCase() !== this.sendingDomain) {
+    const sending = readSendingYaml(join(projectRoot, CONFIG_DIR, 'sending.yaml'));
+    if (sending.sendingDomain !== undefined && sending.sendingDomain.toLowerCase() !== this.sendingDomain) {
       throw new Error(
         `context "sendingDomain" (${this.sendingDomain}) differs from sendingDomain in config/sending.yaml ` +
           `(${sending.sendingDomain}): the sender writes From addresses at the config's domain and SES only sends ` +
           'for the identity this stack creates. Set both to the same sending subdomain.',
       );
     }
-    if (sending.sesMaxSendRate !== settings.sesMaxSendRate) {
+    if (sending.sesMaxSendRate !== undefined && sending.sesMaxSendRate !== settings.sesMaxSendRate) {
       Annotations.of(this).addWarningV2(
         'cultivate:sesMaxSendRate-mismatch',
         `config/sending.yaml says sesMaxSendRate ${sending.sesMaxSendRate}, context "sesMaxSendRate" is ${settings.sesMaxSendRate}; ` +
           'the sender concurrency follows the context value. Make them agree.',
+      );
+    }
+    if (sending.replyDomain !== undefined) {
+      Annotations.of(this).addWarningV2(
+        'cultivate:replyDomain-not-received',
+        `config/sending.yaml sets replyDomain ${sending.replyDomain}, but this stack does not receive mail for it yet ` +
+          '(no SES receipt rule, no MX record): replies to Reply-To r-…@ addresses would bounce.',
       );
     }
     if (this.sendingDomain === PLACEHOLDER_SENDING_DOMAIN) {

@@ -15,10 +15,9 @@ import { LambdaInvoke } from 'aws-cdk-lib/aws-scheduler-targets';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { loadSendingConfig } from '#config/sending';
 import { CONFIG_DIR, CultivateFunction, lambdaEntry, projectRoot } from './cultivate-function.ts';
 import type { CultivateEmail } from './email.ts';
-import { readSettings } from './settings.ts';
+import { readSendingYaml, readSettings } from './settings.ts';
 
 /** Namespace and service of the sweeper's Powertools metrics (functions/lambda/sweeper.ts). */
 export const METRICS_NAMESPACE = 'Cultivate';
@@ -59,8 +58,8 @@ export class Sending extends Construct {
     const pipelineConfig = { configurationSet: props.email.configurationSet };
 
     // A claim outlives the sender's run; otherwise a slow send could become `unknown` mid-flight.
-    const { leaseSeconds } = loadSendingConfig(join(projectRoot, CONFIG_DIR));
-    if (leaseSeconds <= SENDER_TIMEOUT.toSeconds()) {
+    const { leaseSeconds } = readSendingYaml(join(projectRoot, CONFIG_DIR, 'sending.yaml'));
+    if (leaseSeconds !== undefined && leaseSeconds <= SENDER_TIMEOUT.toSeconds()) {
       throw new Error(
         `config/sending.yaml leaseSeconds (${leaseSeconds}) must exceed the sender timeout (${SENDER_TIMEOUT.toSeconds()} s)`,
       );

@@ -3,7 +3,9 @@
  * Set them in cdk.json ("context") or on the command line: `npx cdk deploy -c alarmEmail=ops@example.com`.
  * Values given on the command line arrive as strings; `readSettings` parses them.
  */
+import { readFileSync } from 'node:fs';
 import type { IConstruct } from 'constructs';
+import { parse } from 'yaml';
 
 export interface ContextSetting {
   readonly key: string;
@@ -171,5 +173,29 @@ export function readSettings(scope: IConstruct): Settings {
     // Lambda's SQS event source accepts a maximum concurrency from 2 to 1000.
     sesMaxSendRate: num(scope, 'sesMaxSendRate', 14, 2, 1000),
     sweeperReservedConcurrency: num(scope, 'sweeperReservedConcurrency', 2, 0, 10),
+  };
+}
+
+/** The fields of config/sending.yaml the stack cross-checks (present only when the file has them). */
+export interface SendingYamlFacts {
+  readonly sendingDomain?: string;
+  readonly sesMaxSendRate?: number;
+  readonly leaseSeconds?: number;
+  readonly replyDomain?: string;
+}
+
+/**
+ * Reads config/sending.yaml for the synth-time cross-checks. Deliberately lenient: the functions
+ * validate the whole file (strict schema) at cold start; the stack only needs these three facts.
+ */
+export function readSendingYaml(file: string): SendingYamlFacts {
+  const doc: unknown = parse(readFileSync(file, 'utf8'));
+  if (typeof doc !== 'object' || doc === null) throw new Error(`${file}: expected a YAML mapping`);
+  const d = doc as Record<string, unknown>;
+  return {
+    ...(typeof d.sendingDomain === 'string' && { sendingDomain: d.sendingDomain }),
+    ...(typeof d.sesMaxSendRate === 'number' && { sesMaxSendRate: d.sesMaxSendRate }),
+    ...(typeof d.leaseSeconds === 'number' && { leaseSeconds: d.leaseSeconds }),
+    ...(typeof d.replyDomain === 'string' && { replyDomain: d.replyDomain }),
   };
 }

@@ -8,7 +8,7 @@ import { SesMailer } from '#adapters/ses-mailer';
 import { sendTouch, type SendDeps } from '#handlers/send';
 import type { TouchMessage } from '#ports/ports';
 import { pipeline } from './config.ts';
-import { clock, dynamo, env, hasher, logger, publisher, relationshipStore, secret } from './runtime.ts';
+import { clock, dynamo, env, hasher, logger, publisher, relationshipStore, secretList } from './runtime.ts';
 
 const processor = new BatchProcessor(EventType.SQS);
 const store = relationshipStore();
@@ -29,7 +29,8 @@ function sendDeps(): SendDeps {
     settings: config.settings,
     owner: config.owner,
     content: config.content,
-    unsubscribeKey: () => secret('UNSUBSCRIBE_KEY_SECRET_ARN'),
+    // Sign with the current key (the first); the unsubscribe route accepts every key in the list while rotating.
+    unsubscribeKey: async () => (await secretList('UNSUBSCRIBE_KEY_SECRET_ARN'))[0] as string,
     suppressionsFor: async (state) => {
       const h = await hasher();
       return (await store.getSuppression([...(state.emailHash ? [state.emailHash] : []), ...state.crmIds.map((id) => h.crmHash(id))]))?.scopes ?? [];
@@ -43,4 +44,6 @@ const record = async (r: SQSRecord) => {
   return { outcome };
 };
 
-export const handler = async (event: SQSEvent, context: Context) => processPartialResponse(event, record, processor, { context });
+// One record at a time: the event source's maximum concurrency then bounds the sends in flight to
+// the SES rate (records in parallel would multiply it by the batch size).
+export const handler = async (event: SQSEvent, context: Context) => processPartialResponse(event, record, processor, { context, processInParallel: false });

@@ -29,7 +29,7 @@ describe('DynamoDB tables', () => {
     expect((main as any).UpdateReplacePolicy).toBe('Retain');
   });
 
-  it('sparse GSI "due": duePk/dueSk strings, KEYS_ONLY', () => {
+  it('sparse GSI "due": duePk/dueSk strings, keys plus the projected lease', () => {
     const p = main.Properties!;
     expect(p.GlobalSecondaryIndexes).toEqual([
       {
@@ -38,7 +38,8 @@ describe('DynamoDB tables', () => {
           { AttributeName: 'duePk', KeyType: 'HASH' },
           { AttributeName: 'dueSk', KeyType: 'RANGE' },
         ],
-        Projection: { ProjectionType: 'KEYS_ONLY' },
+        // `lease` lets the sweep skip running claims without a write.
+        Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: ['lease'] },
       },
     ]);
     const attrs = Object.fromEntries((p.AttributeDefinitions as any[]).map((a) => [a.AttributeName, a.AttributeType]));
