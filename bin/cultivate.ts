@@ -3,12 +3,20 @@
  * The `cultivate` CLI. Commands:
  *   cultivate sign <file> [--secret S] [--header]   print a Cultivate-Signature for a file's exact bytes
  *   cultivate catalog [--out dir]                   write the event catalog as JSON Schema files
+ *   cultivate reply <e-mail> [--text T] [--url U]   reply (locally) to the last e-mail sent to <e-mail>
+ *   cultivate config check [dir]                    validate config/, every problem as file:line:col
+ *   cultivate preview --reason R --tz Z [...]       the touches a contact like this would get
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { catalogJsonSchemas } from '#catalog/json-schema';
+import { CONFIG_USAGE, runConfigCommands } from '../functions/cli/index.ts';
 import { LOCAL_DEFAULT_WEBHOOK_SECRET as DEFAULT_WEBHOOK_SECRET, signBody } from '#shared/hmac';
+
+// Sales ops' commands: config check, preview.
+const configCode = await runConfigCommands(process.argv.slice(2));
+if (configCode !== undefined) process.exit(configCode);
 
 const [command, ...rest] = process.argv.slice(2);
 
@@ -18,6 +26,9 @@ function usage(code: number): never {
       'usage: cultivate <command>',
       '  sign <file> [--secret S] [--header]   signature for the exact bytes of <file> (secret: --secret, CULTIVATE_WEBHOOK_SECRET or the local default)',
       '  catalog [--out dir]                   JSON Schema of every event, for integrators (default: catalog/)',
+      '  reply <e-mail> [--text T] [--url U]   post a reply to the last e-mail sent to <e-mail> to the local stack (/local/inbound)',
+      '                  [--auto] [--subject S] (--auto: an auto-reply; U default http://127.0.0.1:3000)',
+      CONFIG_USAGE,
     ].join('\n'),
   );
   process.exit(code);
@@ -43,6 +54,45 @@ switch (command) {
       writeFileSync(path, `${JSON.stringify(schema, null, 2)}\n`);
     }
     console.log(`wrote ${Object.keys(schemas).length} JSON Schemas to ${out}/`);
+    break;
+  }
+  case 'reply': {
+    const { values, positionals } = parseArgs({
+      args: rest,
+      allowPositionals: true,
+      options: { text: { type: 'string' }, url: { type: 'string' }, subject: { type: 'string' }, auto: { type: 'boolean' } },
+    });
+    const email = positionals[0]?.toLowerCase();
+    if (!email) usage(2);
+    const base = (values.url ?? process.env.CULTIVATE_URL ?? 'http://127.0.0.1:3000').replace(/\/+$/, '');
+    const outbox = (await (await fetch(`${base}/local/outbox`)).json()) as { messageId: string; replyTo?: string[]; destination: { to: string[] }; subject: string; sentAt: string; body?: { text?: string } }[];
+    const last = outbox.filter((m) => m.destination.to.some((t) => t.toLowerCase().includes(email))).at(-1);
+    if (!last?.replyTo?.[0]) {
+      console.error(`cultivate: no e-mail to ${email} in ${base}/local/outbox yet (move the clock: POST /local/clock)`);
+      process.exit(1);
+    }
+    const text = values.text ?? 'Thanks, this came at the right time. Could we talk next week?';
+    const quoted = (last.body?.text ?? '').split('\n').map((l) => `> ${l}`).join('\r\n');
+    const raw = [
+      `From: ${email}`,
+      `To: ${last.replyTo[0]}`,
+      `Subject: ${values.subject ?? `Re: ${last.subject}`}`,
+      `Date: ${new Date().toUTCString()}`,
+      `Message-ID: <${crypto.randomUUID()}@cultivate-cli.local>`,
+      `In-Reply-To: <${last.messageId}>`,
+      'MIME-Version: 1.0',
+      'Content-Type: text/plain; charset=utf-8',
+      'Content-Transfer-Encoding: 8bit',
+      ...(values.auto ? ['Auto-Submitted: auto-replied'] : []),
+      '',
+      text,
+      '',
+      `On ${new Date(last.sentAt).toUTCString()}, you wrote:`,
+      quoted,
+      '',
+    ].join('\r\n');
+    const res = await fetch(`${base}/local/inbound`, { method: 'POST', headers: { 'content-type': 'message/rfc822' }, body: raw });
+    console.log(JSON.stringify(await res.json()));
     break;
   }
   case undefined:

@@ -6,8 +6,11 @@
 import { Annotations, CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type { Construct } from 'constructs';
+import { join } from 'node:path';
+import { loadSendingConfig } from '../functions/config/sending.ts';
 import { CultivateBus } from './bus.ts';
-import type { CultivateFunction } from './cultivate-function.ts';
+import { CONFIG_DIR, projectRoot, type CultivateFunction } from './cultivate-function.ts';
+import { Replies } from './replies.ts';
 import { CultivateEmail } from './email.ts';
 import { IngestApi, type ApiRoute } from './ingest-api.ts';
 import { CultivateOperations } from './operations.ts';
@@ -36,6 +39,7 @@ export class CultivateStack extends Stack {
   public readonly sending: Sending;
   public readonly sesEvents: SesEvents;
   public readonly operations: CultivateOperations;
+  public readonly replies: Replies | undefined;
 
   constructor(scope: Construct, id: string, props: CultivateStackProps = {}) {
     super(scope, id, props);
@@ -82,6 +86,22 @@ export class CultivateStack extends Stack {
     });
     this.sesEvents = new SesEvents(this, 'SesEvents', { table: this.tables.table, email: this.email });
 
+    // Replies are received only when config/sending.yaml names a reply subdomain.
+    const replyDomain = loadSendingConfig(join(projectRoot, CONFIG_DIR)).replyDomain;
+    this.replies = replyDomain
+      ? new Replies(this, 'Replies', {
+          table: this.tables.table,
+          idempotencyTable: this.tables.idempotencyTable,
+          bus,
+          replyDomain,
+          unsubscribeKey: this.secrets.unsubscribeKey,
+          identityKey: this.secrets.identityKey,
+          outboundSecret: this.secrets.outboundSecret,
+          configurationSet: this.email.configurationSet,
+          ...(settings.outboundWebhookUrl ? { outboundWebhookUrl: settings.outboundWebhookUrl } : {}),
+        })
+      : undefined;
+
     this.operations = new CultivateOperations(this, 'Operations');
     for (const { route, deadLetterQueue } of this.events.routeRules) {
       this.operations.alarmOnQueueMessages(`${route.id}DlqAlarm`, deadLetterQueue, `Rule ${route.id} could not deliver events`);
@@ -118,7 +138,12 @@ export class CultivateStack extends Stack {
 
   /** Every function invoked asynchronously by an EventBridge rule (custom and default bus targets). */
   get asyncFunctions(): CultivateFunction[] {
-    return [this.relationships.relationshipFunction, this.relationships.crmOutboundFunction, this.sesEvents.sesEventsFunction];
+    return [
+      this.relationships.relationshipFunction,
+      this.relationships.crmOutboundFunction,
+      this.sesEvents.sesEventsFunction,
+      ...(this.replies ? [this.replies.inboundMailFunction] : []),
+    ];
   }
 
   /** Alarms on the sweeper's metrics (Powertools, namespace Cultivate), the send queue and SES reputation. */

@@ -94,13 +94,6 @@ export class CultivateEmail extends Construct {
           'the sender concurrency follows the context value. Make them agree.',
       );
     }
-    if (sending.replyDomain !== undefined) {
-      Annotations.of(this).addWarningV2(
-        'cultivate:replyDomain-not-received',
-        `config/sending.yaml sets replyDomain ${sending.replyDomain}, but this stack does not receive mail for it yet ` +
-          '(no SES receipt rule, no MX record): replies to Reply-To r-…@ addresses would bounce.',
-      );
-    }
     if (this.sendingDomain === PLACEHOLDER_SENDING_DOMAIN) {
       Annotations.of(this).addWarningV2(
         'cultivate:placeholder-sendingDomain',

@@ -47,11 +47,12 @@ export class Replies extends Construct {
   public readonly bucket: s3.Bucket;
   public readonly inboundMailFunction: CultivateFunction;
   public readonly ruleSet: sesReceipt.ReceiptRuleSet;
+  public readonly identity: sesReceipt.EmailIdentity;
 
   constructor(scope: Construct, id: string, props: RepliesProps) {
     super(scope, id);
 
-    this.bucket = new s3.Bucket(this, 'InboundMail', {
+    this.bucket = new s3.Bucket(this, 'RawReplies', {
       encryption: s3.BucketEncryption.S3_MANAGED,
       enforceSSL: true,
       blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
@@ -105,6 +106,10 @@ export class Replies extends Construct {
         reason: 'Objects under the inbound/ prefix of the replies bucket only.',
       });
     }
+
+    // SES receives only for verified domains: the reply subdomain is its own identity (publish the
+    // DKIM CNAMEs it lists, like the sending domain's).
+    this.identity = new sesReceipt.EmailIdentity(this, 'ReplyDomainIdentity', { identity: sesReceipt.Identity.domain(props.replyDomain) });
 
     this.ruleSet = new sesReceipt.ReceiptRuleSet(this, 'RuleSet', {
       rules: [

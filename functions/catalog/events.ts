@@ -183,6 +183,10 @@ export const inboundData = {
       newAccountId: z.string().min(1).max(200).optional(),
       newCompany: z.string().min(1).max(200).optional(),
       newEmail: emailAddress.optional(),
+      leftCompany: z
+        .boolean()
+        .optional()
+        .describe('the person wrote that they have left (a reply to Cultivate): the old relationship retires and the owner gets a research task'),
     })
     .strict(),
   'consent-changed': z
@@ -314,6 +318,26 @@ export const internalDetail = {
     .strict(),
   'relationship-re-engaged': z.object({ ...relRef, accountId: z.string().optional(), brief: ReEngagementBrief }).strict(),
   'relationship-retired': z.object({ ...relRef, reason: z.string() }).strict(),
+  /**
+   * A human reply, forwarded to the owner with the re-engagement brief on top. It carries the
+   * reply's text (personal data), so it never rides the bus: the replies handler delivers it
+   * through the CRM outbound port directly (idempotent on the message).
+   */
+  'reply-forwarded': z
+    .object({
+      ...relRef,
+      touchId: z.string().optional(),
+      messageKey: z.string().describe('hash of the Message-ID: the dedupe key'),
+      classification: z.enum(['human', 'missed-me', 'left-company']),
+      receivedAt: isoInstant,
+      from: z.string().max(320).optional(),
+      subject: z.string().max(998),
+      text: z.string().max(20_000).describe("the reply's own text, quoted history removed"),
+      quoted: z.boolean().describe('whether quoted history was removed'),
+      brief: ReEngagementBrief,
+      headers: z.record(z.string(), z.string()).describe('X-Cultivate-Forward: 1 marks the forward, so it is never read as a reply again'),
+    })
+    .strict(),
   'consent-changed': z
     .object({ ...relRef, action: ConsentAction, topic: z.string().optional(), email: z.enum(['granted', 'denied', 'unknown']) })
     .strict(),

@@ -10,6 +10,8 @@ export const EventSources = {
   ingestGeneric: 'cultivate.ingest.generic',
   /** Consent changes made by a person through an unsubscribe link. */
   unsubscribe: 'cultivate.unsubscribe',
+  /** Replies received on the reply subdomain (human replies, unsubscribes in words, "I have left"). */
+  replies: 'cultivate.replies',
   /** Events Cultivate itself emits about relationships. */
   relationships: 'cultivate.relationships',
   /** The send path (touches issue). */
@@ -20,7 +22,7 @@ export type EventSource = (typeof EventSources)[keyof typeof EventSources];
 /** Sources that are CRMs: a consent change from one is not echoed back to it. */
 export const crmSources: readonly EventSource[] = [EventSources.ingestGeneric];
 /** Everything that carries an inbound event (by reference) for the relationship handler. */
-export const inboundSources: readonly EventSource[] = [...crmSources, EventSources.unsubscribe];
+export const inboundSources: readonly EventSource[] = [...crmSources, EventSources.unsubscribe, EventSources.replies];
 
 export type DetailType = InboundType | InternalType;
 

@@ -2,7 +2,9 @@
  * Everything the pipeline reads from config/, loaded and validated once, and turned into what the
  * handlers need: the planner, owner routing, the content library, sending settings.
  */
-import { createCadencePlanner } from '#domain/cadence';
+import { createCadencePlanner, trackFor } from '#domain/cadence';
+import type { SkipWeekRule } from '#domain/replies';
+import type { RelationshipState } from '#domain/types';
 import type { ContentItem, OwnerProfile, SenderSettings } from '#domain/email';
 import type { Planner } from '#domain/planner';
 import { loadConfig } from './load.ts';
@@ -17,6 +19,8 @@ export interface PipelineConfig {
   planner: Planner;
   owner(email: string | undefined): OwnerProfile;
   content(id: string | undefined): ContentItem | undefined;
+  /** The skip-week rule of the relationship's track ("missed me"), if it has one. */
+  skipWeek(state: RelationshipState): SkipWeekRule | undefined;
 }
 
 export function pipelineConfig(rules: CultivateConfig, sending: SendingConfig, publicBaseUrl: string, configurationSetName?: string): PipelineConfig {
@@ -35,6 +39,10 @@ export function pipelineConfig(rules: CultivateConfig, sending: SendingConfig, p
     planner: createCadencePlanner(rules),
     owner: (email) => resolveOwner(rules.owners, email).owner,
     content: (id) => (id ? byId.get(id) : undefined),
+    skipWeek: (state) => {
+      const track = state.nurture ? trackFor(rules, state.nurture.lostReason) : undefined;
+      return track?.weekly ? { weeklyCount: track.weekly.count, skipWeeks: track.skipWeeks } : undefined;
+    },
   };
 }
 

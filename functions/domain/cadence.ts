@@ -47,7 +47,7 @@ import {
   zonedParts,
   type LocalDate,
 } from './local-time.ts';
-import { mayBeTouched, type Planner } from './planner.ts';
+import { mayBeTouched, planningNow, type Planner } from './planner.ts';
 import type { PlannedTouch, RelationshipState } from './types.ts';
 
 /** A send window in numbers: local weekdays (0 = Sunday) and [startMinute, endMinute) of the day. */
@@ -215,8 +215,10 @@ export function createCadencePlanner(config: CultivateConfig): Planner {
       return isInsideWindow(at, contactTimeZone(config, state), windowFor(config, touch.kind));
     },
 
-    planNext(state, { now }): PlannedTouch | null {
+    planNext(state, ctx): PlannedTouch | null {
       if (!mayBeTouched(state) || !state.nurture) return null;
+      // Paused (an out-of-office until a return date): plan as if it were then.
+      const now = planningNow(state, ctx.now);
       const lostMs = Date.parse(state.nurture.lostAt);
       if (!Number.isFinite(lostMs)) return null;
       const track = trackFor(config, state.nurture.lostReason);

@@ -27,8 +27,18 @@ export function mayBeTouched(state: RelationshipState): boolean {
   return state.stage === 'nurturing' && !state.suppressions.some((s) => s.scope === 'do-not-contact');
 }
 
+/**
+ * The instant planning starts from: `now`, or later while the relationship is paused (an
+ * out-of-office reply). Every planner uses it, so no path plans a touch inside a pause.
+ */
+export function planningNow(state: Pick<RelationshipState, 'pausedUntil'>, now: Date): Date {
+  const paused = state.pausedUntil ? Date.parse(state.pausedUntil) : Number.NaN;
+  return Number.isFinite(paused) && paused > now.getTime() ? new Date(paused) : now;
+}
+
 export const firstTouchPlanner: Planner = {
-  planNext(state, { now }) {
+  planNext(state, ctx) {
+    const now = planningNow(state, ctx.now);
     if (!mayBeTouched(state) || !state.nurture) return null;
     if (state.history.tasksAssigned > 0 || state.history.cadenceStep > 0) return null;
     const due = Math.max(Date.parse(state.nurture.lostAt) + 2 * DAY_MS, now.getTime());

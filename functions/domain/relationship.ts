@@ -37,6 +37,7 @@ export interface ApplyContext {
 export type Emitted =
   | { type: 'relationship-re-engaged'; detail: InternalDetail<'relationship-re-engaged'> }
   | { type: 'relationship-retired'; detail: InternalDetail<'relationship-retired'> }
+  | { type: 'task-assigned'; detail: InternalDetail<'task-assigned'> }
   | { type: 'consent-changed'; detail: InternalDetail<'consent-changed'> };
 
 export type Decision =
@@ -131,6 +132,7 @@ export function applyInbound(
 
   let superseded = false;
   let replan = false;
+  let retireReason: string | undefined;
   const stageBefore = state.stage;
 
   if (STATE_CHANGES.has(event.type) && state.stageChangedAt !== undefined && at < state.stageChangedAt) {
@@ -199,8 +201,20 @@ export function applyInbound(
         entry('Contact details updated');
         break;
       case 'contact-moved':
-        state = applyMove(state, event, at);
-        entry('Changed company', compact({ newAccountId: event.data.newAccountId }));
+        if (event.data.leftCompany) {
+          // They wrote that they have left: this relationship (person at that company) retires,
+          // and the owner gets a research task to find them where they went.
+          const wasRetired = state.stage === 'retired';
+          if (!wasRetired) {
+            state = moveTo(state, 'retired', at);
+            retireReason = 'left-company';
+          }
+          entry(`Left the company${event.data.newCompany ? ` (joined ${event.data.newCompany})` : ''}${wasRetired ? '' : ': retired'}`, compact({ newCompany: event.data.newCompany, newAddressGiven: event.data.newEmail !== undefined || undefined }));
+          emit.push({ type: 'task-assigned', detail: researchTask(state, event.data, at, eventId) });
+        } else {
+          state = applyMove(state, event, at);
+          entry('Changed company', compact({ newAccountId: event.data.newAccountId }));
+        }
         break;
       case 'referral-received':
         if (state.stage === 'new') state = moveTo(state, 'nurturing', at);
@@ -219,7 +233,7 @@ export function applyInbound(
   }
 
   if (state.stage === 'retired' && stageBefore !== 'retired') {
-    emit.push({ type: 'relationship-retired', detail: { relationshipId: state.id, crmIds: state.crmIds, ...(state.owner && { owner: state.owner }), reason: retiredReason(state) } });
+    emit.push({ type: 'relationship-retired', detail: { relationshipId: state.id, crmIds: state.crmIds, ...(state.owner && { owner: state.owner }), reason: retireReason ?? retiredReason(state) } });
   }
 
   state = plan(state, replan, ctx);
@@ -373,6 +387,27 @@ function consentNews(state: RelationshipState, action: InternalDetail<'consent-c
       ...(topic && { topic }),
       email: action === 'forget-me' ? 'denied' : (state.consent?.email ?? 'unknown'),
     },
+  };
+}
+
+/** The owner's research task after someone left: find them where they went, with what they said. */
+function researchTask(state: RelationshipState, d: InboundEventOf<'contact-moved'>['data'], at: string, eventId: string): InternalDetail<'task-assigned'> {
+  const why = ['they wrote that they have left the company; this relationship is retired'];
+  if (d.newCompany) why.push(`they joined ${d.newCompany}`);
+  // The address itself is personal data and this task rides the bus: it is in the forwarded reply.
+  if (d.newEmail) why.push('they gave a new address (in the forwarded reply)');
+  if (state.nurture) why.push(`originally lost on ${state.nurture.lostReason}`);
+  why.push('research their pain or gain at the new place, then write to it (a new relationship starts when the CRM records them there)');
+  return {
+    relationshipId: state.id,
+    crmIds: state.crmIds,
+    ...(state.owner && { owner: state.owner }),
+    touchId: `${state.id}.moved.${eventId.replace(/[^\w.:-]/g, '_').slice(-40)}`,
+    kind: 'research',
+    title: 'Research their pain or gain',
+    why: why.join('; '),
+    dueDate: at.slice(0, 10),
+    outcomes: ['done', 'no-answer', 'left-message', 'declined', 'skipped'],
   };
 }
 

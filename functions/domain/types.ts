@@ -96,6 +96,8 @@ export interface RelationshipState {
   applied: string[];
   planVersion: number;
   nextTouch: PlannedTouch | null;
+  /** No touch is planned before this instant (an out-of-office reply stated a return date). */
+  pausedUntil?: string;
   history: TouchHistory;
 }
 

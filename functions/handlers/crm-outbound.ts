@@ -30,7 +30,7 @@ export interface CrmOutboundDeps {
   deliver: (message: OutboundMessage) => Promise<unknown>;
 }
 
-const OUTBOUND_TYPES = new Set<string>(['task-assigned', 'relationship-re-engaged', 'relationship-retired', 'consent-changed']);
+const OUTBOUND_TYPES = new Set<string>(['task-assigned', 'relationship-re-engaged', 'relationship-retired', 'consent-changed', 'reply-forwarded']);
 
 export function outboundMessageOf(detailType: string, detail: unknown, at: string): OutboundMessage {
   if (!OUTBOUND_TYPES.has(detailType)) throw new Error(`not an outbound detail-type: ${detailType}`);
@@ -41,8 +41,9 @@ export function outboundMessageOf(detailType: string, detail: unknown, at: strin
     owner?: string;
     causeId?: string;
     touchId?: string;
+    messageKey?: string;
   };
-  const cause = parsed.touchId ?? parsed.causeId ?? at;
+  const cause = parsed.messageKey ?? parsed.touchId ?? parsed.causeId ?? at;
   return {
     key: `${type}:${parsed.relationshipId}:${cause}`,
     type,

@@ -25,7 +25,12 @@ export async function readToken(deps: UnsubscribeDeps, token: string): Promise<U
   return verifyUnsubscribeToken(await deps.unsubscribeKeys(), token);
 }
 
-export async function unsubscribe(deps: UnsubscribeDeps, payload: UnsubscribePayload, scope: UnsubscribeScope): Promise<void> {
+export async function unsubscribe(
+  deps: UnsubscribeDeps,
+  payload: UnsubscribePayload,
+  scope: UnsubscribeScope,
+  via: 'unsubscribe-link' | 'reply-in-words' = 'unsubscribe-link',
+): Promise<void> {
   const now = deps.clock.now();
   const action = scope === 'topic' && payload.topic ? 'stop-topic' : 'stop-all-email';
   const state = await deps.store.get(payload.relationshipId);
@@ -47,7 +52,7 @@ export async function unsubscribe(deps: UnsubscribeDeps, payload: UnsubscribePay
     type: 'consent-changed',
     occurredAt: clampToNow(now.toISOString(), now),
     contact: {},
-    data: { action, ...(action === 'stop-topic' && { topic: payload.topic }), source: 'unsubscribe-link' },
+    data: { action, ...(action === 'stop-topic' && { topic: payload.topic }), source: via },
   } as unknown as InboundEvent;
   await deps.inbox.putMany([{ key: id, event }]);
   await deps.publisher.publish([
@@ -66,7 +71,7 @@ export async function unsubscribe(deps: UnsubscribeDeps, payload: UnsubscribePay
       },
     },
   ]);
-  deps.logger.info('unsubscribed', { relationshipId: payload.relationshipId, action });
+  deps.logger.info('unsubscribed', { relationshipId: payload.relationshipId, action, via });
 }
 
 const page = (title: string, body: string) => `<!doctype html>

@@ -6,6 +6,7 @@
 import { Hono } from 'hono';
 import { z } from 'zod';
 import type { OutboundMessage } from '#handlers/crm-outbound';
+import { type InboundMailResult, MAX_INBOUND_MAIL_BYTES } from '#handlers/replies';
 import type { Logger } from '#ports/ports';
 import type { LocalBus } from './bus.ts';
 import { addDuration, type LocalClock } from './clock.ts';
@@ -33,6 +34,10 @@ export interface LocalControl {
   extraIdle?: () => Promise<void>;
   clockIdle?: () => Promise<void>;
   deadLetters?: () => unknown[];
+  /** A raw reply e-mail (MIME), as the inbound mail path receives it. */
+  inbound?: (raw: Uint8Array) => Promise<InboundMailResult>;
+  /** Counts of inbound mail by outcome and class (quarantined included). */
+  inboundStats?: () => Record<string, number>;
 }
 
 const ClockRequest = z.union([
@@ -106,6 +111,18 @@ export function localRoutes(control: LocalControl): Hono {
     }
     return c.json({ from: from.toISOString(), now: control.clock.now().toISOString(), fired });
   });
+
+  app.post('/local/inbound', async (c) => {
+    if (!control.inbound) return c.json({ error: 'inbound mail is not wired' }, 501);
+    await control.clockIdle?.();
+    // Read it all, whatever its size: an oversized message is kept (quarantine) and counted, then 413.
+    const raw = new Uint8Array(await c.req.arrayBuffer());
+    const result = await control.inbound(raw);
+    await drain();
+    if (raw.byteLength > MAX_INBOUND_MAIL_BYTES) return c.json({ error: `message over the limit of ${MAX_INBOUND_MAIL_BYTES} bytes: kept, not read`, ...result }, 413);
+    return c.json(result, 202);
+  });
+  app.get('/local/inbound', (c) => c.json(control.inboundStats?.() ?? {}));
 
   app.get('/local/clock', (c) => c.json({ now: control.clock.now().toISOString() }));
   app.get('/local/outbox', async (c) => c.json(await control.outbox()));

@@ -4,6 +4,7 @@
  * the CDK rules; the same HTTP routes on 127.0.0.1, plus local-only routes to drive the clock.
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, ResourceNotFoundException, UpdateTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
@@ -26,6 +27,7 @@ import type { FiredTouch } from './routes.ts';
 import { handleCrmOutbound, type OutboundMessage, signedWebhookOutbound } from '#handlers/crm-outbound';
 import type { IngestDeps } from '#handlers/ingest';
 import { handleInboundEnvelope, type RelationshipDeps } from '#handlers/relationship';
+import { handleInboundMail, type RepliesDeps } from '#handlers/replies';
 import { readRoutes, unsubscribeRoutes, webhookRoutes, withErrors } from '#http/app';
 import { createKeyedHasher } from '#shared/hmac';
 import { LocalBus } from './bus.ts';
@@ -213,6 +215,36 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     extraIdle: () => sendQueue.idle(),
     deadLetters: () => sendQueue.deadLetters,
   };
+  // Replies: the same handler as the inbound-mail Lambda; a message that cannot be read is kept
+  // under <data dir>/inbound-quarantine/ (a temporary folder when the data is in memory).
+  const quarantineDir = join(opts.dataDir ?? join(tmpdir(), 'cultivate-local'), 'inbound-quarantine');
+  const inboundStats: Record<string, number> = {};
+  const count = (k: string) => (inboundStats[k] = (inboundStats[k] ?? 0) + 1);
+  const repliesDeps: RepliesDeps = {
+    clock,
+    store,
+    inbox,
+    publisher: bus,
+    logger,
+    planner,
+    unsubscribeKeys: async () => [unsubscribeKey],
+    replyDomain: config.sending.replyDomain,
+    skipWeek: (state) => config.skipWeek(state),
+    forward: deliver,
+    quarantine: async (raw, reason, key) => {
+      mkdirSync(quarantineDir, { recursive: true });
+      writeFileSync(join(quarantineDir, `${clock.now().toISOString().replace(/[:.]/g, '-')}-${reason}-${key}.eml`), raw, { mode: 0o600 });
+    },
+  };
+  control.inbound = async (raw) => {
+    const result = await handleInboundMail(repliesDeps, raw);
+    count('received');
+    count(result.outcome);
+    if (result.class) count(`class:${result.class}`);
+    return result;
+  };
+  control.inboundStats = () => ({ ...inboundStats });
+
   const ingestDeps: IngestDeps & { beforeIngest: () => Promise<void> } = {
     clock,
     wallClock,

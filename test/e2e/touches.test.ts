@@ -6,9 +6,14 @@
  * three more weeks pass. DESIGN.md §1 (cadence, consent), §4 (send path), §5 (unsubscribe, logs).
  *
  * Expectations follow the shipped config/: thank-you task 2 days after the loss in the owner's zone,
- * weekly value e-mails on Tuesdays 09:00-16:00 in the contact's zone (last 15 minutes kept free).
+ * weekly value e-mails on Tuesdays 09:00-16:00 in the contact's zone (last 15 minutes kept free),
+ * Reply-To the owner or, with `replyDomain` set in sending.yaml, a signed reply address for the touch.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
+import { readReplyAddress } from '#shared/reply-token';
 import { linesContaining, type StackProcess, startStackProcess } from '../helpers/stack.ts';
 
 /** A Monday. */
@@ -22,6 +27,10 @@ const OWNERS = {
   'jordan@seller.example': 'Jordan Brooks',
 } as const;
 type OwnerEmail = keyof typeof OWNERS;
+/** The shipped sending config decides where replies go (the owner, or Cultivate's reply subdomain). */
+const REPLY_DOMAIN = (parseYaml(readFileSync(new URL('../../config/sending.yaml', import.meta.url), 'utf8')) as { replyDomain?: string }).replyDomain;
+/** The local stack keeps its unsubscribe (and reply) key in its data folder. */
+const unsubscribeKey = () => readFileSync(join(stack.dataDir, 'unsubscribe.key'), 'utf8').trim();
 
 interface Fixture {
   key: string;
@@ -233,7 +242,15 @@ describe('touches, end to end: three weeks of a cadence, then people leave and r
       expect(from, m.from).not.toBeNull();
       expect(from?.[1]).toBe(OWNERS[f.owner]);
       expect(from?.[2]).toMatch(/@mail\.seller\.example$/);
-      expect(m.replyTo).toEqual([f.owner]);
+      // Replies reach the owner: directly, or (with `replyDomain` in config/sending.yaml) through a
+      // tokenized reply address that names this touch and no one's address.
+      if (REPLY_DOMAIN) {
+        expect(m.replyTo).toHaveLength(1);
+        expect(m.replyTo[0]).toMatch(new RegExp(`^r-[a-z2-7]+@${REPLY_DOMAIN.replace(/\./g, '\\.')}$`));
+        expect(readReplyAddress([unsubscribeKey()], m.replyTo, REPLY_DOMAIN)).toEqual({ relationshipId: m.relationshipId, touchId: m.touchId });
+      } else {
+        expect(m.replyTo).toEqual([f.owner]);
+      }
     }
   });
 

@@ -1,0 +1,95 @@
+/**
+ * `cultivate config check [dir]`: validates every file in the config folder in one pass and
+ * reports every problem as `file:line:col: message`.
+ *
+ * - cadence.yaml, content.yaml, owners.yaml: `loadConfig` (schemas and cross-file checks), plus
+ *   the cadence checks of `track-checks.ts` (rules that can never take effect);
+ * - sending.yaml: the `SendingConfig` schema, with positions.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CONFIG_FILES, ConfigError, loadConfig, type ConfigProblem } from '#config/load';
+import type { CultivateConfig } from '#config/schema';
+import { SendingConfig } from '#config/sending';
+import { trackChecks } from './track-checks.ts';
+import { YamlSource } from './yaml-source.ts';
+
+export interface CheckResult {
+  problems: ConfigProblem[];
+  /** Set when there are no problems. */
+  config?: CultivateConfig;
+  sending?: SendingConfig;
+}
+
+function readSource(dir: string, file: string, problems: ConfigProblem[]): YamlSource | undefined {
+  const name = join(dir, file);
+  try {
+    return new YamlSource(name, readFileSync(name, 'utf8'));
+  } catch (err) {
+    problems.push({ file: name, line: 1, col: 1, message: `cannot read file: ${(err as Error).message}` });
+    return undefined;
+  }
+}
+
+export function checkConfigDir(dir: string): CheckResult {
+  const problems: ConfigProblem[] = [];
+  let config: CultivateConfig | undefined;
+  try {
+    config = loadConfig(dir);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    problems.push(...err.problems);
+  }
+
+  // Rules that validate one by one but can never take effect (after loadConfig's own checks).
+  const cadence = readSource(dir, CONFIG_FILES.cadence, []);
+  const data = cadence?.data();
+  if (cadence && data !== undefined) for (const p of trackChecks(data)) problems.push(cadence.at(p.path, p.message));
+
+  let sending: SendingConfig | undefined;
+  const sendingFile = readSource(dir, 'sending.yaml', problems);
+  if (sendingFile) {
+    const raw = sendingFile.data();
+    if (raw === undefined) problems.push(...sendingFile.syntaxProblems());
+    else {
+      const r = SendingConfig.safeParse(raw);
+      if (r.success) sending = r.data;
+      else problems.push(...sendingFile.zodProblems(r.error.issues, SendingConfig));
+    }
+  }
+
+  const unique = dedupe(problems);
+  const order = [...Object.values(CONFIG_FILES), 'sending.yaml'].map((f) => join(dir, f));
+  const rank = (file: string) => {
+    const i = order.indexOf(file);
+    return i < 0 ? order.length : i;
+  };
+  unique.sort((a, b) => rank(a.file) - rank(b.file) || a.line - b.line || a.col - b.col);
+  if (unique.length > 0) return { problems: unique };
+  return { problems: [], ...(config && { config }), ...(sending && { sending }) };
+}
+
+function dedupe(problems: readonly ConfigProblem[]): ConfigProblem[] {
+  const seen = new Set<string>();
+  return problems.filter((p) => {
+    const key = formatProblem(p);
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+export function formatProblem(p: ConfigProblem): string {
+  return `${p.file}:${p.line}:${p.col}: ${p.message}`;
+}
+
+/** The one-line summary of a valid config. */
+export function summary(dir: string, config: CultivateConfig, sending: SendingConfig): string {
+  const tracks = config.cadence.tracks.length;
+  const items = config.content.items.length;
+  const topics = Object.keys(config.content.topics).length;
+  const owners = config.owners.owners.length;
+  const active = config.owners.owners.filter((o) => o.active).length;
+  const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+  return `${dir}: OK: ${plural(tracks, 'track')} (${config.cadence.tracks.map((t) => t.id).join(', ')}), ${plural(items, 'content item')} in ${plural(topics, 'topic')}, ${plural(owners, 'owner')} (${active} active), sending from ${sending.sendingDomain}`;
+}

@@ -1,0 +1,160 @@
+/**
+ * The sales-ops commands of the `cultivate` CLI (DESIGN.md §2):
+ *
+ *   cultivate config check [dir]     validate every file in config/ (exit 0) or list every problem (exit 1)
+ *   cultivate preview --reason R ... simulate the cadence for one contact (exit 2 on bad flags)
+ *
+ * `runConfigCommands(argv)` takes the arguments after `cultivate` and returns the exit code, or
+ * undefined when the command is not one of these (bin/cultivate.ts handles the rest).
+ */
+import { parseArgs } from 'node:util';
+import { ConfigError } from '#config/load';
+import { checkConfigDir, formatProblem, summary } from './config-check.ts';
+import { previewJson, PreviewOptions, previewTable, simulate } from './preview.ts';
+
+export interface CliIO {
+  out(text: string): void;
+  err(text: string): void;
+  /** The clock (default: the real one); `preview` without --from starts the loss now. */
+  now?: () => Date;
+  env?: Record<string, string | undefined>;
+}
+
+const processIO: CliIO = {
+  out: (text) => process.stdout.write(text),
+  err: (text) => process.stderr.write(text),
+};
+
+export const CONFIG_USAGE = [
+  '  config check [dir]                   validate cadence, content, owners and sending in <dir> (default: config/)',
+  '  preview --reason R [options]         simulate the cadence for one contact, touch by touch',
+].join('\n');
+
+export const PREVIEW_USAGE = `usage: cultivate preview --reason <lost reason> [options]
+  --reason R         timing, budget, no-decision, competitor, no-need, unresponsive, bad-fit, other (required)
+  --role R           prospect, customer, past-customer, champion, evaluator, influencer, referral-partner, advocate
+  --tz ZONE          the contact's IANA time zone, e.g. Europe/Berlin (default: per cadence.yaml timezone)
+  --country CC       ISO country code, e.g. DE
+  --language TAG     the contact's language, e.g. de (default: the content library's)
+  --consent C        granted (default), unknown or denied: e-mail consent on record
+  --owner EMAIL      the owning rep (default: owners.yaml fallbackOwner)
+  --from DATE        the loss: a date (12:00 in the contact's zone) or an ISO instant (default: now)
+  --months N         how far to look ahead (default: 24)
+  --id ID            relationship id; minutes in the send window are spread per id (default: rel_preview)
+  --json             print the touches as JSON: [{at, localTime, channel, kind, content, reason}]
+  --config DIR       the config folder (default: CULTIVATE_CONFIG_DIR or config)
+`;
+
+const CHECK_USAGE = 'usage: cultivate config check [dir]\n';
+
+export async function runConfigCommands(argv: string[], io: CliIO = processIO): Promise<number | undefined> {
+  const [command, ...rest] = argv;
+  if (command === 'config') return configCommand(rest, io);
+  if (command === 'preview') return previewCommand(rest, io);
+  return undefined;
+}
+
+function configCommand(args: string[], io: CliIO): number {
+  const [sub, ...rest] = args;
+  if (sub === '--help' || sub === 'help' || sub === undefined) {
+    (sub === undefined ? io.err : io.out)(CHECK_USAGE);
+    return sub === undefined ? 2 : 0;
+  }
+  if (sub !== 'check') {
+    io.err(`cultivate config: unknown subcommand '${sub}'\n${CHECK_USAGE}`);
+    return 2;
+  }
+  if (rest.includes('--help')) {
+    io.out(CHECK_USAGE);
+    return 0;
+  }
+  if (rest.length > 1 || rest.some((a) => a.startsWith('-'))) {
+    io.err(`cultivate config check: expected at most one folder, got ${rest.join(' ')}\n${CHECK_USAGE}`);
+    return 2;
+  }
+  const dir = rest[0] ?? 'config';
+  const result = checkConfigDir(dir);
+  if (result.problems.length > 0 || !result.config || !result.sending) {
+    for (const p of result.problems) io.err(`${formatProblem(p)}\n`);
+    const n = result.problems.length;
+    io.err(`${dir}: ${n} problem${n === 1 ? '' : 's'}\n`);
+    return 1;
+  }
+  io.out(`${summary(dir, result.config, result.sending)}\n`);
+  return 0;
+}
+
+function previewCommand(args: string[], io: CliIO): number {
+  let parsed: ReturnType<typeof parseFlags>;
+  try {
+    parsed = parseFlags(args);
+  } catch (err) {
+    io.err(`cultivate preview: ${(err as Error).message}\n${PREVIEW_USAGE}`);
+    return 2;
+  }
+  if (parsed.values.help) {
+    io.out(PREVIEW_USAGE);
+    return 0;
+  }
+  const { json, config: configFlag, help: _help, ...flags } = parsed.values;
+  const options = PreviewOptions.safeParse(flags);
+  if (!options.success) {
+    const lines = options.error.issues.map((i) => `  --${i.path.join('.') || '(flags)'}: ${i.path.length === 0 ? i.message : describeIssue(i, flags)}`);
+    io.err(`cultivate preview: invalid flags:\n${lines.join('\n')}\n\n${PREVIEW_USAGE}`);
+    return 2;
+  }
+
+  const dir = configFlag ?? (io.env ?? process.env).CULTIVATE_CONFIG_DIR ?? 'config';
+  const checked = checkConfigDir(dir);
+  if (!checked.config) {
+    for (const p of checked.problems) io.err(`${formatProblem(p)}\n`);
+    io.err(`cultivate preview: ${dir} has problems; fix them first (cultivate config check ${dir})\n`);
+    return 1;
+  }
+  if (options.data.owner && !checked.config.owners.owners.some((o) => o.email.toLowerCase() === options.data.owner?.toLowerCase())) {
+    io.err(`cultivate preview: note: ${options.data.owner} is not in owners.yaml, so the fallback owner takes the tasks\n`);
+  }
+
+  try {
+    const result = simulate(checked.config, options.data, io.now?.() ?? new Date());
+    io.out(json ? previewJson(result) : previewTable(result, options.data));
+    return 0;
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      io.err(`${err.message}\n`);
+      return 1;
+    }
+    throw err;
+  }
+}
+
+function parseFlags(args: string[]) {
+  return parseArgs({
+    args,
+    allowPositionals: false,
+    strict: true,
+    options: {
+      reason: { type: 'string' },
+      role: { type: 'string' },
+      tz: { type: 'string' },
+      country: { type: 'string' },
+      language: { type: 'string' },
+      consent: { type: 'string' },
+      owner: { type: 'string' },
+      from: { type: 'string' },
+      months: { type: 'string' },
+      id: { type: 'string' },
+      json: { type: 'boolean', default: false },
+      config: { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+}
+
+/** A flag problem in words: what was given, and what is accepted. */
+function describeIssue(issue: { path: PropertyKey[]; message: string; code: string }, flags: Record<string, unknown>): string {
+  const key = String(issue.path[0]);
+  const given = flags[key];
+  if (given === undefined) return 'is required';
+  return `"${String(given)}" ${issue.message}`;
+}

@@ -1,0 +1,168 @@
+/**
+ * `cultivate config check [dir]`: every class of mistake sales ops can make is reported as
+ * `file:line:col: message`, at the place in the file where it is, and the shipped config passes.
+ * Each test edits a temp copy of config/ and computes the expected position from the edited text.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { cli, cliProcess, TempConfig, type Run } from './helpers.ts';
+
+let temp: TempConfig | undefined;
+const config = () => (temp = new TempConfig());
+afterEach(() => {
+  temp?.remove();
+  temp = undefined;
+});
+
+const problemLines = (run: Run) => run.stderr.split('\n').filter((l) => /^[^\s:][^:]*:\d+:\d+: /.test(l));
+
+/** The run failed with a line `<pos>: <message...>`. */
+function expectProblem(run: Run, pos: string, message: string | RegExp): void {
+  expect(run.code).toBe(1);
+  const lines = problemLines(run).filter((l) => l.startsWith(`${pos}: `));
+  const texts = lines.map((l) => l.slice(pos.length + 2));
+  expect(texts.some((t) => (typeof message === 'string' ? t.startsWith(message) : message.test(t))), `expected "${pos}: ${String(message)}" in:\n${run.stderr}`).toBe(true);
+}
+
+describe('cultivate config check', () => {
+  it('passes the shipped config with a one-line summary', async () => {
+    const run = await cli(['config', 'check']);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toBe(
+      'config: OK: 2 tracks (lost-deal, lost-no-weekly), 16 content items in 6 topics, 4 owners (3 active), sending from mail.seller.example\n',
+    );
+  });
+
+  it('reports an unknown key where the key is, with the keys allowed there', async () => {
+    const c = config().edit('cadence.yaml', '  useOwnerWhenMissing: true\n', '  useOwnerWhenMissing: true\n  colour: blue\n');
+    const run = await cli(['config', 'check', c.dir]);
+    expectProblem(run, c.pos('cadence.yaml', 'colour: blue'), 'timezone.colour: unknown key; allowed here: useOwnerWhenMissing, default');
+    expect(problemLines(run)).toHaveLength(1);
+  });
+
+  it('reports an impossible time ("25:00") at its value', async () => {
+    const c = config().edit('cadence.yaml', 'end: "16:00"', 'end: "25:00"');
+    const run = await cli(['config', 'check', c.dir]);
+    expectProblem(run, c.pos('cadence.yaml', '"25:00"'), 'windows.value-email.end: must be a time "HH:MM" between 00:00 and 24:00');
+  });
+
+  it('reports a window that ends before it starts', async () => {
+    const c = config().edit('cadence.yaml', 'start: "09:00"\n    end: "16:00"', 'start: "16:00"\n    end: "09:00"');
+    const run = await cli(['config', 'check', c.dir]);
+    expectProblem(run, c.pos('cadence.yaml', '"09:00"', { occurrence: 2 }), 'windows.value-email.end: window end 09:00 must be after its start 16:00');
+  });
+
+  it('reports a track that can never match: every lost reason it lists is taken by an earlier track', async () => {
+    const c = config().edit('cadence.yaml', 'lostReasons: [unresponsive, bad-fit]', 'lostReasons: [timing, budget]');
+    const run = await cli(['config', 'check', c.dir]);
+    const line = 'lostReasons: [timing, budget]';
+    // checks.ts: each reason at its own place ...
+    expectProblem(run, c.pos('cadence.yaml', line, { offset: line.indexOf('timing') }), 'tracks[1].when.lostReasons[0]: lost reason "timing" is already taken by track "lost-deal"');
+    expectProblem(run, c.pos('cadence.yaml', line, { offset: line.indexOf('budget') }), 'tracks[1].when.lostReasons[1]: lost reason "budget" is already taken by track "lost-deal"');
+    // ... and the track as a whole, at its list.
+    expectProblem(run, c.pos('cadence.yaml', line, { offset: line.indexOf('[') }), 'tracks[1].when.lostReasons: track "lost-no-weekly" can never match');
+    // The reasons it gave up now have no track at all.
+    expectProblem(run, c.pos('cadence.yaml', 'tracks:\n', { offset: 'tracks:\n'.length + 2 }), 'tracks: no track takes lost reasons unresponsive, bad-fit');
+  });
+
+  it('reports tracks without `when` that can never match', async () => {
+    const extra = (id: string) => `\n  - id: ${id}\n    thankYou:\n      after: 2 days\n    stopEmailAfterQuiet: 6 months\n`;
+    const c = config().append('cadence.yaml', extra('catch-all') + extra('second-catch-all'));
+    const run = await cli(['config', 'check', c.dir]);
+    expectProblem(run, c.pos('cadence.yaml', 'id: catch-all'), 'tracks[2]: track "catch-all" (without `when`) can never match: the tracks before and after it list every lost reason');
+    expectProblem(run, c.pos('cadence.yaml', 'id: second-catch-all'), 'tracks[3]: track "second-catch-all" can never match: track "catch-all"');
+  });
+
+  it('reports rules that have no effect: permissionAsk and skipWeeks on a track without e-mail, quiet ending before the first e-mail', async () => {
+    const c = config()
+      .edit('cadence.yaml', 'lostReasons: [unresponsive, bad-fit]\n    thankYou:\n      after: 2 days\n', 'lostReasons: [unresponsive, bad-fit]\n    thankYou:\n      after: 2 days\n    permissionAsk:\n      after: 3 days\n    skipWeeks: 1\n')
+      .edit('cadence.yaml', 'stopEmailAfterQuiet: 6 months  #', 'stopEmailAfterQuiet: 3 days  #');
+    const run = await cli(['config', 'check', c.dir]);
+    expectProblem(run, c.pos('cadence.yaml', 'after: 3 days', { occurrence: 2 }), 'tracks[1].permissionAsk: track "lost-no-weekly" sends no e-mail');
+    expectProblem(run, c.pos('cadence.yaml', 'skipWeeks: 1', { occurrence: 2, offset: 'skipWeeks: '.length }), 'tracks[1].skipWeeks: skipWeeks has no effect');
+    expectProblem(run, c.pos('cadence.yaml', '3 days  #'), 'tracks[0].stopEmailAfterQuiet: e-mail stops 3 days after the loss, before the first e-mail of track "lost-deal" can go');
+  });
+
+  it('reports a missing content topic, in cadence.yaml and in content.yaml', async () => {
+    const c = config()
+      .edit('cadence.yaml', 'topics: [pipeline-hygiene, forecasting', 'topics: [pipeline-hygeine, forecasting')
+      .edit('content.yaml', 'topic: onboarding\n', 'topic: on-boarding\n');
+    const run = await cli(['config', 'check', c.dir]);
+    expectProblem(run, c.pos('cadence.yaml', 'pipeline-hygeine'), 'tracks[0].topics[0]: unknown content topic "pipeline-hygeine": not a topic in content.yaml');
+    expectProblem(run, c.pos('content.yaml', 'on-boarding'), 'items[7].topic: unknown topic "on-boarding": declare it under topics');
+  });
+
+  it('reports an unknown manager and an unknown fallback owner', async () => {
+    const c = config()
+      .edit('owners.yaml', 'manager: riley@seller.example', 'manager: rilley@seller.example')
+      .edit('owners.yaml', 'fallbackOwner: jordan@seller.example', 'fallbackOwner: jordon@seller.example');
+    const run = await cli(['config', 'check', c.dir]);
+    expectProblem(run, c.pos('owners.yaml', 'rilley@'), 'owners[0].manager: unknown manager rilley@seller.example: not an owner in this file');
+    expectProblem(run, c.pos('owners.yaml', 'jordon@'), 'fallbackOwner: unknown fallback owner jordon@seller.example');
+  });
+
+  it('reports bad sending.yaml values, unknown keys and missing keys', async () => {
+    const c = config()
+      .edit('sending.yaml', 'sesMaxSendRate: 14', 'sesMaxSendRate: 0')
+      .edit('sending.yaml', 'leaseSeconds: 300', 'leaseSecs: 300')
+      .edit('sending.yaml', 'domainStart: "2026-11-01"', 'domainStart: "2026-11-31"')
+      .edit('sending.yaml', '{ fromDay: 7, perDay: 1000 }', '{ fromDay: 7, perDay: -5 }');
+    const run = await cli(['config', 'check', c.dir]);
+    expectProblem(run, c.pos('sending.yaml', 'sesMaxSendRate: 0', { offset: 'sesMaxSendRate: '.length }), 'sesMaxSendRate: Too small');
+    expectProblem(run, c.pos('sending.yaml', 'leaseSecs'), 'leaseSecs: unknown key; allowed here: sendingDomain, replyDomain, companyName, postalAddress, sesMaxSendRate, leaseSeconds, dailyCap');
+    expectProblem(run, c.pos('sending.yaml', '"2026-11-31"'), 'dailyCap.domainStart: ');
+    expectProblem(run, c.pos('sending.yaml', '-5'), 'dailyCap.ramp[2].perDay: Too small');
+    expectProblem(run, c.pos('sending.yaml', 'sendingDomain'), 'leaseSeconds: is required but missing');
+  });
+
+  it('reports a YAML syntax error in sending.yaml at its place, and still checks the other files', async () => {
+    const c = config()
+      .edit('sending.yaml', 'companyName: Seller Example Inc.', 'companyName: [Seller Example Inc.')
+      .edit('owners.yaml', 'active: false', 'active: maybe');
+    const run = await cli(['config', 'check', c.dir]);
+    const lines = problemLines(run);
+    expect(lines.some((l) => l.startsWith(`${c.path('sending.yaml')}:`) && l.includes('YAML'))).toBe(true);
+    expectProblem(run, c.pos('owners.yaml', 'maybe'), 'owners[1].active: ');
+  });
+
+  it('reports a missing file', async () => {
+    const c = config();
+    const { rmSync } = await import('node:fs');
+    rmSync(c.path('sending.yaml'));
+    const run = await cli(['config', 'check', c.dir]);
+    expectProblem(run, `${c.path('sending.yaml')}:1:1`, 'cannot read file');
+  });
+
+  it('prints every problem of every file in one run, in file and line order, then the count', async () => {
+    const c = config()
+      .edit('cadence.yaml', 'end: "16:00"', 'end: "25:00"')
+      .edit('cadence.yaml', 'topics: [pipeline-hygiene, forecasting', 'topics: [pipeline-hygeine, forecasting')
+      .edit('content.yaml', 'defaultLanguage: en', 'defaultLanguage: en\nstyle: friendly')
+      .edit('owners.yaml', 'manager: riley@seller.example', 'manager: rilley@seller.example')
+      .edit('sending.yaml', 'sesMaxSendRate: 14', 'sesMaxSendRate: fast');
+    const run = await cli(['config', 'check', c.dir]);
+    expect(run.code).toBe(1);
+    const lines = problemLines(run);
+    expect(lines).toHaveLength(5);
+    expect(lines.map((l) => l.slice(c.dir.length + 1).split(':')[0])).toEqual(['cadence.yaml', 'cadence.yaml', 'content.yaml', 'owners.yaml', 'sending.yaml']);
+    expect(run.stderr.trimEnd().split('\n').at(-1)).toBe(`${c.dir}: 5 problems`);
+    expect(run.stdout).toBe('');
+  });
+
+  it('runs as a process: exit 0 on the shipped config, exit 1 with file:line:col lines on a broken copy', async () => {
+    const ok = await cliProcess(['config', 'check', 'config']);
+    expect(ok.code).toBe(0);
+    expect(ok.stdout).toMatch(/^config: OK: 2 tracks/);
+    const c = config().edit('cadence.yaml', 'end: "16:00"', 'end: "25:00"');
+    const bad = await cliProcess(['config', 'check', c.dir]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain(`${c.pos('cadence.yaml', '"25:00"')}: windows.value-email.end: must be a time`);
+  });
+
+  it('rejects bad usage with exit 2, and leaves other commands alone', async () => {
+    expect((await cli(['config', 'lint'])).code).toBe(2);
+    expect((await cli(['config', 'check', 'a', 'b'])).code).toBe(2);
+    expect(await cli(['sign', 'x.json'])).toEqual({ code: undefined, stdout: '', stderr: '' });
+    expect((await cli([])).code).toBeUndefined();
+  });
+});

@@ -1,0 +1,150 @@
+/** `cultivate preview`: flags, the human table, why it stopped, and agreement with the production path. */
+import { afterEach, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../functions/config/load.ts';
+import { createCadencePlanner } from '../../functions/domain/cadence.ts';
+import { recordTouch } from '../../functions/domain/touch.ts';
+import type { RelationshipState } from '../../functions/domain/types.ts';
+import { cli, cliProcess, TempConfig } from './helpers.ts';
+
+const CONTACT = ['--reason', 'timing', '--role', 'champion', '--tz', 'Europe/Berlin', '--country', 'DE', '--from', '2026-11-24'];
+
+let temp: TempConfig | undefined;
+afterEach(() => {
+  temp?.remove();
+  temp = undefined;
+});
+
+describe('cultivate preview: flags', () => {
+  it('rejects a bad lost reason and a bad time zone with exit 2, naming the flag and what is accepted', async () => {
+    const run = await cli(['preview', '--reason', 'timng', '--tz', 'Europe/Berlín']);
+    expect(run.code).toBe(2);
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toContain('--reason: "timng" must be one of timing, budget, no-decision, competitor, no-need, unresponsive, bad-fit, other');
+    expect(run.stderr).toContain('--tz: "Europe/Berlín" must be an IANA time zone');
+    expect(run.stderr).toContain('usage: cultivate preview');
+  });
+
+  it('rejects a missing reason, bad consent, country, date and months, and unknown flags', async () => {
+    expect((await cli(['preview', '--tz', 'Europe/Berlin'])).stderr).toContain('--reason: is required');
+    const bad = await cli(['preview', '--reason', 'budget', '--consent', 'yes', '--country', 'de', '--from', '2026-02-31', '--months', 'x']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--consent: "yes" must be one of granted, unknown, denied');
+    expect(bad.stderr).toContain('--country: "de" must be an ISO 3166-1 alpha-2 country code');
+    expect(bad.stderr).toContain('--from: "2026-02-31" must be a date');
+    expect(bad.stderr).toContain('--months: "x" must be a whole number of months');
+    const unknown = await cli(['preview', '--reason', 'budget', '--colour', 'blue']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/Unknown option '--colour'/);
+  });
+
+  it('exits 2 from a real process on a bad time zone', async () => {
+    const run = await cliProcess(['preview', '--reason', 'timing', '--tz', 'Mars/Olympus']);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('--tz: "Mars/Olympus" must be an IANA time zone');
+  });
+
+  it('exits 1 with the problems when the config folder is broken', async () => {
+    temp = new TempConfig().edit('cadence.yaml', 'end: "16:00"', 'end: "25:00"');
+    const run = await cli(['preview', ...CONTACT, '--config', temp.dir]);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain(`${temp.pos('cadence.yaml', '"25:00"')}: windows.value-email.end`);
+  });
+});
+
+describe('cultivate preview: the table', () => {
+  it('prints date, local time, zone, channel, kind, content and why, and ends with why it stopped', async () => {
+    const run = await cli(['preview', ...CONTACT]);
+    expect(run.code).toBe(0);
+    const lines = run.stdout.trimEnd().split('\n');
+    expect(lines[0]).toBe('Preview: a contact with lost reason timing, role champion, time zone Europe/Berlin, country DE, consent granted, lost Tue 2026-11-24 12:00 Europe/Berlin.');
+    expect(lines[1]).toBe('Track: lost-deal. Tasks go to jordan@seller.example, in America/Denver.');
+    const header = lines.find((l) => l.startsWith('#'));
+    expect(header).toMatch(/^#\s+date\s+local time\s+zone\s+channel\s+kind\s+content\s+why$/);
+    expect(lines).toContainEqual(expect.stringMatching(/^1\s+Thu 2026-11-26\s+10:36\s+America\/Denver\s+task\s+thank-you-note\s+-\s+lost-deal: thank-you note task for the owner, 2 days after the loss$/));
+    expect(lines).toContainEqual(expect.stringMatching(/^2\s+Tue 2026-12-01\s+10:51\s+Europe\/Berlin\s+email\s+value-email\s+The 20-minute stale deal audit\s+lost-deal: weekly value e-mail 1 of 8$/));
+    expect(lines).toContainEqual(expect.stringMatching(/^10\s+Tue 2027-02-02 .*skip-week test: 1 week skipped after 8 weekly e-mails/));
+    expect(lines.at(-2)).toBe('13 touches (12 e-mails, 1 task).');
+    expect(lines.at(-1)).toMatch(/^Stopped: e-mail ends after 6 quiet months \(.*cutoff 2027-05-24\)\.$/);
+  });
+
+  it('says when the horizon, not the cadence, ended the preview', async () => {
+    const run = await cli(['preview', ...CONTACT, '--months', '1']);
+    expect(run.stdout.trimEnd().split('\n').at(-1)).toBe(
+      'Stopped: the preview horizon (1 month, to 2026-12-24) is reached; the cadence goes on, next: value-email on Tue 2026-12-29 10:51 Europe/Berlin.',
+    );
+  });
+
+  it('says why there is no e-mail without consent, or with consent denied', async () => {
+    const unknown = await cli(['preview', ...CONTACT, '--consent', 'unknown']);
+    expect(unknown.stdout).toContain('permission-ask');
+    expect(unknown.stdout.trimEnd().split('\n').at(-1)).toMatch(/^Stopped: no e-mail without consent: after the permission ask/);
+    const denied = await cli(['preview', ...CONTACT, '--consent', 'denied']);
+    expect(denied.stdout).not.toContain('permission-ask');
+    expect(denied.stdout.trimEnd().split('\n').at(-1)).toBe('Stopped: e-mail consent is denied: no e-mail, and no permission ask.');
+    const unresponsive = await cli(['preview', '--reason', 'unresponsive', '--tz', 'Europe/Berlin', '--from', '2026-11-24']);
+    expect(unresponsive.stdout.trimEnd().split('\n').at(-1)).toBe('Stopped: track "lost-no-weekly" sends no e-mail (no weekly or monthly): only its tasks.');
+  });
+
+  it("shows tasks in the time zone of whoever does them: an inactive owner's manager", async () => {
+    const run = await cli(['preview', ...CONTACT, '--owner', 'lena@seller.example', '--json']);
+    const rows = JSON.parse(run.stdout) as { channel: string; localTime: string }[];
+    expect(rows[0]?.channel).toBe('task');
+    expect(rows[0]?.localTime).toMatch(/ America\/Chicago$/);
+    expect(rows.filter((r) => r.channel === 'email').every((r) => r.localTime.endsWith(' Europe/Berlin'))).toBe(true);
+    const table = await cli(['preview', ...CONTACT, '--owner', 'lena@seller.example']);
+    expect(table.stdout).toContain('Tasks go to riley@seller.example (manager), in America/Chicago.');
+  });
+
+  it('starts the loss now when --from is not given, and plans nothing before it', async () => {
+    const now = new Date('2027-03-10T08:00:00Z');
+    const run = await cli(['preview', '--reason', 'budget', '--tz', 'America/New_York', '--months', '2', '--json'], now);
+    const rows = JSON.parse(run.stdout) as { at: string }[];
+    expect(rows.length).toBeGreaterThan(0);
+    expect(rows.every((r) => Date.parse(r.at) > now.getTime())).toBe(true);
+    expect(rows.every((r) => Date.parse(r.at) < Date.parse('2027-05-10T08:00:00Z'))).toBe(true);
+  });
+
+  it('a contact without a time zone gets the owner\'s (cadence.yaml useOwnerWhenMissing)', async () => {
+    const run = await cli(['preview', '--reason', 'timing', '--owner', 'sam@seller.example', '--from', '2026-11-24', '--months', '2', '--json']);
+    const rows = JSON.parse(run.stdout) as { channel: string; localTime: string }[];
+    expect(rows.every((r) => r.localTime.endsWith(' America/New_York'))).toBe(true);
+  });
+});
+
+describe('cultivate preview agrees with the production path', () => {
+  it('gives the same touches as the planner driven by recordTouch from a lost deal', async () => {
+    const config = loadConfig('config');
+    const planner = createCadencePlanner(config);
+    const lostAt = '2026-11-24T11:00:00.000Z';
+    let s: RelationshipState = {
+      id: 'rel_preview',
+      version: 1,
+      createdAt: lostAt,
+      updatedAt: lostAt,
+      stage: 'nurturing',
+      nurture: { lostReason: 'timing', lostAt },
+      owner: config.owners.fallbackOwner,
+      contact: { timezone: 'Europe/Berlin' },
+      fieldTimes: {},
+      crmIds: [],
+      consent: { email: 'granted', basis: 'opt-in', at: lostAt },
+      suppressions: [],
+      applied: [],
+      planVersion: 1,
+      nextTouch: null,
+      history: { emailsSent: 0, tasksAssigned: 0, sentContent: [], cadenceStep: 0 },
+    };
+    s = { ...s, nextTouch: planner.planNext(s, { now: new Date(lostAt) }) };
+    const expected: string[] = [];
+    for (let i = 0; i < 100 && s.nextTouch; i++) {
+      const t = s.nextTouch;
+      expected.push(`${t.at} ${t.kind} ${t.contentId ?? '-'}`);
+      const result = t.channel === 'email' ? { kind: 'email-sent' as const, messageId: `m${i}`, title: 'x' } : { kind: 'task-assigned' as const, title: 'x' };
+      s = recordTouch(s, t, result, new Date(t.at), planner)!.state;
+    }
+    const titles = new Map(config.content.items.map((i) => [i.title, i.id]));
+    const run = await cli(['preview', ...CONTACT, '--months', '24', '--json']);
+    const rows = JSON.parse(run.stdout) as { at: string; kind: string; content: string | null }[];
+    expect(rows.map((r) => `${r.at} ${r.kind} ${r.content === null ? '-' : titles.get(r.content)}`)).toEqual(expected);
+  });
+});

@@ -1,0 +1,109 @@
+/**
+ * Golden files for `cultivate preview --json`. Each was generated once with the implementation
+ * (`npx tsx test/cli/entry.ts preview ... --json > test/golden/<file>`) and checked by hand
+ * against the playbook (DESIGN.md §1, config/cadence.yaml) before it was committed. A change in
+ * the planner, the content library or cadence.yaml that moves a touch fails here; if the change is
+ * intended, regenerate the file, check it by hand again, and commit it with the change.
+ *
+ * What was checked by hand in preview-timing-berlin.json (loss 2026-11-24, 12:00 Berlin = 11:00Z;
+ * owner defaults to owners.yaml's fallbackOwner jordan@, America/Denver):
+ * - touch 1 is the thank-you note task, Thu 2026-11-26 10:36 Denver (17:36Z): two local days after
+ *   the loss, a weekday inside the default task window 09:00-17:00 of the owner's zone;
+ * - touches 2-9 are 8 weekly value e-mails on Tuesdays 2026-12-01 ... 2027-01-19, each at 10:51
+ *   Berlin (09:51Z in CET), inside the value-email window 09:00-16:00; the first comes on the
+ *   first Tuesday at least 2 days after the thank-you (weekly.after);
+ * - Tue 2027-01-26 is skipped (skipWeeks: 1): the 9th e-mail goes Tue 2027-02-02, 14 days after
+ *   the 8th;
+ * - then every 4 weeks: 2027-03-02, 2027-03-30 (10:51 Berlin = 08:51Z: CEST began on 2027-03-28,
+ *   the local time stays put), 2027-04-27;
+ * - the next one (2027-05-25) would fall after 2027-05-24, six quiet months after the loss
+ *   (stopEmailAfterQuiet), so the cadence ends: 13 touches, 12 e-mails, no content twice, English
+ *   items first (the contact has no language; the two German items come last).
+ * preview-timing-berlin-consent-unknown.json: the same thank-you, then one permission-ask task
+ * (Mon 2026-11-30 10:36 Denver: 3 days after the thank-you falls on a Sunday, so the next window
+ * day), and no e-mail at all. preview-unresponsive-berlin.json: the lost-no-weekly track, the
+ * thank-you note only: no weekly (nor any) e-mail.
+ *
+ * The playbook assertions below re-check the main golden's shape independently of the
+ * implementation (with Intl, not the planner's own time code), so a golden regenerated without
+ * looking fails too.
+ */
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { cli, cliProcess } from '../cli/helpers.ts';
+
+const BASE = ['preview', '--reason', 'timing', '--role', 'champion', '--tz', 'Europe/Berlin', '--country', 'DE', '--from', '2026-11-24', '--months', '6', '--json'];
+const golden = (name: string) => readFileSync(new URL(`./${name}`, import.meta.url), 'utf8');
+
+interface Row {
+  at: string;
+  localTime: string;
+  channel: 'email' | 'task';
+  kind: string;
+  content: string | null;
+  reason: string;
+}
+
+const berlin = new Intl.DateTimeFormat('en-GB', { timeZone: 'Europe/Berlin', weekday: 'short', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
+const DAY = 86_400_000;
+
+describe('cultivate preview --json, golden files', () => {
+  it('timing, champion, Europe/Berlin, DE, from 2026-11-24, 6 months (run as a process)', async () => {
+    const run = await cliProcess(BASE);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toBe(golden('preview-timing-berlin.json'));
+  });
+
+  it('the same contact without e-mail consent: a permission-ask task and no e-mail', async () => {
+    const run = await cli([...BASE, '--consent', 'unknown']);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toBe(golden('preview-timing-berlin-consent-unknown.json'));
+    const rows = JSON.parse(run.stdout) as Row[];
+    expect(rows.map((r) => r.kind)).toEqual(['thank-you-note', 'permission-ask']);
+    expect(rows.every((r) => r.channel === 'task')).toBe(true);
+  });
+
+  it('lost as unresponsive: the thank-you note only, no weekly mail', async () => {
+    const args = [...BASE];
+    args[args.indexOf('timing')] = 'unresponsive';
+    const run = await cli(args);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toBe(golden('preview-unresponsive-berlin.json'));
+    const rows = JSON.parse(run.stdout) as Row[];
+    expect(rows.filter((r) => r.channel === 'email')).toEqual([]);
+    expect(rows.map((r) => r.kind)).toEqual(['thank-you-note']);
+  });
+
+  it('the main golden follows the playbook (checked independently of the planner)', () => {
+    const rows = JSON.parse(golden('preview-timing-berlin.json')) as Row[];
+    for (const r of rows) expect(Object.keys(r)).toEqual(['at', 'localTime', 'channel', 'kind', 'content', 'reason']);
+    const lostAt = Date.parse('2026-11-24T11:00:00Z');
+
+    // A thank-you task about two days after the loss.
+    const [thanks, ...emails] = rows;
+    expect(thanks?.kind).toBe('thank-you-note');
+    expect(thanks?.channel).toBe('task');
+    const gap = (Date.parse(thanks!.at) - lostAt) / DAY;
+    expect(gap).toBeGreaterThanOrEqual(1.5);
+    expect(gap).toBeLessThan(3);
+
+    // Every e-mail: a value e-mail on a Tuesday inside 09:00-16:00 Berlin, at the same minute, new content each time.
+    expect(emails.every((r) => r.channel === 'email' && r.kind === 'value-email')).toBe(true);
+    const local = emails.map((r) => berlin.format(new Date(r.at)));
+    expect(new Set(local).size).toBe(1);
+    const [weekday, time] = (local[0] ?? '').split(' ');
+    expect(weekday).toBe('Tue');
+    expect((time ?? '') >= '09:00' && (time ?? '') < '16:00').toBe(true);
+    expect(new Set(emails.map((r) => r.content)).size).toBe(emails.length);
+
+    // 8 weekly, one skipped week, then every 4 weeks (in local days: DST changes the UTC gap).
+    const days = emails.slice(1).map((r, i) => Math.round((Date.parse(r.at) - Date.parse(emails[i]!.at)) / DAY));
+    expect(days).toEqual([7, 7, 7, 7, 7, 7, 7, 14, 28, 28, 28]);
+    expect(emails.slice(0, 8).every((r, i) => r.reason.includes(`weekly value e-mail ${i + 1} of 8`))).toBe(true);
+    expect(emails[8]?.reason).toMatch(/skip-week/);
+    expect(emails.slice(9).every((r) => /monthly/.test(r.reason))).toBe(true);
+    // Six quiet months after the loss, e-mail ends: nothing on or after 2027-05-24.
+    expect(Date.parse(emails.at(-1)!.at)).toBeLessThan(Date.parse('2027-05-24T11:00:00Z'));
+    expect(Date.parse(emails.at(-1)!.at) + 28 * DAY).toBeGreaterThan(Date.parse('2027-05-24T11:00:00Z'));
+  });
+});
