@@ -92,8 +92,9 @@ describe('EventBridge bus, archive and rules', () => {
   it('every DLQ and on-failure queue has an alarm at more than 0 visible messages', () => {
     const alarms = Object.values(resources(template, 'AWS::CloudWatch::Alarm'));
     const sendQueueId = logicalId(stack, stack.sending.sendQueue);
-    // Rule DLQs (custom bus + SES events), 3 on-failure queues, the send DLQ, the sweep schedule DLQ; plus the send queue.
-    expect(Object.keys(queues).length).toBe(routingTable.length + 1 + 3 + 2 + 1);
+    // Rule DLQs (custom bus + SES events), 4 on-failure queues (relationship, CRM outbound, SES events,
+    // inbound mail), the send DLQ, the sweep schedule DLQ; plus the send queue.
+    expect(Object.keys(queues).length).toBe(routingTable.length + 1 + 4 + 2 + 1);
     for (const queueId of Object.keys(queues).filter((id) => id !== sendQueueId)) {
       const alarm = alarms.find(
         (a) =>

@@ -160,7 +160,8 @@ describe('SES: configuration set, event destination, identity', () => {
   });
 
   it('identity: the sending subdomain, Easy DKIM 2048-bit, MAIL FROM bounce.<domain>, the configuration set', () => {
-    template.resourceCountIs('AWS::SES::EmailIdentity', 1);
+    // Two identities: the sending subdomain and (with replyDomain set) the reply subdomain.
+    template.resourceCountIs('AWS::SES::EmailIdentity', 2);
     template.hasResourceProperties('AWS::SES::EmailIdentity', {
       EmailIdentity: 'mail.seller.example',
       DkimAttributes: { SigningEnabled: true },
@@ -236,9 +237,10 @@ describe('config travels with the functions that call pipeline()', () => {
         sweeper: s.sending.sweeperFunction,
         sender: s.sending.senderFunction,
         sesEvents: s.sesEvents.sesEventsFunction,
+        inboundMail: (s.replies as NonNullable<typeof s.replies>).inboundMailFunction,
       }).map((fn) => logicalId(s, fn)),
     );
-    expect(withConfig.size).toBe(4);
+    expect(withConfig.size).toBe(5);
     for (const [id, fn] of Object.entries(fns)) {
       const vars = fn.Properties?.Environment.Variables;
       if (withConfig.has(id)) {
