@@ -28,6 +28,8 @@ export interface ApplyContext {
   /** True when the event came from a CRM (so a consent change is not echoed back to it). */
   fromCrm: boolean;
   planner: Planner;
+  /** Keyed hash of an address (a contact-moved with a new address re-keys the identity). */
+  emailHashOf?: (email: string) => string;
   /** Suppressions on record for this identity, for a relationship created now (they outlive erasure). */
   initialSuppressions?: readonly Suppression[];
   /** Newest-first recent timeline, for the re-engagement brief. */
@@ -212,8 +214,17 @@ export function applyInbound(
           entry(`Left the company${event.data.newCompany ? ` (joined ${event.data.newCompany})` : ''}${wasRetired ? '' : ': retired'}`, compact({ newCompany: event.data.newCompany, newAddressGiven: event.data.newEmail !== undefined || undefined }));
           emit.push({ type: 'task-assigned', detail: researchTask(state, event.data, at, eventId) });
         } else {
-          state = applyMove(state, event, at);
-          entry('Changed company', compact({ newAccountId: event.data.newAccountId }));
+          // Found at the new company: the history follows them. A new address needs fresh consent,
+          // and a relationship retired because they left comes back into nurture.
+          const r = applyMove(state, event, at, ctx);
+          state = r.state;
+          const returns = state.stage === 'retired' && !state.suppressions.some((s) => s.scope === 'do-not-contact') && state.history.lastOutcome !== 'no-future';
+          if (returns && state.nurture) state = moveTo(state, 'nurturing', at);
+          replan = r.newAddress || returns;
+          entry(
+            `Changed company${r.newAddress ? ': new address, fresh consent needed' : ''}${returns && state.nurture ? '; back in nurture' : ''}`,
+            compact({ newAccountId: event.data.newAccountId, newCompany: event.data.newCompany }),
+          );
         }
         break;
       case 'referral-received':
@@ -324,13 +335,19 @@ function completeTouch(state: RelationshipState, event: InboundEventOf<'touch-co
   return { state: next, replan: isCurrent, summary };
 }
 
-function applyMove(state: RelationshipState, event: InboundEventOf<'contact-moved'>, at: string): RelationshipState {
+function applyMove(state: RelationshipState, event: InboundEventOf<'contact-moved'>, at: string, ctx: ApplyContext): { state: RelationshipState; newAddress: boolean } {
   const d = event.data;
   let next = state;
   if (d.newAccountId) next = { ...next, accountId: d.newAccountId, fieldTimes: { ...next.fieldTimes, accountId: at } };
   if (d.newCompany) next = { ...next, contact: { ...next.contact, company: d.newCompany }, fieldTimes: { ...next.fieldTimes, company: at } };
-  if (d.newEmail) next = { ...next, contact: { ...next.contact, email: d.newEmail }, fieldTimes: { ...next.fieldTimes, email: at } };
-  return next;
+  const newAddress = d.newEmail !== undefined && d.newEmail.toLowerCase() !== next.contact.email?.toLowerCase();
+  if (d.newEmail && newAddress) {
+    next = { ...next, contact: { ...next.contact, email: d.newEmail }, fieldTimes: { ...next.fieldTimes, email: at } };
+    if (ctx.emailHashOf) next = { ...next, emailHash: ctx.emailHashOf(d.newEmail) };
+    // Consent belongs to an address: the new one starts without it (the planner asks permission).
+    next = applyConsentRecord(next, { email: 'unknown', source: 'contact-moved' }, at).state;
+  }
+  return { state: next, newAddress };
 }
 
 function applyConsentChange(

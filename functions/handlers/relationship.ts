@@ -100,6 +100,7 @@ export async function handleInboundEnvelope(deps: RelationshipDeps, detail: unkn
       fromCrm,
       planner: deps.planner,
       recentTimeline,
+      emailHashOf: (email) => hasher.emailHash(email),
     });
 
     if (decision.kind === 'duplicate') continue; // handled at the top of the loop
@@ -127,7 +128,7 @@ export async function handleInboundEnvelope(deps: RelationshipDeps, detail: unkn
         continue;
       }
       relId = newId;
-    } else if (decision.state.crmIds.length !== state.crmIds.length || (decision.state.emailHash && !state.emailHash)) {
+    } else if (decision.state.crmIds.length !== state.crmIds.length || decision.state.emailHash !== state.emailHash) {
       await store.claimIdentity(state.id, { ...(decision.state.emailHash && { emailHash: decision.state.emailHash }), crmIds: decision.state.crmIds });
     }
 

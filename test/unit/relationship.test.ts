@@ -371,3 +371,40 @@ describe('consent stickiness and order', () => {
     expect(state.stageChangedAt).toBe(T3);
   });
 });
+
+describe('contact-moved: the history follows them', () => {
+  it('someone who left is found at a new company: back in nurture, re-keyed to the new address, fresh consent needed', () => {
+    const emailHashOf = (e: string) => `hash:${e}`;
+    const withConsent = nurturing();
+    expect(canEmail(withConsent)).toBe(true);
+    const left = applied(
+      applyInbound(withConsent, 'e-left', ev('contact-moved', 'e-left', ago(30 * 60_000), { leftCompany: true, newCompany: 'Globex' }), ctx()),
+    ).state;
+    expect(left.stage).toBe('retired');
+    const found = applied(
+      applyInbound(
+        left,
+        'e-found',
+        ev('contact-moved', 'e-found', ago(10 * 60_000), { newAccountId: 'globex.example', newCompany: 'Globex', newEmail: 'dana.new@globex.example' }),
+        ctx({ emailHashOf }),
+      ),
+    );
+    expect(found.state.stage).toBe('nurturing');
+    expect(found.state.accountId).toBe('globex.example');
+    expect(found.state.contact.email).toBe('dana.new@globex.example');
+    expect(found.state.emailHash).toBe('hash:dana.new@globex.example');
+    expect(found.state.consent?.email).toBe('unknown');
+    expect(canEmail(found.state)).toBe(false);
+    // the lost reason and the history stay: nothing reboots
+    expect(found.state.nurture?.lostReason).toBe(withConsent.nurture?.lostReason);
+    expect(found.timeline[0]?.summary).toContain('fresh consent needed');
+  });
+
+  it('a move without a new address keeps consent and stage', () => {
+    const s = nurturing();
+    const moved = applied(applyInbound(s, 'e-mv', ev('contact-moved', 'e-mv', ago(10 * 60_000), { newAccountId: 'initech.example' }), ctx())).state;
+    expect(moved.stage).toBe('nurturing');
+    expect(moved.consent).toEqual(s.consent);
+    expect(moved.accountId).toBe('initech.example');
+  });
+});
