@@ -8,6 +8,6 @@ export default defineConfig({
     // Two cores: integration and e2e files each start their own DynamoDB Local (about 350 MB).
     pool: 'forks',
     poolOptions: { forks: { maxForks: 2, minForks: 1 } },
-    reporters: ['default'],
+    reporters: ['default', './test/summary-reporter.ts'],
   },
 });
