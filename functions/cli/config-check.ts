@@ -12,7 +12,7 @@ import { CONFIG_FILES, ConfigError, loadConfig, type ConfigProblem } from '#conf
 import type { CultivateConfig } from '#config/schema';
 import { SendingConfig } from '#config/sending';
 import { trackChecks } from './track-checks.ts';
-import { YamlSource } from './yaml-source.ts';
+import { YamlSource } from '#config/yaml-source';
 
 export interface CheckResult {
   problems: ConfigProblem[];

@@ -1,13 +1,17 @@
 /**
- * A YAML file with positions: maps a zod-style path (or a zod issue) to `file:line:col`, the way
- * `functions/config/load.ts` does for cadence, content and owners. The CLI needs the same for
- * `sending.yaml` and for its own cross-track checks; load.ts keeps its mapper private, so this is
- * a small copy of it (same rules: the deepest existing node on the path, the key itself for an
- * unknown key, "is required but missing" for a missing one).
+ * A YAML file with positions: maps a zod-style path (or a zod issue) to `file:line:col`, for the
+ * config loader and the CLI alike (rules: the deepest existing node on the path, the key itself for
+ * an unknown key, "is required but missing" for a missing one).
  */
 import { isMap, isNode, isPair, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
-import type { ConfigProblem } from '#config/load';
+
+export interface ConfigProblem {
+  file: string;
+  line: number;
+  col: number;
+  message: string;
+}
 
 export type Path = readonly PropertyKey[];
 
