@@ -9,7 +9,7 @@ import { type InboundEnvelope, type InboundEvent, webhookSchemaFor } from '#cata
 import { EventSources } from '#catalog/routing';
 import { namespacedCrmId, namespacedEventId } from '#domain/identity';
 import { clampToNow } from '#domain/relationship';
-import { type Clock, type EventPublisher, type InboxStore, type KeyedHasher, type Logger, PublishError } from '#ports/ports';
+import { type Clock, type EventPublisher, type InboxStore, type KeyedHasher, type Logger, PublishError, type Quarantine } from '#ports/ports';
 import { SIGNATURE_HEADER, verifySignature } from '#shared/hmac';
 
 export const MAX_BODY_BYTES = 256 * 1024;
@@ -23,6 +23,8 @@ export interface IngestDeps {
   inbox: InboxStore;
   publisher: EventPublisher;
   logger: Logger;
+  /** Authentic but not understood: kept here (and the CRM still gets its 400). */
+  quarantine?: Quarantine;
 }
 
 export interface WebhookRequest {
@@ -32,7 +34,7 @@ export interface WebhookRequest {
 
 export interface WebhookResponse {
   status: 202 | 400 | 401 | 413 | 503;
-  body: { accepted: number } | { error: string; issues?: { path: string; message: string }[] };
+  body: { accepted: number } | { error: string; issues?: { path: string; message: string }[]; quarantineId?: string };
 }
 
 export function issuesOf(error: z.ZodError): { path: string; message: string }[] {
@@ -53,18 +55,28 @@ export async function ingestGenericWebhook(deps: IngestDeps, req: WebhookRequest
     deps.logger.warn('webhook refused', { reason: check.reason, status: 401 });
     return { status: 401, body: { error: check.reason } };
   }
+  // From here on the request is authentic: what cannot be processed is kept, never dropped.
+  const reject = async (error: string, issues: { path: string; message: string }[]): Promise<WebhookResponse> => {
+    const paths = issues.map((i) => i.path);
+    if (!deps.quarantine) return { status: 400, body: { error, issues } };
+    try {
+      const quarantineId = await deps.quarantine.keep({ source: 'generic', reason: error, paths, raw: req.raw, receivedAt: deps.clock.now() });
+      deps.logger.warn('authentic webhook rejected and quarantined', { status: 400, paths, quarantineId, metric: 'WebhookQuarantined' });
+      return { status: 400, body: { error, issues, quarantineId } };
+    } catch (err) {
+      // Could not keep it: ask the CRM to send it again rather than lose it.
+      deps.logger.error('quarantine failed; asking the CRM to retry', { error: (err as Error).name, status: 503 });
+      return { status: 503, body: { error: 'the request could not be kept for review right now; retry later' } };
+    }
+  };
   let json: unknown;
   try {
     json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(req.raw));
   } catch {
-    return { status: 400, body: { error: 'body is not valid UTF-8 JSON', issues: [{ path: '(body)', message: 'not JSON' }] } };
+    return reject('body is not valid UTF-8 JSON', [{ path: '(body)', message: 'not JSON' }]);
   }
   const parsed = webhookSchemaFor(json).safeParse(json);
-  if (!parsed.success) {
-    const issues = issuesOf(parsed.error);
-    deps.logger.info('webhook rejected', { status: 400, paths: issues.map((i) => i.path) });
-    return { status: 400, body: { error: 'the body does not match the event catalog', issues } };
-  }
+  if (!parsed.success) return reject('the body does not match the event catalog', issuesOf(parsed.error));
   const events: InboundEvent[] = Array.isArray(parsed.data) ? parsed.data : [parsed.data];
   const hasher = await deps.hasher();
   const receivedAt = deps.clock.now();

@@ -2,7 +2,9 @@
 import { Hono } from 'hono';
 import { handle } from 'hono/aws-lambda';
 import { webhookRoutes, withErrors } from '#http/app';
-import { clock, hasher, inboxStore, logger, publisher, secretList } from './runtime.ts';
+import { DynamoQuarantine } from '#adapters/dynamo-quarantine';
+import { documentClient } from '#adapters/dynamo-store';
+import { clock, dynamo, env, hasher, inboxStore, logger, publisher, secretList } from './runtime.ts';
 
 const app = withErrors(new Hono(), logger);
 app.route(
@@ -15,6 +17,7 @@ app.route(
     inbox: inboxStore(),
     publisher: publisher(),
     logger,
+    quarantine: new DynamoQuarantine(documentClient(dynamo()), env('TABLE_NAME')),
   }),
 );
 

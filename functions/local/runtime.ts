@@ -12,6 +12,7 @@ import { serve, type ServerType } from '@hono/node-server';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Hono } from 'hono';
 import { DynamoInboxStore, DynamoRelationshipStore, documentClient } from '#adapters/dynamo-store';
+import { DynamoQuarantine } from '#adapters/dynamo-quarantine';
 import { idempotentOn } from '#adapters/idempotency';
 import { TTL_ATTRIBUTE, idempotencyTableDefinition, tableDefinition } from '#adapters/table';
 import type { Planner } from '#domain/planner';
@@ -115,6 +116,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   const doc = documentClient(ddb);
   const store = new DynamoRelationshipStore(doc, TABLE);
   const inbox = new DynamoInboxStore(doc, TABLE, clock);
+  const quarantine = new DynamoQuarantine(doc, TABLE);
   const hasher = createKeyedHasher(localKey(opts.dataDir, 'identity', 'CULTIVATE_IDENTITY_KEY'));
   const unsubscribeKey = localKey(opts.dataDir, 'unsubscribe', 'CULTIVATE_UNSUBSCRIBE_KEY');
   const config = loadPipelineConfig(opts.configDir ?? 'config', opts.publicBaseUrl ?? 'http://127.0.0.1');
@@ -253,6 +255,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     inbox,
     publisher: bus,
     logger,
+    quarantine,
     beforeIngest: () => control.clockIdle?.() ?? Promise.resolve(),
   };
   const app = withErrors(new Hono(), logger);
@@ -260,6 +263,8 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   app.route('/', readRoutes({ store, hasher: async () => hasher }));
   app.route('/', unsubscribeRoutes({ clock, store, inbox, publisher: bus, unsubscribeKeys: async () => [unsubscribeKey], logger }));
   app.route('/', localRoutes(control));
+  // Local only: what authentic webhooks were rejected and kept, per UTC day (default: the clock's today).
+  app.get('/local/quarantine', async (c) => c.json(await quarantine.list(c.req.query('day') ?? clock.now().toISOString().slice(0, 10))));
 
   const server: ServerType = await new Promise((res) => {
     const s = serve({ fetch: app.fetch, port: opts.port ?? 3000, hostname: '127.0.0.1' }, () => res(s));

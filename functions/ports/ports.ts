@@ -126,3 +126,18 @@ export class MailerThrottledError extends Error {
 export interface Mailer {
   send(mail: OutgoingEmail): Promise<{ messageId: string }>;
 }
+
+/** Authentic input that cannot be processed (signed, but not JSON or not the catalog): kept, never dropped. */
+export interface QuarantineEntry {
+  source: string;
+  reason: string;
+  /** Where the body failed (paths only: no values, so no personal data in the reason). */
+  paths: string[];
+  raw: Uint8Array;
+  receivedAt: Date;
+}
+
+export interface Quarantine {
+  /** Keeps the entry (it expires after a while: it may hold personal data); returns its id. */
+  keep(entry: QuarantineEntry): Promise<string>;
+}
