@@ -4,6 +4,7 @@
  *   cultivate sign <file> [--secret S] [--header]   print a Cultivate-Signature for a file's exact bytes
  *   cultivate catalog [--out dir]                   write the event catalog as JSON Schema files
  *   cultivate reply <e-mail> [--text T] [--url U]   reply (locally) to the last e-mail sent to <e-mail>
+ *   cultivate explain <id or e-mail> [--url U]      each touch with the rule that decided it
  *   cultivate config check [dir]                    validate config/, every problem as file:line:col
  *   cultivate preview --reason R --tz Z [...]       the touches a contact like this would get
  */
@@ -28,6 +29,7 @@ function usage(code: number): never {
       '  catalog [--out dir]                   JSON Schema of every event, for integrators (default: catalog/)',
       '  reply <e-mail> [--text T] [--url U]   post a reply to the last e-mail sent to <e-mail> to the local stack (/local/inbound)',
       '                  [--auto] [--subject S] (--auto: an auto-reply; U default http://127.0.0.1:3000)',
+      '  explain <id or e-mail> [--url U] [--token T] [--json]   each touch and the rule that decided it (GET /relationships)',
       CONFIG_USAGE,
     ].join('\n'),
   );
@@ -93,6 +95,28 @@ switch (command) {
     ].join('\r\n');
     const res = await fetch(`${base}/local/inbound`, { method: 'POST', headers: { 'content-type': 'message/rfc822' }, body: raw });
     console.log(JSON.stringify(await res.json()));
+    break;
+  }
+  case 'explain': {
+    // Each touch sent, assigned, pushed or skipped, and the one planned, with the rule that decided it.
+    const { values, positionals } = parseArgs({ args: rest, allowPositionals: true, options: { url: { type: 'string', default: 'http://127.0.0.1:3000' }, token: { type: 'string' }, json: { type: 'boolean' } } });
+    const who = positionals[0];
+    if (!who) usage(2);
+    const base = (values.url as string).replace(/\/+$/, '');
+    const path = who.includes('@') ? `/relationships?email=${encodeURIComponent(who)}` : `/relationships/${encodeURIComponent(who)}`;
+    const res = await fetch(`${base}${path}`, { headers: values.token ? { authorization: `Bearer ${values.token}` } : {} });
+    if (!res.ok) {
+      console.error(`cultivate explain: ${res.status} ${await res.text()}`);
+      process.exit(1);
+    }
+    const view = (await res.json()) as { id: string; stage: string; lostReason: string | null; decisions: { at: string; channel: string; kind: string; outcome: string; rule: string; note?: string }[] };
+    if (values.json) {
+      console.log(JSON.stringify(view.decisions, null, 2));
+      break;
+    }
+    console.log(`${view.id}: ${view.stage}${view.lostReason ? `, lost on ${view.lostReason}` : ''}`);
+    for (const d of view.decisions) console.log(`  ${d.at.slice(0, 16).replace('T', ' ')}Z  ${d.outcome.padEnd(13)} ${d.channel.padEnd(5)} ${d.kind.padEnd(16)} ${d.rule}${d.note ? `  (${d.note})` : ''}`);
+    if (view.decisions.length === 0) console.log('  no touches yet');
     break;
   }
   case undefined:

@@ -38,7 +38,8 @@ export function recordTouch(
   const atIso = at.toISOString();
   const history = { ...state.history, lastTouchAt: atIso };
   let summary: string;
-  const detail: Record<string, string | number | boolean> = { touchId: touch.touchId, kind: touch.kind };
+  // The rule that planned it rides along, so `explain` can say why each touch happened.
+  const detail: Record<string, string | number | boolean> = { touchId: touch.touchId, kind: touch.kind, channel: touch.channel, dueAt: touch.at, rule: touch.rule };
   switch (result.kind) {
     case 'email-sent':
       history.emailsSent += 1;

@@ -14,8 +14,49 @@ export interface RelationshipView {
   accountId: string | null;
   owner: string | null;
   consent: (NonNullable<RelationshipState['consent']> & { suppressions: RelationshipState['suppressions'] }) | { email: 'unknown'; suppressions: RelationshipState['suppressions'] };
-  nextTouch: { at: string; channel: string; kind: string; status: string } | null;
+  nextTouch: { at: string; channel: string; kind: string; status: string; rule: string } | null;
+  /** Each touch sent, assigned, skipped or lost, and the one planned, with the rule that decided it. */
+  decisions: TouchDecision[];
   timeline: TimelineEntry[];
+}
+
+export interface TouchDecision {
+  at: string;
+  touchId: string;
+  kind: string;
+  channel: string;
+  outcome: 'planned' | 'queued' | 'sending' | 'sent' | 'task-assigned' | 'skipped' | 'unknown' | 'pushed';
+  rule: string;
+  note?: string;
+}
+
+const OUTCOME_OF: Record<string, TouchDecision['outcome']> = {
+  'email-sent': 'sent',
+  'task-assigned': 'task-assigned',
+  'touch-skipped': 'skipped',
+  'touch-unknown': 'unknown',
+  'touch-pushed': 'pushed',
+};
+
+export function decisionsOf(state: RelationshipState, timeline: readonly TimelineEntry[]): TouchDecision[] {
+  const done = timeline.flatMap((e): TouchDecision[] => {
+    const outcome = OUTCOME_OF[e.type];
+    const d = e.detail;
+    if (!outcome || !d || typeof d.touchId !== 'string') return [];
+    return [
+      {
+        at: e.at,
+        touchId: d.touchId,
+        kind: String(d.kind ?? ''),
+        channel: String(d.channel ?? (e.type === 'email-sent' ? 'email' : 'task')),
+        outcome,
+        rule: String(d.rule ?? '(recorded before rules were kept)'),
+        ...(outcome === 'skipped' || outcome === 'unknown' || outcome === 'pushed' ? { note: e.summary } : {}),
+      },
+    ];
+  });
+  const t = state.nextTouch;
+  return t ? [...done, { at: t.at, touchId: t.touchId, kind: t.kind, channel: t.channel, outcome: t.status, rule: t.rule }] : done;
 }
 
 export function viewOf(state: RelationshipState, timeline: TimelineEntry[]): RelationshipView {
@@ -27,7 +68,8 @@ export function viewOf(state: RelationshipState, timeline: TimelineEntry[]): Rel
     accountId: state.accountId ?? null,
     owner: state.owner ?? null,
     consent: { ...(state.consent ?? { email: 'unknown' as const }), suppressions: state.suppressions },
-    nextTouch: t ? { at: t.at, channel: t.channel, kind: t.kind, status: t.status } : null,
+    nextTouch: t ? { at: t.at, channel: t.channel, kind: t.kind, status: t.status, rule: t.rule } : null,
+    decisions: decisionsOf(state, timeline),
     timeline,
   };
 }

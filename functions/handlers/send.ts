@@ -232,7 +232,20 @@ export async function sendTouch(deps: SendDeps, msg: TouchMessage): Promise<Send
       for (let attempt = 0; attempt < 20 && current; attempt++) {
         const t = current.nextTouch;
         if (t?.touchId !== touch.touchId || t.status !== 'sending') break;
-        if ((await deps.store.save(pushTouch(current, touch, now, deps.planner), current.version)) === 'saved') break;
+        const pushed = pushTouch(current, touch, now, deps.planner);
+        if ((await deps.store.save(pushed, current.version)) === 'saved') {
+          const next = pushed.nextTouch;
+          await deps.store.appendTimeline(state.id, [
+            {
+              at: now.toISOString(),
+              eventId: `push:${touch.touchId.slice(touch.touchId.lastIndexOf('.') + 1)}`,
+              type: 'touch-pushed',
+              summary: 'Outside the send window at send time: moved to the next slot',
+              detail: { touchId: touch.touchId, kind: touch.kind, channel: touch.channel, dueAt: touch.at, rule: touch.rule, ...(next && { nextAt: next.at }) },
+            },
+          ]);
+          break;
+        }
         await new Promise((res) => setTimeout(res, Math.random() * 20 * (attempt + 1)));
         current = await deps.touches.get(state.id);
       }
