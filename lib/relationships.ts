@@ -42,7 +42,6 @@ export class Relationships extends Construct {
       pipelineConfig: { configurationSet: props.configurationSet },
     })
       .bindTable({ table: props.table, access: 'readwrite' })
-      .bindTable({ table: props.idempotencyTable, access: 'readwrite', envName: 'IDEMPOTENCY_TABLE_NAME' })
       .bindBus(props.bus)
       .bindSecret('IDENTITY_KEY_SECRET_ARN', props.identityKey);
 
@@ -53,7 +52,7 @@ export class Relationships extends Construct {
       maxEventAge: Duration.hours(6),
       environment: settings.outboundWebhookUrl ? { CULTIVATE_OUTBOUND_WEBHOOK_URL: settings.outboundWebhookUrl } : {},
     })
-      .bindTable({ table: props.table, access: 'read' })
+      // No access to the relationship table: the message carries what the CRM needs.
       // Powertools idempotency guards the outbound webhook (a side effect nothing else guards).
       .bindTable({ table: props.idempotencyTable, access: 'readwrite', envName: 'IDEMPOTENCY_TABLE_NAME' })
       .bindSecret('OUTBOUND_SECRET_ARN', props.outboundSecret);

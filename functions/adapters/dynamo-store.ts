@@ -8,6 +8,7 @@ import {
   GetCommand,
   PutCommand,
   QueryCommand,
+  UpdateCommand,
   type NativeAttributeValue,
 } from '@aws-sdk/lib-dynamodb';
 import type { InboundEvent } from '#catalog/events';
@@ -18,7 +19,8 @@ import { DUE_SHARDS, TTL_ATTRIBUTE, dueShard, keys } from './table.ts';
 type Item = Record<string, NativeAttributeValue>;
 type Key = { pk: string; sk: string };
 
-const INBOX_TTL_SECONDS = 3 * 86_400;
+/** Longer than any redelivery: the DLQs keep 14 days and an on-call redrive must still find the payload. */
+export const INBOX_TTL_SECONDS = 16 * 86_400;
 const MAX_BATCH_ATTEMPTS = 8;
 
 export function documentClient(client: DynamoDBClient): DynamoDBDocumentClient {
@@ -220,6 +222,26 @@ export class DynamoRelationshipStore implements RelationshipStore {
     );
   }
 
+  /**
+   * Adds one scope atomically: an unsubscribe and a complaint arriving together both stay, and the
+   * same scope twice is one entry (a string set of scope keys guards the list).
+   */
+  async addSuppressionScope(hash: string, scope: SuppressionRecord['scopes'][number]): Promise<void> {
+    const kind = `${scope.scope}|${scope.topic ?? ''}`;
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: keys.suppression(hash),
+          UpdateExpression: 'SET scopes = list_append(if_not_exists(scopes, :none), :one) ADD kinds :kinds',
+          ConditionExpression: 'attribute_not_exists(kinds) OR NOT contains(kinds, :kind)',
+          ExpressionAttributeValues: { ':none': [], ':one': [scope], ':kinds': new Set([kind]), ':kind': kind },
+        }),
+      );
+    } catch (err) {
+      if (!(err instanceof ConditionalCheckFailedException)) throw err; // already on record
+    }
+  }
 }
 
 export class DynamoInboxStore implements InboxStore {

@@ -40,7 +40,7 @@ export type ConsentOutcome = 'applied' | 'older' | 'blocked-by-suppression';
 export type ConsentFact =
   | { at: string; kind: 'record'; record: ConsentRecord }
   | { at: string; kind: 'stop-all-email' | 'do-not-contact'; source?: string }
-  | { at: string; kind: 'snapshot'; consent?: ConsentState; sticky: Suppression[] };
+  | { at: string; kind: 'snapshot'; consent?: ConsentState; sticky: Suppression[]; optInAt?: string };
 type ConsentState = ConsentRecord & { at: string };
 
 const MAX_FACTS = 16;
@@ -52,6 +52,8 @@ interface Folded {
   blocked: Set<number>;
   /** Index of the fact that last set the consent record. */
   lastSetter: number;
+  /** The latest explicit opt-in folded (it lifts stops older than it). */
+  optInAt?: string;
 }
 
 export function foldConsent(facts: readonly ConsentFact[]): Folded {
@@ -59,14 +61,17 @@ export function foldConsent(facts: readonly ConsentFact[]): Folded {
   let sticky: Suppression[] = [];
   const blocked = new Set<number>();
   let lastSetter = -1;
+  let optInAt: string | undefined;
   facts.forEach((f, i) => {
     switch (f.kind) {
       case 'snapshot':
         consent = f.consent;
         sticky = [...f.sticky];
+        optInAt = f.optInAt;
         lastSetter = i;
         break;
       case 'record':
+        if (isExplicitOptIn(f.record) && (optInAt === undefined || f.at > optInAt)) optInAt = f.at;
         if (f.record.email === 'granted' && sticky.length > 0) {
           // Only an explicit opt-in captured strictly after a stop lifts it.
           const remaining = isExplicitOptIn(f.record) ? sticky.filter((x) => x.at >= f.at) : sticky;
@@ -88,7 +93,12 @@ export function foldConsent(facts: readonly ConsentFact[]): Folded {
       }
     }
   });
-  return { ...(consent && { consent }), sticky, blocked, lastSetter };
+  return { ...(consent && { consent }), sticky, blocked, lastSetter, ...(optInAt && { optInAt }) };
+}
+
+/** When the latest explicit opt-in on record was captured, if any. */
+export function latestOptIn(state: RelationshipState): string | undefined {
+  return foldConsent(factsOf(state)).optInAt;
 }
 
 function factsOf(state: RelationshipState): ConsentFact[] {
@@ -104,7 +114,22 @@ function factsOf(state: RelationshipState): ConsentFact[] {
 export function addConsentFact(state: RelationshipState, fact: Exclude<ConsentFact, { kind: 'snapshot' }>): { state: RelationshipState; outcome: ConsentOutcome } {
   let facts = factsOf(state);
   const snapshot = facts[0]?.kind === 'snapshot' ? facts[0] : undefined;
-  if (snapshot && fact.at < snapshot.at) return { state, outcome: 'older' };
+  if (snapshot && fact.at < snapshot.at) {
+    // Older than what the log still holds. A record that old cannot win; a stop that old still
+    // stands unless an explicit opt-in newer than it is on record (stops are never lost to age).
+    if (fact.kind === 'record') return { state, outcome: 'older' };
+    const lifted = foldConsent(facts).optInAt;
+    if (lifted !== undefined && lifted > fact.at) return { state, outcome: 'older' };
+    const scope = fact.kind === 'stop-all-email' ? 'all-email' : 'do-not-contact';
+    const sticky = snapshot.sticky.some((x) => x.scope === scope) ? snapshot.sticky : [...snapshot.sticky, { scope, at: fact.at } as Suppression];
+    const consent: ConsentState = { ...(snapshot.consent ?? {}), email: 'denied', basis: 'withdrawn', at: snapshot.consent?.at ?? fact.at };
+    facts = [{ ...snapshot, sticky, consent }, ...facts.slice(1)];
+    const folded = foldConsent(facts);
+    const next: RelationshipState = { ...state, consentFacts: facts, suppressions: [...state.suppressions.filter((x) => !STICKY.includes(x.scope)), ...folded.sticky] };
+    if (folded.consent) next.consent = folded.consent;
+    return { state: next, outcome: 'applied' };
+  }
+
   // Stable insert after facts of the same instant: ties keep arrival order.
   let idx = facts.length;
   while (idx > 0 && (facts[idx - 1] as ConsentFact).at > fact.at) idx--;
@@ -115,7 +140,7 @@ export function addConsentFact(state: RelationshipState, fact: Exclude<ConsentFa
     const cut = facts.length - MAX_FACTS + 1;
     const head = foldConsent(facts.slice(0, cut));
     const last = facts[cut - 1] as ConsentFact;
-    facts = [{ at: last.at, kind: 'snapshot', ...(head.consent && { consent: head.consent }), sticky: head.sticky }, ...facts.slice(cut)];
+    facts = [{ at: last.at, kind: 'snapshot', ...(head.consent && { consent: head.consent }), sticky: head.sticky, ...(head.optInAt && { optInAt: head.optInAt }) }, ...facts.slice(cut)];
     folded = foldConsent(facts);
   }
   // An explicit opt-in also lifts the topic stops it postdates: the person asked for the mail again.

@@ -9,7 +9,11 @@ export type Feedback =
   | { kind: 'click'; messageId: string; at: string; link: string; likelyScanner: boolean };
 
 export function applyFeedback(state: RelationshipState, feedback: Feedback, now: Date, planner: Planner): { state: RelationshipState; timeline: TimelineEntry[] } | undefined {
-  const eventId = `ses:${feedback.kind}:${feedback.messageId}`;
+  // A scanner's click must not hide the person's own click on the same message (or another link).
+  const eventId =
+    feedback.kind === 'click'
+      ? `ses:click:${feedback.messageId}:${feedback.likelyScanner ? 's' : 'h'}:${shortHash(feedback.link)}`
+      : `ses:${feedback.kind}:${feedback.messageId}`;
   if (state.applied.includes(eventId)) return undefined;
   const applied = [...state.applied, eventId].slice(-APPLIED_EVENT_MEMORY);
   if (feedback.kind === 'click') {
@@ -42,4 +46,10 @@ export function applyFeedback(state: RelationshipState, feedback: Feedback, now:
       },
     ],
   };
+}
+
+function shortHash(text: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  return (h >>> 0).toString(36);
 }

@@ -125,7 +125,7 @@ export function applyInbound(
 
   let state: RelationshipState = prev ?? { ...newRelationship(ctx.relationshipId, nowIso), suppressions: [...(ctx.initialSuppressions ?? [])] };
   state = mergeIdentity(state, ctx);
-  state = mergeContact(state, event, at);
+  state = mergeContact(state, event, at, ctx);
 
   const timeline: TimelineEntry[] = [];
   const emit: Emitted[] = [];
@@ -282,18 +282,21 @@ function mergeIdentity(state: RelationshipState, ctx: ApplyContext): Relationshi
 }
 
 /** Field by field, the latest occurredAt wins. Consent is a record of its own, merged by its time. */
-function mergeContact(state: RelationshipState, event: InboundEvent, at: string): RelationshipState {
+function mergeContact(state: RelationshipState, event: InboundEvent, at: string, ctx: ApplyContext): RelationshipState {
   const c = event.contact;
   const contact: ContactFields = { ...state.contact };
   const fieldTimes = { ...state.fieldTimes };
   let accountId = state.accountId;
   let owner = state.owner;
   const newer = (field: string) => fieldTimes[field] === undefined || at >= (fieldTimes[field] as string);
+  let emailHash = state.emailHash;
   for (const field of CONTACT_FIELDS) {
     const value = c[field];
     if (value !== undefined && newer(field)) {
       (contact as Record<string, unknown>)[field] = value;
       fieldTimes[field] = at;
+      // The keyed hash follows the address it is of (identity, suppressions and erasure key on it).
+      if (field === 'email' && ctx.emailHash) emailHash = ctx.emailHash;
     }
   }
   if (c.accountId !== undefined && newer('accountId')) {
@@ -304,7 +307,7 @@ function mergeContact(state: RelationshipState, event: InboundEvent, at: string)
     owner = c.owner;
     fieldTimes.owner = at;
   }
-  let next: RelationshipState = { ...state, contact, fieldTimes, ...(accountId && { accountId }), ...(owner && { owner }) };
+  let next: RelationshipState = { ...state, contact, fieldTimes, ...(accountId && { accountId }), ...(owner && { owner }), ...(emailHash && { emailHash }) };
   if (c.consent) next = applyConsentRecord(next, c.consent, at).state;
   return next;
 }
@@ -344,6 +347,8 @@ function applyMove(state: RelationshipState, event: InboundEventOf<'contact-move
   if (d.newEmail && newAddress) {
     next = { ...next, contact: { ...next.contact, email: d.newEmail }, fieldTimes: { ...next.fieldTimes, email: at } };
     if (ctx.emailHashOf) next = { ...next, emailHash: ctx.emailHashOf(d.newEmail) };
+    // The old mailbox bounced because they left: that says nothing about the new one.
+    next = { ...next, suppressions: next.suppressions.filter((x) => x.scope !== 'hard-bounce') };
     // Consent belongs to an address: the new one starts without it (the planner asks permission).
     next = applyConsentRecord(next, { email: 'unknown', source: 'contact-moved' }, at).state;
   }

@@ -66,7 +66,11 @@ export function recordTouch(
   }
   const type = result.kind === 'email-sent' ? 'email-sent' : result.kind === 'task-assigned' ? 'task-assigned' : `touch-${result.kind}`;
   let next: RelationshipState = { ...state, history, applied: [...state.applied, eventId].slice(-APPLIED_EVENT_MEMORY), updatedAt: atIso };
-  if (state.nextTouch?.touchId === touch.touchId) {
+  // Plan the next touch from the updated history: when this was the plan, and also when a replan
+  // landed while it was being sent (that plan could not know this content had just gone out). A
+  // touch already claimed by the send path is left alone: its own final claim decides.
+  const current = state.nextTouch;
+  if (current?.touchId === touch.touchId || (current?.status === 'planned' && result.kind !== 'skipped')) {
     const planVersion = state.planVersion + 1;
     const planned = planner.planNext({ ...next, nextTouch: null, planVersion }, { now: at });
     next = { ...next, planVersion, nextTouch: planned };

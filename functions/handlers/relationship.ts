@@ -8,7 +8,7 @@ import { crmSources, EventSources } from '#catalog/routing';
 import type { Planner } from '#domain/planner';
 import { applyInbound, type Emitted } from '#domain/relationship';
 import { isExplicitOptIn } from '#domain/consent';
-import type { RelationshipState } from '#domain/types';
+import type { RelationshipState, TimelineEntry } from '#domain/types';
 import type { Clock, EventPublisher, InboxStore, KeyedHasher, Logger, RelationshipStore, SuppressionRecord } from '#ports/ports';
 
 export interface RelationshipDeps {
@@ -32,6 +32,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 interface Outbox {
   eventId: string;
   emit: Emitted[];
+  /** Its timeline entries, written after the save (so none outlives an erasure) and again on a retry. */
+  timeline?: TimelineEntry[];
 }
 type StoredState = RelationshipState & { outbox?: Outbox };
 
@@ -47,15 +49,16 @@ export async function handleInboundEnvelope(deps: RelationshipDeps, detail: unkn
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     if (attempt > 0) await sleep(Math.min(200, 5 * 2 ** Math.min(attempt, 6)) * Math.random());
     if (state?.applied.includes(envelope.id)) {
-      if (state.outbox?.eventId === envelope.id) await publish(deps, state.outbox);
+      if (state.outbox?.eventId === envelope.id) await finish(deps, state.id, state.outbox);
       await inbox.delete(envelope.inboxKey);
       logger.info('duplicate event', { ...log, relationshipId: state.id });
       return 'duplicate';
     }
     const event = await inbox.get(envelope.inboxKey);
     if (!event) {
-      // The inbox item goes only after a successful apply or erasure: this is a late redelivery.
-      logger.info('event already processed', log);
+      // The inbox item goes only after a successful apply or erasure, or expires after 16 days. Not
+      // applied here, so either it went to another relationship or it came back too late: say so.
+      logger.warn('inbox item missing for an event not applied here: already processed elsewhere, or redriven after expiry', { ...log, metric: 'InboxMissing' });
       return 'already-processed';
     }
 
@@ -135,9 +138,9 @@ export async function handleInboundEnvelope(deps: RelationshipDeps, detail: unkn
     // The previous event's outbox is still on the item when its publish may not have happened (a
     // crash between save and publish): publish it again before it is overwritten. Consumers
     // dedupe on causeId, so a second copy costs a little and loses nothing.
-    if (state?.outbox && state.outbox.eventId !== envelope.id) await publish(deps, state.outbox);
-    if (decision.timeline.length > 0) await store.appendTimeline(decision.state.id, decision.timeline);
-    const outbox: Outbox | undefined = decision.emit.length > 0 ? { eventId: envelope.id, emit: decision.emit } : undefined;
+    if (state?.outbox && state.outbox.eventId !== envelope.id) await finish(deps, state.id, state.outbox);
+    const outbox: Outbox | undefined =
+      decision.emit.length > 0 || decision.timeline.length > 0 ? { eventId: envelope.id, emit: decision.emit, timeline: decision.timeline } : undefined;
     const toSave: StoredState = { ...decision.state };
     delete toSave.outbox;
     if (outbox) toSave.outbox = outbox;
@@ -146,7 +149,7 @@ export async function handleInboundEnvelope(deps: RelationshipDeps, detail: unkn
       state = relId ? ((await store.get(relId)) as StoredState | undefined) : undefined;
       continue;
     }
-    if (outbox) await publish(deps, outbox);
+    if (outbox) await finish(deps, decision.state.id, outbox);
     await inbox.delete(envelope.inboxKey);
     logger.info('event applied', { ...log, relationshipId: decision.state.id, stage: decision.state.stage, superseded: decision.superseded, attempts: attempt + 1 });
     return decision.superseded ? 'superseded' : 'applied';
@@ -156,6 +159,12 @@ export async function handleInboundEnvelope(deps: RelationshipDeps, detail: unkn
 
 function isReEngaging(type: string): boolean {
   return type === 'contact-replied' || type === 'meeting-booked' || type === 'deal-reopened';
+}
+
+/** After the save: the timeline entries (idempotent puts), then the events. */
+async function finish(deps: RelationshipDeps, relationshipId: string, outbox: Outbox): Promise<void> {
+  if (outbox.timeline && outbox.timeline.length > 0) await deps.store.appendTimeline(relationshipId, outbox.timeline);
+  await publish(deps, outbox);
 }
 
 async function publish(deps: RelationshipDeps, outbox: Outbox): Promise<void> {

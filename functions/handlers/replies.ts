@@ -208,8 +208,11 @@ async function pauseWithRetry(deps: RepliesDeps, first: RelationshipState, until
   for (let attempt = 0; attempt < 20 && state; attempt++) {
     const decision = pauseTouches(state, until, eventId, now, deps.planner, evidence);
     if (!decision) return;
-    await deps.store.appendTimeline(state.id, decision.timeline);
-    if ((await deps.store.save(decision.state, state.version)) === 'saved') return;
+    if ((await deps.store.save(decision.state, state.version)) === 'saved') {
+      // After the save: a timeline entry of a relationship erased meanwhile would outlive it.
+      await deps.store.appendTimeline(state.id, decision.timeline);
+      return;
+    }
     await new Promise((res) => setTimeout(res, Math.random() * 20 * (attempt + 1)));
     state = await deps.store.get(first.id);
   }

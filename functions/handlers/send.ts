@@ -8,7 +8,7 @@ import { type ContentItem, describeTask, type OwnerProfile, renderValueEmail, ty
 import type { Planner } from '#domain/planner';
 import { pushTouch, recordTouch, type TouchResult } from '#domain/touch';
 import type { PlannedTouch, RelationshipState, SuppressionScope } from '#domain/types';
-import { addConsentFact, addSuppression } from '#domain/consent';
+import { addConsentFact, addSuppression, latestOptIn } from '#domain/consent';
 import {
   type Clock,
   type EventPublisher,
@@ -122,6 +122,8 @@ async function handleLapsed(deps: SweepDeps, ref: DueRef, r: Extract<ClaimResult
     }
     return;
   }
+  // The lease is still running (the index lags a claim, or a sender claimed after the query): not lapsed.
+  if (t.leaseUntil && t.leaseUntil > now.toISOString()) return;
   if (t.status === 'sending') {
     if (t.channel === 'task') {
       // Tasks are delivered idempotently on the touch id: sending again is safe.
@@ -153,8 +155,12 @@ export async function recordWithRetry(
   for (let attempt = 0; attempt < 20 && state; attempt++) {
     const decision = recordTouch(transform(state), touch, result, at, planner);
     if (!decision) return state;
-    await store.appendTimeline(relationshipId, decision.timeline);
-    if ((await store.save(decision.state, state.version)) === 'saved') return decision.state;
+    if ((await store.save(decision.state, state.version)) === 'saved') {
+      // After the save, never before: an entry written for a relationship erased meanwhile would
+      // outlive the erasure. (A crash between the two loses one history line, not a person's data.)
+      await store.appendTimeline(relationshipId, decision.timeline);
+      return decision.state;
+    }
     await new Promise((res) => setTimeout(res, Math.random() * 20 * (attempt + 1)));
     state = await touches.get(relationshipId);
   }
@@ -206,7 +212,12 @@ export async function sendTouch(deps: SendDeps, msg: TouchMessage): Promise<Send
   if (touch.channel === 'email') {
     const content = deps.content(touch.contentId);
     const onRecord = await deps.suppressionsFor(state);
+    // An explicit opt-in newer than an unsubscribe (all e-mail or a topic) lifts it; bounces,
+    // complaints, do-not-contact and erasure stand.
+    const optIn = latestOptIn(state);
+    const lifted = (s: { scope: string; at?: string }) => (s.scope === 'all-email' || s.scope === 'topic') && optIn !== undefined && s.at !== undefined && s.at < optIn;
     const blocking = onRecord
+      .filter((s) => !lifted(s))
       .filter((s) => ['all-email', 'do-not-contact', 'hard-bounce', 'complaint', 'erased'].includes(s.scope) || (s.scope === 'topic' && s.topic === content?.topic))
       .map((s) => (s.scope === 'topic' ? `topic:${s.topic}` : s.scope));
     if (blocking.length > 0) {
@@ -215,7 +226,7 @@ export async function sendTouch(deps: SendDeps, msg: TouchMessage): Promise<Send
       const bringOn = (st: RelationshipState): RelationshipState => {
         let x = st;
         for (const s of onRecord) {
-          if (s.scope === 'erased') continue;
+          if (s.scope === 'erased' || lifted(s)) continue;
           if (s.scope === 'all-email' || s.scope === 'do-not-contact') x = addConsentFact(x, { at: s.at ?? now.toISOString(), kind: s.scope === 'all-email' ? 'stop-all-email' : 'do-not-contact' }).state;
           else x = { ...x, suppressions: addSuppression(x.suppressions, { scope: s.scope as SuppressionScope, ...(s.topic && { topic: s.topic }), at: s.at ?? now.toISOString() }) };
         }

@@ -66,13 +66,10 @@ export async function handleSesEvent(deps: SesEventDeps, raw: unknown): Promise<
     const decision = applyFeedback(state, feedback, deps.clock.now(), deps.planner);
     if (!decision) return 'duplicate';
     if (feedback.kind !== 'click' && state.emailHash) {
-      const existing = (await deps.store.getSuppression([state.emailHash]))?.scopes ?? [];
-      if (!existing.some((s) => s.scope === feedback.kind)) {
-        await deps.store.putSuppression([state.emailHash], { scopes: [...existing, { scope: feedback.kind, at: feedback.at }] });
-      }
+      await deps.store.addSuppressionScope(state.emailHash, { scope: feedback.kind, at: feedback.at });
     }
-    await deps.store.appendTimeline(relationshipId, decision.timeline);
     if ((await deps.store.save(decision.state, state.version)) === 'saved') {
+      await deps.store.appendTimeline(relationshipId, decision.timeline);
       deps.logger.info('SES feedback applied', { relationshipId, kind: feedback.kind });
       return 'applied';
     }

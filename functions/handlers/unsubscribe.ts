@@ -39,11 +39,8 @@ export async function unsubscribe(
     return;
   }
   if (state.emailHash) {
-    const existing = (await deps.store.getSuppression([state.emailHash]))?.scopes ?? [];
     const entry = action === 'stop-topic' ? { scope: 'topic' as const, topic: payload.topic as string, at: now.toISOString() } : { scope: 'all-email' as const, at: now.toISOString() };
-    if (!existing.some((s) => s.scope === entry.scope && s.topic === (entry as { topic?: string }).topic)) {
-      await deps.store.putSuppression([state.emailHash], { scopes: [...existing, entry] });
-    }
+    await deps.store.addSuppressionScope(state.emailHash, entry);
   }
   // Once per link and choice: a second click is a duplicate downstream.
   const id = `unsubscribe:${payload.touchId}:${action}`;

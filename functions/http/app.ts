@@ -16,7 +16,8 @@ export type WebhookSource = 'generic';
 export function withErrors(app: Hono, logger: Logger): Hono {
   app.notFound((c) => c.json({ error: `no route for ${c.req.method} ${c.req.path}` }, 404));
   app.onError((err, c) => {
-    logger.error('unhandled error', { name: err.name, message: err.message, path: c.req.path });
+    // The route pattern, not the path: an unsubscribe path carries a working token.
+    logger.error('unhandled error', { name: err.name, message: err.message, route: c.req.routePath });
     return c.json({ error: 'internal error; the request was not processed, retry later' }, 500);
   });
   return app;

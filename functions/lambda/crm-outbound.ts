@@ -1,5 +1,5 @@
 /** EventBridge rule target: tasks, briefs and consent changes back to the CRM, once per cause. */
-import type { EventBridgeEvent } from 'aws-lambda';
+import type { Context, EventBridgeEvent } from 'aws-lambda';
 import { idempotentOn } from '#adapters/idempotency';
 import { handleCrmOutbound, type OutboundMessage, signedWebhookOutbound } from '#handlers/crm-outbound';
 import { clock, dynamo, env, logger, secret } from './runtime.ts';
@@ -20,6 +20,7 @@ const deliver = idempotentOn(
   { client: dynamo(), tableName: env('IDEMPOTENCY_TABLE_NAME') },
 );
 
-export const handler = async (event: EventBridgeEvent<string, unknown>) => {
+export const handler = async (event: EventBridgeEvent<string, unknown>, context: Context) => {
+  deliver.registerContext(context);
   await handleCrmOutbound({ clock, logger, deliver }, event);
 };

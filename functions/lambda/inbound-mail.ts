@@ -3,7 +3,7 @@
  * the SES event names and run the same handler as POST /local/inbound. A message that cannot be
  * read stays in S3 (the bucket's lifecycle expires it) and is counted; nothing from it is logged.
  */
-import type { SESEvent } from 'aws-lambda';
+import type { Context, SESEvent } from 'aws-lambda';
 import { idempotentOn } from '#adapters/idempotency';
 import { getObject } from '#adapters/s3-object';
 import { type OutboundMessage, signedWebhookOutbound } from '#handlers/crm-outbound';
@@ -45,7 +45,8 @@ const deps: RepliesDeps = {
 const BUCKET = env('INBOUND_BUCKET_NAME');
 const PREFIX = process.env.INBOUND_OBJECT_PREFIX ?? '';
 
-export const handler = async (event: SESEvent) => {
+export const handler = async (event: SESEvent, context: Context) => {
+  forward.registerContext(context);
   const outcomes: string[] = [];
   for (const record of event.Records) {
     const mail = record.ses.mail;

@@ -40,6 +40,8 @@ export interface RelationshipStore {
   erase(state: RelationshipState): Promise<void>;
   getSuppression(hashes: readonly string[]): Promise<SuppressionRecord | undefined>;
   putSuppression(hashes: readonly string[], record: SuppressionRecord): Promise<void>;
+  /** Adds one scope to a keyed-hash suppression atomically. */
+  addSuppressionScope(hash: string, scope: SuppressionRecord['scopes'][number]): Promise<void>;
 }
 
 export interface InboxItem {

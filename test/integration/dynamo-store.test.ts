@@ -1,7 +1,7 @@
 /** DynamoRelationshipStore and DynamoInboxStore against DynamoDB Local (real SDK, no mocks). */
 import { BatchWriteCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it, vi } from 'vitest';
-import { DynamoInboxStore, DynamoRelationshipStore, stateItem } from '#adapters/dynamo-store';
+import { DynamoInboxStore, DynamoRelationshipStore, stateItem, INBOX_TTL_SECONDS } from '#adapters/dynamo-store';
 import { DUE_INDEX, dueShard, keys } from '#adapters/table';
 import { newRelationship } from '#domain/relationship';
 import type { PlannedTouch, RelationshipState, TimelineEntry } from '#domain/types';
@@ -283,7 +283,7 @@ describe('DynamoInboxStore', () => {
     }
     for (const i of [0, 24, 25, 59]) expect(await inbox.get(`generic:inbox-${i}`)).toEqual(items[i]?.event);
     const raw = (await scanAll(db.doc, db.table)).find((x) => x.pk === keys.inbox('generic:inbox-3').pk);
-    expect(raw?.expiresAt).toBe(Math.floor(Date.parse('2026-12-01T00:00:00Z') / 1000) + 3 * 86_400);
+    expect(raw?.expiresAt).toBe(Math.floor(Date.parse('2026-12-01T00:00:00Z') / 1000) + INBOX_TTL_SECONDS);
     await inbox.delete('generic:inbox-24');
     expect(await inbox.get('generic:inbox-24')).toBeUndefined();
     expect(await inbox.get('generic:inbox-23')).toBeDefined();

@@ -278,12 +278,14 @@ describe('handleSesEvent', () => {
     const later = new Date(Date.parse(SENT_AT) + 42 * 60_000).toISOString();
     const m = msgId();
     expect(await handle(click(before, m, early, BROWSER))).toBe('applied');
-    // a second click on the same message is a duplicate (one engagement per message)
-    expect(await handle(click(before, m, later, BROWSER))).toBe('duplicate');
+    // the person's own later click is not hidden by the scanner's early one
+    expect(await handle(click(before, m, later, BROWSER))).toBe('applied');
+    // but the same person clicking the same link again is a duplicate
+    expect(await handle(click(before, m, new Date(Date.parse(later) + 60_000).toISOString(), BROWSER))).toBe('duplicate');
     expect(await handle(click(before, msgId(), later, BROWSER))).toBe('applied');
     const tl = await store.timeline(before.id);
     const clicks = tl.filter((e) => e.type === 'email-clicked');
-    expect(clicks).toHaveLength(2);
+    expect(clicks).toHaveLength(3);
     expect(clicks.find((e) => e.at === early)?.detail).toMatchObject({ likelyScanner: true, link: 'https://resources.seller.example/guides/stale-deal-audit' });
     expect(clicks.find((e) => e.at === later)?.detail).toMatchObject({ likelyScanner: false });
     // clicks change no plan and add no suppression

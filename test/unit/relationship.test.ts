@@ -408,3 +408,19 @@ describe('contact-moved: the history follows them', () => {
     expect(moved.accountId).toBe('initech.example');
   });
 });
+
+describe('a late stop after the consent log was compacted', () => {
+  it('still stands: 17 CRM syncs, then a do-not-contact dated before them, arriving late (a DLQ redrive)', () => {
+    let s = nurturing();
+    for (let i = 0; i < 17; i++) {
+      const at = new Date(Date.parse(lostAt) + (i + 1) * 60_000).toISOString();
+      s = applied(applyInbound(s, `sync-${i}`, ev('contact-updated', `sync-${i}`, at, {}, { ...DANA, consent: { email: 'granted', basis: 'legitimate-interest' } }), ctx())).state;
+    }
+    const dnc = ev('consent-changed', 'late-dnc', new Date(Date.parse(lostAt) + 30_000).toISOString(), { action: 'do-not-contact' });
+    const d = applied(applyInbound(s, 'late-dnc', dnc, ctx()));
+    expect(d.superseded).toBe(false);
+    expect(d.state.suppressions.map((x) => x.scope)).toContain('do-not-contact');
+    expect(d.state.stage).toBe('retired');
+    expect(canEmail(d.state)).toBe(false);
+  });
+});

@@ -173,6 +173,13 @@ class MemoryStore implements RelationshipStore {
     this.writes.push('putSuppression');
     for (const h of hashes) this.suppressions.set(h, structuredClone(record));
   }
+  async addSuppressionScope(hash: string, scope: SuppressionRecord['scopes'][number]) {
+    this.writes.push('putSuppression');
+    // As the DynamoDB adapter: one entry per scope (and topic).
+    const existing = this.suppressions.get(hash)?.scopes ?? [];
+    if (existing.some((x) => x.scope === scope.scope && x.topic === scope.topic)) return;
+    this.suppressions.set(hash, { scopes: [...existing, structuredClone(scope)] });
+  }
 }
 
 class CountingInbox extends MemoryInbox {
