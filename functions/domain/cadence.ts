@@ -166,7 +166,9 @@ export function addDurationToDate(date: LocalDate, d: Duration): LocalDate {
 /** The instant after which no more automated e-mail is planned (quiet since the loss or the last human signal). */
 export function quietCutoff(track: TrackConfig, state: Pick<RelationshipState, 'nurture' | 'history'>): Date | undefined {
   if (!state.nurture) return undefined;
-  const lost = Date.parse(state.nurture.lostAt);
+  // The quiet clock starts when nurture does: at the loss, or at the revisit floor when later.
+  const floor = revisitFloor(state)?.at.getTime();
+  const lost = floor !== undefined && floor > Date.parse(state.nurture.lostAt) ? floor : Date.parse(state.nurture.lostAt);
   const signal = state.history.lastHumanSignalAt ? Date.parse(state.history.lastHumanSignalAt) : Number.NaN;
   const since = Number.isFinite(signal) ? Math.max(lost, signal) : lost;
   if (!Number.isFinite(since)) return undefined;
@@ -259,6 +261,12 @@ export function createCadencePlanner(config: CultivateConfig): Planner {
         return laterDate(fromLoss, addDurationToDate(localDateOf(lastTouch, tz), gap));
       };
 
+      // Honour the rep's "come back after" and a competitor's contract end: nurture touches after the
+      // thank-you start no earlier than revisitAfter, or two months before the contract ends.
+      const notBefore = revisitFloor(state);
+      const honour = (tz: string, from: LocalDate): LocalDate => (notBefore ? laterDate(from, localDateOf(notBefore.at, tz)) : from);
+      const honourNote = notBefore ? `; not before ${notBefore.at.toISOString().slice(0, 10)} (${notBefore.why})` : '';
+
       if (!canEmail(state)) {
         const mayAsk =
           track.permissionAsk !== undefined &&
@@ -269,14 +277,14 @@ export function createCadencePlanner(config: CultivateConfig): Planner {
         if (!mayAsk || !track.permissionAsk) return null;
         const tz = ownerTimeZone(config, state);
         const w = taskWindow('permission-ask');
-        const { at, moved } = scheduleAt(tz, afterPrevious(tz, durationOf(track.permissionAsk.after)), w.days, personMinute(state.id, w), now);
+        const { at, moved } = scheduleAt(tz, honour(tz, afterPrevious(tz, durationOf(track.permissionAsk.after))), w.days, personMinute(state.id, w), now);
         if (!beforeCutoff(at)) return null;
         return {
           ...base,
           at: at.toISOString(),
           channel: 'task',
           kind: 'permission-ask',
-          rule: `${track.id}: no e-mail consent on record, so the owner asks permission personally instead of e-mails${late(moved, at)}`,
+          rule: `${track.id}: no e-mail consent on record, so the owner asks permission personally instead of e-mails${honourNote}${late(moved, at)}`,
         };
       }
 
@@ -293,8 +301,8 @@ export function createCadencePlanner(config: CultivateConfig): Planner {
       let from: LocalDate;
       let rule: string;
       if (emailsSent === 0 || !lastEmail || !Number.isFinite(lastEmail.getTime())) {
-        from = afterPrevious(tz, durationOf(track.weekly?.after));
-        rule = n <= weeklyCount ? `weekly value e-mail ${n} of ${weeklyCount}` : `monthly value e-mail (every ${monthlyWeeks} weeks)`;
+        from = honour(tz, afterPrevious(tz, durationOf(track.weekly?.after)));
+        rule = (n <= weeklyCount ? `weekly value e-mail ${n} of ${weeklyCount}` : `monthly value e-mail (every ${monthlyWeeks} weeks)`) + honourNote;
       } else {
         let weeks: number;
         if (n <= weeklyCount) {
@@ -331,4 +339,17 @@ export function createCadencePlanner(config: CultivateConfig): Planner {
       };
     },
   };
+}
+
+const CONTRACT_LEAD_DAYS = 60;
+
+/** The earliest instant nurture may start, from the loss's hints (revisitAfter, contractEndsAt). */
+export function revisitFloor(state: Pick<RelationshipState, 'nurture'>): { at: Date; why: string } | undefined {
+  const n = state.nurture;
+  if (!n) return undefined;
+  const candidates: { at: Date; why: string }[] = [];
+  if (n.revisitAfter) candidates.push({ at: new Date(n.revisitAfter), why: 'the rep asked to come back then' });
+  if (n.contractEndsAt) candidates.push({ at: new Date(Date.parse(n.contractEndsAt) - CONTRACT_LEAD_DAYS * 86_400_000), why: `${CONTRACT_LEAD_DAYS} days before their contract ends` });
+  const valid = candidates.filter((c) => Number.isFinite(c.at.getTime()));
+  return valid.sort((a, b) => b.at.getTime() - a.at.getTime())[0];
 }
