@@ -40,6 +40,8 @@ export const PREVIEW_USAGE = `usage: cultivate preview --reason <lost reason> [o
   --owner EMAIL      the owning rep (default: owners.yaml fallbackOwner)
   --from DATE        the loss: a date (12:00 in the contact's zone) or an ISO instant (default: now)
   --months N         how far to look ahead (default: 24)
+  --revisit-after D  the rep's "come back after" date: nurture e-mail waits until then
+  --contract-ends-at D  a competitor's contract end: nurture starts two months before it
   --id ID            relationship id; minutes in the send window are spread per id (default: rel_preview)
   --json             print the touches as JSON: [{at, localTime, channel, kind, content, reason}]
   --config DIR       the config folder (default: CULTIVATE_CONFIG_DIR or config)
@@ -143,6 +145,8 @@ function parseFlags(args: string[]) {
       owner: { type: 'string' },
       from: { type: 'string' },
       months: { type: 'string' },
+      'revisit-after': { type: 'string' },
+      'contract-ends-at': { type: 'string' },
       id: { type: 'string' },
       json: { type: 'boolean', default: false },
       config: { type: 'string' },

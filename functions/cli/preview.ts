@@ -48,6 +48,8 @@ export const PreviewOptions = z.strictObject({
     .transform(Number)
     .pipe(z.number().min(1, 'must be at least 1').max(120, 'must be at most 120'))
     .default(24),
+  'revisit-after': z.iso.date({ message: 'must be a date such as 2027-06-01' }).optional(),
+  'contract-ends-at': z.iso.date({ message: 'must be a date such as 2027-09-30' }).optional(),
   id: z.string().min(1).max(128).default('rel_preview'),
 });
 export type PreviewOptions = z.infer<typeof PreviewOptions>;
@@ -134,7 +136,11 @@ export function simulate(config: CultivateConfig, options: PreviewOptions, now =
       ...(options.role && { role: options.role }),
       ...(options.language && { language: options.language }),
     },
-    data: { reason: options.reason },
+    data: {
+      reason: options.reason,
+      ...(options['revisit-after'] && { revisitAfter: options['revisit-after'] }),
+      ...(options['contract-ends-at'] && { contractEndsAt: options['contract-ends-at'] }),
+    },
   });
   const decision = applyInbound(undefined, 'preview:lost-deal', event, { now: lostAt, relationshipId: options.id, crmIds: [], fromCrm: true, planner });
   if (decision.kind !== 'applied') throw new Error(`preview: the lost deal was not applied (${decision.kind})`);
