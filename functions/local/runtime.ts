@@ -22,6 +22,8 @@ import { SesMailer } from '#adapters/ses-mailer';
 import { loadPipelineConfig } from '#config/pipeline';
 import { dailyCapFor } from '#config/sending';
 import { sendTouch, type SendDeps, sweepDue, type SweepDeps } from '#handlers/send';
+import { handleSesEvent } from '#handlers/ses-events';
+import { z } from 'zod';
 import type { TouchMessage } from '#ports/ports';
 import { LocalQueue } from './queue.ts';
 import type { FiredTouch } from './routes.ts';
@@ -263,6 +265,25 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   app.route('/', readRoutes({ store, hasher: async () => hasher }));
   app.route('/', unsubscribeRoutes({ clock, store, inbox, publisher: bus, unsubscribeKeys: async () => [unsubscribeKey], logger }));
   app.route('/', localRoutes(control));
+  // Local only: SES has no event stream here, so a bounce, complaint or click on a sent message can
+  // be injected in the shape SES publishes to EventBridge, and goes through the same handler.
+  const SesEventRequest = z.object({ messageId: z.string().min(1), type: z.enum(['bounce', 'complaint', 'click']), link: z.string().url().optional() }).strict();
+  app.post('/local/ses-event', async (c) => {
+    const parsed = SesEventRequest.safeParse(await c.req.json().catch(() => undefined));
+    if (!parsed.success) return c.json({ error: 'body must be {"messageId": "<from /local/outbox>", "type": "bounce" | "complaint" | "click"}', issues: parsed.error.issues.map((i) => ({ path: i.path.join('.') || '(body)', message: i.message })) }, 400);
+    const sent = sentRecords.get(parsed.data.messageId);
+    if (!sent) return c.json({ error: 'no e-mail with that messageId in /local/outbox' }, 404);
+    const at = clock.now().toISOString();
+    const detail = {
+      eventType: parsed.data.type === 'bounce' ? 'Bounce' : parsed.data.type === 'complaint' ? 'Complaint' : 'Click',
+      mail: { messageId: parsed.data.messageId, timestamp: sent.sentAt, tags: { relationship: [sent.relationshipId], touch: [sent.touchId] } },
+      ...(parsed.data.type === 'bounce' && { bounce: { bounceType: 'Permanent', timestamp: at } }),
+      ...(parsed.data.type === 'complaint' && { complaint: { timestamp: at } }),
+      ...(parsed.data.type === 'click' && { click: { timestamp: at, link: parsed.data.link ?? 'https://example.com/', userAgent: 'Mozilla/5.0' } }),
+    };
+    const outcome = await handleSesEvent({ clock, store, touches, planner, logger }, detail);
+    return c.json({ outcome });
+  });
   // Local only: what authentic webhooks were rejected and kept, per UTC day (default: the clock's today).
   app.get('/local/quarantine', async (c) => c.json(await quarantine.list(c.req.query('day') ?? clock.now().toISOString().slice(0, 10))));
 
