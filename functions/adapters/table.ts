@@ -12,6 +12,7 @@
  *                   sparse: only relationships with an open touch
  */
 import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
+import { fnv1a32 } from '#domain/hash';
 
 export const DUE_INDEX = 'due';
 export const DUE_SHARDS = 8;
@@ -28,12 +29,7 @@ export const keys = {
 
 /** Stable shard of a relationship in the due index, so a sweep can fan out. */
 export function dueShard(relationshipId: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < relationshipId.length; i++) {
-    h ^= relationshipId.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  return (h >>> 0) % DUE_SHARDS;
+  return fnv1a32(relationshipId) % DUE_SHARDS;
 }
 
 /** CreateTable input matching lib/table.ts, for DynamoDB Local. */

@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { emailAddress, LostReason, timeZone } from '#catalog/events';
-import { parseClock, weekdayNames } from '../domain/local-time.ts';
+import { parseClock, weekdayNames } from '#domain/local-time';
 
 // ---------------------------------------------------------------------------------------------
 // Building blocks

@@ -31,10 +31,11 @@
  * late still sends inside it. Nothing is planned before `now`: a slot already past moves to the
  * next valid slot.
  */
-import type { CultivateConfig, TrackConfig, WindowConfig } from '../config/schema.ts';
-import { parseDuration, type Duration } from '../config/schema.ts';
-import { resolveOwner } from '../config/owners.ts';
+import type { CultivateConfig, TrackConfig, WindowConfig } from '#config/schema';
+import { parseDuration, type Duration } from '#config/schema';
+import { resolveOwner } from '#config/owners';
 import { canEmail, hasSuppression } from './consent.ts';
+import { fnv1a32 } from './hash.ts';
 import { pickContent } from './content.ts';
 import { touchIdFor } from './identity.ts';
 import {
@@ -91,11 +92,7 @@ export function isInsideWindow(instant: Date, tz: string, window: SendWindow): b
 
 /** 32-bit FNV-1a over the UTF-16 code units of `text`, with a final avalanche (murmur3 fmix32). */
 export function stableHash(text: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) {
-    h ^= text.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
+  let h = fnv1a32(text);
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;

@@ -1,5 +1,5 @@
 /** Consent and suppression rules (DESIGN.md §1, §3): pure functions over the relationship state. */
-import type { ConsentRecord } from '#catalog/events';
+import type { ConsentRecord, InboundEvent } from '#catalog/events';
 import type { RelationshipState, Suppression, SuppressionScope } from './types.ts';
 
 /** Sticky: only an explicit new opt-in lifts these. */
@@ -160,4 +160,56 @@ export function applyConsentRecord(
 ): { state: RelationshipState; outcome: ConsentOutcome } {
   const t = record.capturedAt && record.capturedAt < at ? record.capturedAt : at;
   return addConsentFact(state, { at: t, kind: 'record', record });
+}
+
+/** A suppression learned by keyed hash (an unsubscribe click, a bounce, an earlier erasure). */
+export interface HashedSuppression {
+  scope: string;
+  topic?: string;
+  at?: string;
+}
+
+/**
+ * The sender's last look at the keyed-hash suppressions, which can arrive before the bus brings
+ * them to the relationship. An explicit opt-in newer than an unsubscribe (all e-mail or a topic)
+ * lifts it; bounces, complaints, do-not-contact and erasure stand. Returns what blocks this e-mail
+ * (empty: send) and how to bring the suppressions onto the state.
+ */
+export function hashedSuppressionsAtSend(
+  state: RelationshipState,
+  onRecord: readonly HashedSuppression[],
+  topic: string | undefined,
+  now: Date,
+): { blocking: string[]; bringOn: (s: RelationshipState) => RelationshipState } {
+  const optIn = latestOptIn(state);
+  const lifted = (s: HashedSuppression) => (s.scope === 'all-email' || s.scope === 'topic') && optIn !== undefined && s.at !== undefined && s.at < optIn;
+  const blocking = onRecord
+    .filter((s) => !lifted(s))
+    .filter((s) => ['all-email', 'do-not-contact', 'hard-bounce', 'complaint', 'erased'].includes(s.scope) || (s.scope === 'topic' && s.topic === topic))
+    .map((s) => (s.scope === 'topic' ? `topic:${s.topic}` : s.scope));
+  const bringOn = (st: RelationshipState): RelationshipState => {
+    let x = st;
+    for (const s of onRecord) {
+      if (s.scope === 'erased' || lifted(s)) continue;
+      const at = s.at ?? now.toISOString();
+      if (s.scope === 'all-email' || s.scope === 'do-not-contact') x = addConsentFact(x, { at, kind: s.scope === 'all-email' ? 'stop-all-email' : 'do-not-contact' }).state;
+      else x = { ...x, suppressions: addSuppression(x.suppressions, { scope: s.scope as SuppressionScope, ...(s.topic && { topic: s.topic }), at }) };
+    }
+    return x;
+  };
+  return { blocking, bringOn };
+}
+
+/**
+ * Someone erased is not re-added by the next CRM sync; only their own explicit opt-in, captured
+ * after the erasure, brings them back.
+ */
+export function optsBackInAfterErasure(event: InboundEvent, erasedAt: string): boolean {
+  return (
+    event.type === 'consent-changed' &&
+    event.data.action === 'grant-email' &&
+    event.data.consent !== undefined &&
+    isExplicitOptIn(event.data.consent) &&
+    (event.data.consent.capturedAt ?? event.occurredAt) > erasedAt
+  );
 }

@@ -6,7 +6,7 @@
  * 2. topics in the contact's interests,
  * 3. the library's own order (so sales ops decide what a new contact sees first).
  */
-import type { ContentItem, ContentLibrary } from '../config/schema.ts';
+import type { ContentItem, ContentLibrary } from '#config/schema';
 import { topicStopped } from './consent.ts';
 import type { RelationshipState } from './types.ts';
 

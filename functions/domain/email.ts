@@ -3,6 +3,8 @@
  * and a one-click unsubscribe, RFC 8058) and the task a rep reads in the CRM. Pure.
  */
 import type { OutgoingEmail } from '#ports/ports';
+import { escapeHtml } from '#shared/html';
+import { localDateOf } from './local-time.ts';
 import type { PlannedTouch, RelationshipState } from './types.ts';
 
 export interface OwnerProfile {
@@ -34,7 +36,6 @@ export interface SenderSettings {
   replyDomain?: string;
 }
 
-const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 function firstName(state: RelationshipState): string | undefined {
   return state.contact.name?.trim().split(/\s+/)[0];
@@ -126,9 +127,8 @@ const DAY_MS = 86_400_000;
 
 /** The local calendar date of an instant in a time zone (YYYY-MM-DD). */
 export function localDate(instant: Date, timeZone: string): string {
-  const parts = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).formatToParts(instant);
-  const get = (t: string) => parts.find((p) => p.type === t)?.value;
-  return `${get('year')}-${get('month')}-${get('day')}`;
+  const d = localDateOf(instant, timeZone);
+  return `${d.year}-${String(d.month).padStart(2, '0')}-${String(d.day).padStart(2, '0')}`;
 }
 
 /**

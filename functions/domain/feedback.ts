@@ -1,5 +1,7 @@
 /** What SES tells us after a send: bounces and complaints stop e-mail at once; clicks are noted. Pure. */
+import type { SesEventDetail } from '#catalog/ses';
 import { addSuppression } from './consent.ts';
+import { fnv1a32 } from './hash.ts';
 import type { Planner } from './planner.ts';
 import { APPLIED_EVENT_MEMORY, type RelationshipState, type SuppressionScope, type TimelineEntry } from './types.ts';
 
@@ -12,7 +14,7 @@ export function applyFeedback(state: RelationshipState, feedback: Feedback, now:
   // A scanner's click must not hide the person's own click on the same message (or another link).
   const eventId =
     feedback.kind === 'click'
-      ? `ses:click:${feedback.messageId}:${feedback.likelyScanner ? 's' : 'h'}:${shortHash(feedback.link)}`
+      ? `ses:click:${feedback.messageId}:${feedback.likelyScanner ? 's' : 'h'}:${fnv1a32(feedback.link).toString(36)}`
       : `ses:${feedback.kind}:${feedback.messageId}`;
   if (state.applied.includes(eventId)) return undefined;
   const applied = [...state.applied, eventId].slice(-APPLIED_EVENT_MEMORY);
@@ -48,8 +50,26 @@ export function applyFeedback(state: RelationshipState, feedback: Feedback, now:
   };
 }
 
-function shortHash(text: string): string {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
-  return (h >>> 0).toString(36);
+const SCANNER_AGENTS = /(barracuda|mimecast|proofpoint|symantec|microsoft office|safelinks|bot|crawler|scanner|python-requests|curl)/i;
+
+/** What an SES event means for the relationship, if anything (deliveries and transient bounces: nothing). */
+export function feedbackOf(detail: SesEventDetail, now: Date): Feedback | undefined {
+  const at = (t?: string) => t ?? now.toISOString();
+  switch (detail.eventType) {
+    case 'Bounce':
+      return detail.bounce?.bounceType === 'Permanent' ? { kind: 'hard-bounce', messageId: detail.mail.messageId, at: at(detail.bounce.timestamp) } : undefined;
+    case 'Complaint':
+      return { kind: 'complaint', messageId: detail.mail.messageId, at: at(detail.complaint?.timestamp), ...(detail.complaint?.complaintFeedbackType && { feedbackType: detail.complaint.complaintFeedbackType }) };
+    case 'Click': {
+      if (!detail.click) return undefined;
+      const sentAt = detail.mail.timestamp ? Date.parse(detail.mail.timestamp) : NaN;
+      const clickedAt = Date.parse(at(detail.click.timestamp));
+      // Link scanners click within seconds of delivery, or say who they are.
+      const likelyScanner = SCANNER_AGENTS.test(detail.click.userAgent ?? '') || (Number.isFinite(sentAt) && clickedAt - sentAt < 60_000);
+      return { kind: 'click', messageId: detail.mail.messageId, at: at(detail.click.timestamp), link: detail.click.link, likelyScanner };
+    }
+    default:
+      return undefined;
+  }
 }
+

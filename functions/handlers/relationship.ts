@@ -7,7 +7,7 @@ import { InboundEnvelope } from '#catalog/events';
 import { crmSources, EventSources } from '#catalog/routing';
 import type { Planner } from '#domain/planner';
 import { applyInbound, type Emitted } from '#domain/relationship';
-import { isExplicitOptIn } from '#domain/consent';
+import { optsBackInAfterErasure } from '#domain/consent';
 import type { RelationshipState, TimelineEntry } from '#domain/types';
 import type { Clock, EventPublisher, InboxStore, KeyedHasher, Logger, RelationshipStore, SuppressionRecord } from '#ports/ports';
 
@@ -77,14 +77,7 @@ export async function handleInboundEnvelope(deps: RelationshipDeps, detail: unkn
     if (!state) {
       seeded = await store.getSuppression(suppressionKeys);
       const erased = seeded?.scopes.find((s) => s.scope === 'erased');
-      const optsBackIn =
-        event.type === 'consent-changed' &&
-        event.data.action === 'grant-email' &&
-        event.data.consent !== undefined &&
-        isExplicitOptIn(event.data.consent) &&
-        erased !== undefined &&
-        (event.data.consent.capturedAt ?? event.occurredAt) > erased.at;
-      if (erased && !optsBackIn) {
+      if (erased && !optsBackInAfterErasure(event, erased.at)) {
         await inbox.delete(envelope.inboxKey);
         logger.info('event for an erased person: not re-added', log);
         return 'suppressed';

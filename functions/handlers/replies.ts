@@ -15,6 +15,7 @@
  * addressed to a valid reply address: kept (quarantine) and counted, never thrown. Logs carry ids,
  * the class and the evidence kind only: nothing from the message.
  */
+import { updateRelationship } from './conditional-update.ts';
 import { createHash } from 'node:crypto';
 import type { InboundEvent, InboundType } from '#catalog/events';
 import { EventSources } from '#catalog/routing';
@@ -204,17 +205,5 @@ async function inject(deps: RepliesDeps, state: RelationshipState, messageKey: s
 }
 
 async function pauseWithRetry(deps: RepliesDeps, first: RelationshipState, until: Date, eventId: string, now: Date, evidence: string): Promise<void> {
-  let state: RelationshipState | undefined = first;
-  for (let attempt = 0; attempt < 20 && state; attempt++) {
-    const decision = pauseTouches(state, until, eventId, now, deps.planner, evidence);
-    if (!decision) return;
-    if ((await deps.store.save(decision.state, state.version)) === 'saved') {
-      // After the save: a timeline entry of a relationship erased meanwhile would outlive it.
-      await deps.store.appendTimeline(state.id, decision.timeline);
-      return;
-    }
-    await new Promise((res) => setTimeout(res, Math.random() * 20 * (attempt + 1)));
-    state = await deps.store.get(first.id);
-  }
-  if (state) throw new Error(`could not pause ${first.id} after 20 attempts`);
+  await updateRelationship(deps.store, () => deps.store.get(first.id), (state) => pauseTouches(state, until, eventId, now, deps.planner, evidence), `pause ${first.id}`, first);
 }

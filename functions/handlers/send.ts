@@ -7,8 +7,8 @@ import type { ClaimResult, DueRef, DynamoTouchStore } from '#adapters/dynamo-tou
 import { type ContentItem, describeTask, type OwnerProfile, renderValueEmail, type SenderSettings } from '#domain/email';
 import type { Planner } from '#domain/planner';
 import { pushTouch, recordTouch, type TouchResult } from '#domain/touch';
-import type { PlannedTouch, RelationshipState, SuppressionScope } from '#domain/types';
-import { addConsentFact, addSuppression, latestOptIn } from '#domain/consent';
+import type { PlannedTouch, RelationshipState } from '#domain/types';
+import { hashedSuppressionsAtSend } from '#domain/consent';
 import {
   type Clock,
   type EventPublisher,
@@ -22,6 +22,7 @@ import {
 import { signUnsubscribeToken } from '#shared/unsubscribe-token';
 import { replyAddress } from '#shared/reply-token';
 import { DUE_SHARDS } from '#adapters/table';
+import { updateRelationship } from './conditional-update.ts';
 
 export interface SweepDeps {
   clock: Clock;
@@ -151,21 +152,13 @@ export async function recordWithRetry(
   /** Applied to the state on every attempt, re-reads included (e.g. suppressions learned at send time). */
   transform: (s: RelationshipState) => RelationshipState = (s) => s,
 ): Promise<RelationshipState | undefined> {
-  let state = base ?? (await touches.get(relationshipId));
-  for (let attempt = 0; attempt < 20 && state; attempt++) {
-    const decision = recordTouch(transform(state), touch, result, at, planner);
-    if (!decision) return state;
-    if ((await store.save(decision.state, state.version)) === 'saved') {
-      // After the save, never before: an entry written for a relationship erased meanwhile would
-      // outlive the erasure. (A crash between the two loses one history line, not a person's data.)
-      await store.appendTimeline(relationshipId, decision.timeline);
-      return decision.state;
-    }
-    await new Promise((res) => setTimeout(res, Math.random() * 20 * (attempt + 1)));
-    state = await touches.get(relationshipId);
-  }
-  if (state) throw new Error(`could not record touch ${touch.touchId} after 20 attempts`);
-  return undefined;
+  return updateRelationship(
+    store,
+    () => touches.get(relationshipId),
+    (state) => recordTouch(transform(state), touch, result, at, planner),
+    `record touch ${touch.touchId}`,
+    base,
+  );
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -211,27 +204,8 @@ export async function sendTouch(deps: SendDeps, msg: TouchMessage): Promise<Send
 
   if (touch.channel === 'email') {
     const content = deps.content(touch.contentId);
-    const onRecord = await deps.suppressionsFor(state);
-    // An explicit opt-in newer than an unsubscribe (all e-mail or a topic) lifts it; bounces,
-    // complaints, do-not-contact and erasure stand.
-    const optIn = latestOptIn(state);
-    const lifted = (s: { scope: string; at?: string }) => (s.scope === 'all-email' || s.scope === 'topic') && optIn !== undefined && s.at !== undefined && s.at < optIn;
-    const blocking = onRecord
-      .filter((s) => !lifted(s))
-      .filter((s) => ['all-email', 'do-not-contact', 'hard-bounce', 'complaint', 'erased'].includes(s.scope) || (s.scope === 'topic' && s.topic === content?.topic))
-      .map((s) => (s.scope === 'topic' ? `topic:${s.topic}` : s.scope));
+    const { blocking, bringOn } = hashedSuppressionsAtSend(state, await deps.suppressionsFor(state), content?.topic, now);
     if (blocking.length > 0) {
-      // Learned by keyed hash (an unsubscribe click, a bounce, an earlier erasure) before the bus
-      // brought it to the relationship: bring it onto the state now (on every retry) and replan.
-      const bringOn = (st: RelationshipState): RelationshipState => {
-        let x = st;
-        for (const s of onRecord) {
-          if (s.scope === 'erased' || lifted(s)) continue;
-          if (s.scope === 'all-email' || s.scope === 'do-not-contact') x = addConsentFact(x, { at: s.at ?? now.toISOString(), kind: s.scope === 'all-email' ? 'stop-all-email' : 'do-not-contact' }).state;
-          else x = { ...x, suppressions: addSuppression(x.suppressions, { scope: s.scope as SuppressionScope, ...(s.topic && { topic: s.topic }), at: s.at ?? now.toISOString() }) };
-        }
-        return x;
-      };
       await recordWithRetry(deps.store, deps.touches, state.id, touch, { kind: 'skipped', reason: `suppressed: ${blocking.join(', ')}` }, now, deps.planner, state, bringOn);
       deps.logger.info('touch suppressed at send time', { ...log, scopes: blocking });
       return 'suppressed';
@@ -239,27 +213,30 @@ export async function sendTouch(deps: SendDeps, msg: TouchMessage): Promise<Send
     if (deps.planner.insideSendWindow && !deps.planner.insideSendWindow(state, touch, now)) {
       // Not sent: plan the same step at the next slot, retrying on conflict, as long as this
       // touch is still the one being sent (otherwise the lapsed lease would read as "unknown").
-      let current: RelationshipState | undefined = state;
-      for (let attempt = 0; attempt < 20 && current; attempt++) {
-        const t = current.nextTouch;
-        if (t?.touchId !== touch.touchId || t.status !== 'sending') break;
-        const pushed = pushTouch(current, touch, now, deps.planner);
-        if ((await deps.store.save(pushed, current.version)) === 'saved') {
+      await updateRelationship(
+        deps.store,
+        () => deps.touches.get(state.id),
+        (current) => {
+          const t = current.nextTouch;
+          if (t?.touchId !== touch.touchId || t.status !== 'sending') return undefined;
+          const pushed = pushTouch(current, touch, now, deps.planner);
           const next = pushed.nextTouch;
-          await deps.store.appendTimeline(state.id, [
-            {
-              at: now.toISOString(),
-              eventId: `push:${touch.touchId.slice(touch.touchId.lastIndexOf('.') + 1)}`,
-              type: 'touch-pushed',
-              summary: 'Outside the send window at send time: moved to the next slot',
-              detail: { touchId: touch.touchId, kind: touch.kind, channel: touch.channel, dueAt: touch.at, rule: touch.rule, ...(next && { nextAt: next.at }) },
-            },
-          ]);
-          break;
-        }
-        await new Promise((res) => setTimeout(res, Math.random() * 20 * (attempt + 1)));
-        current = await deps.touches.get(state.id);
-      }
+          return {
+            state: pushed,
+            timeline: [
+              {
+                at: now.toISOString(),
+                eventId: `push:${touch.touchId.slice(touch.touchId.lastIndexOf('.') + 1)}`,
+                type: 'touch-pushed',
+                summary: 'Outside the send window at send time: moved to the next slot',
+                detail: { touchId: touch.touchId, kind: touch.kind, channel: touch.channel, dueAt: touch.at, rule: touch.rule, ...(next && { nextAt: next.at }) },
+              },
+            ],
+          };
+        },
+        `push touch ${touch.touchId}`,
+        state,
+      );
       deps.logger.info('outside the send window at send time: pushed to the next slot', log);
       return 'pushed-outside-window';
     }

@@ -7,6 +7,7 @@
 import type { InboundEvent } from '#catalog/events';
 import { EventSources } from '#catalog/routing';
 import { clampToNow } from '#domain/relationship';
+import { escapeHtml } from '#shared/html';
 import type { Clock, EventPublisher, InboxStore, Logger, RelationshipStore } from '#ports/ports';
 import { type UnsubscribePayload, verifyUnsubscribeToken } from '#shared/unsubscribe-token';
 
@@ -78,7 +79,6 @@ const page = (title: string, body: string) => `<!doctype html>
 button{font:inherit;padding:.6rem 1rem;margin:.3rem 0;border:1px solid #888;border-radius:6px;background:#f4f4f4;cursor:pointer;width:100%}</style>
 </head><body>${body}</body></html>`;
 
-const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 export function choicesPage(token: string, topic: string | undefined): string {
   const action = `/unsubscribe/${encodeURIComponent(token)}`;

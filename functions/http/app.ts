@@ -59,7 +59,7 @@ export function readRoutes(deps: ReadDeps): Hono {
   app.get('/relationships', async (c) => {
     const q = EmailQuery.safeParse({ email: c.req.query('email') });
     if (!q.success) {
-      return c.json({ error: 'query parameter email is required', issues: q.error.issues.map((i) => ({ path: 'email', message: i.message })) }, 400);
+      return c.json({ error: 'query parameter email must be an e-mail address', issues: q.error.issues.map((i) => ({ path: 'email', message: i.message })) }, 400);
     }
     const view = await findRelationshipByEmail(deps, q.data.email);
     return view ? c.json(view) : c.json({ error: 'no relationship for that address' }, 404);

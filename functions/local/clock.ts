@@ -30,5 +30,7 @@ export function addDuration(from: Date, iso: string): Date | undefined {
   const t = new Date(from.getTime());
   if (y || mo) t.setUTCMonth(t.getUTCMonth() + Number(y ?? 0) * 12 + Number(mo ?? 0));
   const ms = ((Number(w ?? 0) * 7 + Number(d ?? 0)) * 24 * 3600 + Number(h ?? 0) * 3600 + Number(min ?? 0) * 60 + Number(s ?? 0)) * 1000;
-  return new Date(t.getTime() + ms);
+  const target = new Date(t.getTime() + ms);
+  // Beyond what a Date can hold (P99999999999D): malformed for our purpose, not a crash.
+  return Number.isFinite(target.getTime()) ? target : undefined;
 }
