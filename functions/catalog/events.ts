@@ -298,6 +298,8 @@ const relRef = {
   crmIds: z.array(z.string()),
   owner: emailAddress.optional(),
   causeId: z.string().optional().describe('the event that caused this one: consumers dedupe on it'),
+  accountId: z.string().optional().describe("the account's id as the CRM adapter set it (associations)"),
+  dealId: z.string().optional().describe('the lost deal, as the CRM sent its id (associations)'),
 };
 
 export const internalDetail = {
@@ -312,11 +314,14 @@ export const internalDetail = {
       kind: z.string(),
       title: z.string(),
       why: z.string(),
-      dueDate: z.iso.date(),
+      dueDate: z.iso.date().describe("the due date in the owner's time zone"),
+      ownerTimezone: timeZone.optional(),
+      talkingPoints: z.array(z.string().max(500)).max(10).optional().describe('what to say: facts from the relationship, no contact details'),
+      links: z.array(z.object({ label: z.string().max(100), url: z.string().url() }).strict()).max(5).optional(),
       outcomes: z.array(TouchOutcome),
     })
     .strict(),
-  'relationship-re-engaged': z.object({ ...relRef, accountId: z.string().optional(), brief: ReEngagementBrief }).strict(),
+  'relationship-re-engaged': z.object({ ...relRef, brief: ReEngagementBrief }).strict(),
   'relationship-retired': z.object({ ...relRef, reason: z.string() }).strict(),
   /**
    * A human reply, forwarded to the owner with the re-engagement brief on top. It carries the

@@ -138,17 +138,27 @@ export function localDate(instant: Date, timeZone: string): string {
 export function describeTask(state: RelationshipState, touch: PlannedTouch, owner: OwnerProfile, now: Date) {
   const what = TASK_TITLES[touch.kind] ?? touch.kind.replace(/-/g, ' ');
   const why: string[] = [];
+  const talkingPoints: string[] = [];
   if (state.nurture) {
     const days = Math.max(0, Math.round((now.getTime() - Date.parse(state.nurture.lostAt)) / DAY_MS));
     why.push(`lost on ${state.nurture.lostReason} ${days} day${days === 1 ? '' : 's'} ago`);
+    if (state.nurture.note) talkingPoints.push(`Your note when the deal was lost: ${state.nurture.note.slice(0, 300)}`);
+    if (state.nurture.revisitAfter) talkingPoints.push(`You asked to come back after ${state.nurture.revisitAfter.slice(0, 10)}.`);
+    if (state.nurture.contractEndsAt) talkingPoints.push(`Their contract with the competitor ends ${state.nurture.contractEndsAt.slice(0, 10)}.`);
   }
   if (touch.kind === 'permission-ask') why.push('no e-mail consent on record: your personal note asks whether they would like the weekly idea; their answer is the consent');
   if (state.history.emailsSent > 0) why.push(`${state.history.emailsSent} value e-mail${state.history.emailsSent === 1 ? '' : 's'} sent so far`);
+  if (state.history.lastHumanSignalAt) talkingPoints.push(`They last responded on ${state.history.lastHumanSignalAt.slice(0, 10)}.`);
+  if (state.contact.interests?.length) talkingPoints.push(`Interested in: ${state.contact.interests.slice(0, 5).join(', ')}.`);
+  talkingPoints.push('Give, do not ask: no demo, no pitch; ask what has changed for them.');
   return {
     kind: touch.kind,
     title: what,
     why: why.join('; ') || touch.rule,
     dueDate: localDate(new Date(touch.at), owner.timezone ?? 'UTC'),
+    ownerTimezone: owner.timezone ?? 'UTC',
+    talkingPoints,
+    links: owner.bookingLink ? [{ label: 'Your booking link', url: owner.bookingLink }] : [],
     outcomes: touch.kind === 'requalification' ? (['no-future', 'future-opportunity', 'next-step'] as const) : (['done', 'no-answer', 'left-message', 'declined', 'skipped'] as const),
   };
 }

@@ -185,7 +185,7 @@ export function applyInbound(
           entry(`${what}: re-engaged`, compact({ classification: event.type === 'contact-replied' ? event.data.classification : undefined }));
           emit.push({
             type: 'relationship-re-engaged',
-            detail: { relationshipId: state.id, crmIds: state.crmIds, ...(state.owner && { owner: state.owner }), ...(state.accountId && { accountId: state.accountId }), brief },
+            detail: { relationshipId: state.id, crmIds: state.crmIds, ...(state.owner && { owner: state.owner }), ...(state.accountId && { accountId: state.accountId }), ...(state.nurture?.dealId && { dealId: state.nurture.dealId }), brief },
           });
         } else {
           entry(what);
