@@ -20,6 +20,8 @@ export const CrmMapping = z
     activityOutcomes: z.record(label, TouchOutcome).default({}),
     /** The CRM's contact role label (deal-contact association label, OpportunityContactRole.Role, participant role) → Cultivate's role. */
     contactRoles: z.record(label, ContactRole).default({}),
+    /** Field names the adapter reads where each CRM org chooses its own (e.g. Salesforce `lostReason: Loss_Reason__c`); each adapter documents its keys and defaults. */
+    fields: z.record(label, label).default({}),
     /** The CRM's user id → the owner's e-mail in owners.yaml (and back, for tasks). */
     users: z.record(label, emailAddress).default({}),
   })
