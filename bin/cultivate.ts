@@ -7,6 +7,8 @@
  *   cultivate explain <id or e-mail> [--url U]      each touch with the rule that decided it
  *   cultivate config check [dir]                    validate config/, every problem as file:line:col
  *   cultivate preview --reason R --tz Z [...]       the touches a contact like this would get
+ *   cultivate quarantine list [--day D]             what was kept instead of applied, and why
+ *   cultivate quarantine replay <id>                run a kept entry again (after fixing config/crm.yaml)
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -31,6 +33,9 @@ function usage(code: number): never {
       '                  [--auto] [--subject S] (--auto: an auto-reply; U default http://127.0.0.1:3000)',
       '  explain <id or e-mail> [--url U] [--token T] [--json]   each touch and the rule that decided it (GET /relationships)',
       CONFIG_USAGE,
+      '  quarantine list [--day YYYY-MM-DD] [--url U] [--token T] [--json]   what was kept instead of applied, and why (default: today, UTC)',
+      '  quarantine replay <id> [--url U] [--token T]                         run a kept entry again, once its cause is fixed',
+      '                  (U: --url, CULTIVATE_URL or http://127.0.0.1:3000; T: --token or CULTIVATE_API_TOKEN, a JWT on AWS)',
     ].join('\n'),
   );
   process.exit(code);
@@ -117,6 +122,50 @@ switch (command) {
     console.log(`${view.id}: ${view.stage}${view.lostReason ? `, lost on ${view.lostReason}` : ''}`);
     for (const d of view.decisions) console.log(`  ${d.at.slice(0, 16).replace('T', ' ')}Z  ${d.outcome.padEnd(13)} ${d.channel.padEnd(5)} ${d.kind.padEnd(16)} ${d.rule}${d.note ? `  (${d.note})` : ''}`);
     if (view.decisions.length === 0) console.log('  no touches yet');
+    break;
+  }
+  case 'quarantine': {
+    const [sub, ...args] = rest;
+    const { values, positionals } = parseArgs({
+      args,
+      allowPositionals: true,
+      options: { url: { type: 'string' }, token: { type: 'string' }, day: { type: 'string' }, json: { type: 'boolean' } },
+    });
+    const base = (values.url ?? process.env.CULTIVATE_URL ?? 'http://127.0.0.1:3000').replace(/\/+$/, '');
+    const token = values.token ?? process.env.CULTIVATE_API_TOKEN;
+    const headers: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
+    if (sub === 'list') {
+      const res = await fetch(`${base}/quarantine${values.day ? `?day=${encodeURIComponent(values.day)}` : ''}`, { headers });
+      if (!res.ok) {
+        console.error(`cultivate quarantine list: ${res.status} ${await res.text()}`);
+        process.exit(1);
+      }
+      const { day, items } = (await res.json()) as { day: string; items: { id: string; source: string; kind: string; reason: string; paths: string[]; replayedAt?: string; replayOutcome?: string }[] };
+      if (values.json) {
+        console.log(JSON.stringify(items, null, 2));
+        break;
+      }
+      console.log(`${items.length} kept on ${day}${items.length > 0 ? ':' : ''}`);
+      for (const i of items) {
+        const state = i.replayedAt ? `replayed ${i.replayedAt.slice(0, 16)} (${i.replayOutcome ?? ''})` : 'waiting';
+        console.log(`  ${i.id}\n    ${i.source} ${i.kind}: ${i.reason}${i.paths.length ? ` [${i.paths.slice(0, 5).join(', ')}]` : ''}\n    ${state}`);
+      }
+      break;
+    }
+    if (sub === 'replay') {
+      const id = positionals[0];
+      if (!id) usage(2);
+      const res = await fetch(`${base}/quarantine/${encodeURIComponent(id)}/replay`, { method: 'POST', headers });
+      const body = (await res.json()) as { outcome?: string; error?: string; issues?: { path: string; message: string }[] };
+      if (!res.ok) {
+        console.error(`cultivate quarantine replay: ${res.status} ${body.error ?? ''}`);
+        for (const i of body.issues ?? []) console.error(`  ${i.path}: ${i.message}`);
+        process.exit(1);
+      }
+      console.log(`replayed ${id}: ${body.outcome}`);
+      break;
+    }
+    usage(2);
     break;
   }
   case undefined:

@@ -1,7 +1,8 @@
 /**
  * `npm start`: the whole pipeline on this machine. Settings (environment):
  *   PORT (3000), CULTIVATE_DATA_DIR (.cultivate/), CULTIVATE_WEBHOOK_SECRET (printed below),
- *   CULTIVATE_CLOCK_START (now), CULTIVATE_LOG_LEVEL (INFO), CULTIVATE_OUTBOUND_WEBHOOK_URL (unset).
+ *   CULTIVATE_CLOCK_START (now), CULTIVATE_LOG_LEVEL (INFO), CULTIVATE_OUTBOUND_WEBHOOK_URL (unset),
+ *   and each CRM's settings (CULTIVATE_HUBSPOT_*, CULTIVATE_SALESFORCE_*, CULTIVATE_PIPEDRIVE_*: docs/crm/).
  */
 import { JavaMissingError } from '#local/dynamodb-local';
 import { DEFAULT_WEBHOOK_SECRET, startLocalStack } from '#local/runtime';
@@ -24,6 +25,7 @@ try {
     ...(clockStart && { clockStart }),
     logLevel,
     ...(env.CULTIVATE_OUTBOUND_WEBHOOK_URL && { outboundWebhookUrl: env.CULTIVATE_OUTBOUND_WEBHOOK_URL }),
+    crmEnv: env,
   });
   const secretNote = env.CULTIVATE_WEBHOOK_SECRET ? '(from CULTIVATE_WEBHOOK_SECRET)' : '(default; set CULTIVATE_WEBHOOK_SECRET to change it)';
   process.stdout.write(
@@ -34,6 +36,7 @@ try {
       `  webhook secret: ${stack.webhookSecret} ${secretNote}`,
       `  DynamoDB Local: ${stack.dynamoEndpoint} (table ${stack.tableName}, data in ${env.CULTIVATE_DATA_DIR ?? '.cultivate'}/dynamodb)`,
       `  SES v2 (local): ${stack.sesEndpoint}`,
+      `  CRM webhooks:   ${stack.crms.length > 0 ? stack.crms.map((c) => `${stack.url}/webhooks/${c}`).join(', ') : 'none configured (see docs/crm/: CULTIVATE_HUBSPOT_*, CULTIVATE_SALESFORCE_*, CULTIVATE_PIPEDRIVE_*)'}`,
       '',
       'Try:  npm run -s sign -- examples/lost-deal.json > /tmp/sig && \\',
       `      curl -s -X POST ${stack.url}/webhooks/generic -H "content-type: application/json" \\`,

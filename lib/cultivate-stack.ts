@@ -5,12 +5,14 @@
  */
 import { Annotations, CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { join } from 'node:path';
 import { loadSendingConfig } from '../functions/config/sending.ts';
 import { CultivateBus } from './bus.ts';
 import { CONFIG_DIR, projectRoot, type CultivateFunction } from './cultivate-function.ts';
 import { Replies } from './replies.ts';
+import { CrmSettingsBinding } from './crm-settings.ts';
 import { CultivateEmail } from './email.ts';
 import { IngestApi, type ApiRoute } from './ingest-api.ts';
 import { CultivateOperations } from './operations.ts';
@@ -57,6 +59,7 @@ export class CultivateStack extends Stack {
     this.events = new CultivateBus(this, 'Events');
     const bus = this.events.bus;
     this.email = new CultivateEmail(this, 'Email');
+    const crmSettings = new CrmSettingsBinding(this);
 
     this.api = new IngestApi(this, 'Api', {
       table: this.tables.table,
@@ -64,6 +67,7 @@ export class CultivateStack extends Stack {
       webhookSecret: this.secrets.webhookSecret,
       identityKey: this.secrets.identityKey,
       unsubscribeKey: this.secrets.unsubscribeKey,
+      crmSettings,
       ...(props.apiRoutes ? { routes: props.apiRoutes } : {}),
     });
 
@@ -74,6 +78,7 @@ export class CultivateStack extends Stack {
       identityKey: this.secrets.identityKey,
       outboundSecret: this.secrets.outboundSecret,
       configurationSet: this.email.configurationSet,
+      crmSettings,
     });
     this.events.addRoutes(this.relationships.routeTargets);
 
@@ -98,6 +103,7 @@ export class CultivateStack extends Stack {
           identityKey: this.secrets.identityKey,
           outboundSecret: this.secrets.outboundSecret,
           configurationSet: this.email.configurationSet,
+          crmSettings,
           ...(settings.outboundWebhookUrl ? { outboundWebhookUrl: settings.outboundWebhookUrl } : {}),
         })
       : undefined;
@@ -130,6 +136,7 @@ export class CultivateStack extends Stack {
     );
 
     this.addSendPathAlarms();
+    this.addQuarantineAlarm();
 
     new CfnOutput(this, 'EventBusName', { value: bus.eventBusName });
     new CfnOutput(this, 'TableName', { value: this.tables.table.tableName });
@@ -141,6 +148,7 @@ export class CultivateStack extends Stack {
     return [
       this.relationships.relationshipFunction,
       this.relationships.crmOutboundFunction,
+      this.relationships.crmNormaliseFunction,
       this.sesEvents.sesEventsFunction,
       ...(this.replies ? [this.replies.inboundMailFunction] : []),
     ];
@@ -191,6 +199,35 @@ export class CultivateStack extends Stack {
       reputation('Reputation.ComplaintRate'),
       'SES complaint rate above 0.08 % (review at 0.1 %).',
       { threshold: 0.0008 },
+    );
+  }
+
+  /**
+   * Quarantine growth: authentic input kept instead of applied (bad bodies, unmapped stages or
+   * reasons, a held mass close). The functions log each with a `metric` field; a metric filter per
+   * log group counts them into one metric, and any in five minutes alarms: someone should look.
+   */
+  private addQuarantineAlarm(): void {
+    const metricName = 'QuarantineKept';
+    const sources = [this.api.ingestFunction, this.relationships.crmNormaliseFunction];
+    for (const fn of sources) {
+      new logs.MetricFilter(this, `${fn.node.id}QuarantineFilter`, {
+        logGroup: fn.logGroupRef,
+        metricNamespace: METRICS_NAMESPACE,
+        metricName,
+        filterPattern: logs.FilterPattern.any(
+          logs.FilterPattern.stringValue('$.metric', '=', 'WebhookQuarantined'),
+          logs.FilterPattern.stringValue('$.metric', '=', 'NotificationQuarantined'),
+          logs.FilterPattern.stringValue('$.metric', '=', 'MassCloseHeld'),
+        ),
+        metricValue: '1',
+        defaultValue: 0,
+      });
+    }
+    this.operations.alarmOnCount(
+      'QuarantineGrowthAlarm',
+      new cloudwatch.Metric({ namespace: METRICS_NAMESPACE, metricName, statistic: cloudwatch.Stats.SUM, period: this.fiveMinutes }),
+      'Authentic CRM input was kept in quarantine (unmapped stage or reason, unreadable body, or a held mass close): review with `cultivate quarantine list`.',
     );
   }
 

@@ -16,11 +16,12 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { CultivateFunction, lambdaEntry, toRetentionDays } from './cultivate-function.ts';
+import type { CrmSettingsBinding } from './crm-settings.ts';
 import { readSettings } from './settings.ts';
 
 export type ApiMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 /** The functions behind the API. */
-export type ApiFunctionName = 'ingest' | 'api' | 'unsubscribe';
+export type ApiFunctionName = 'ingest' | 'api' | 'unsubscribe' | 'quarantine';
 /** `none`: public (webhooks verify signatures, health, signed unsubscribe links); `jwt`: the JWT authorizer. */
 export type ApiAuth = 'none' | 'jwt';
 
@@ -42,6 +43,13 @@ export const apiRoutes: readonly ApiRoute[] = [
     fn: 'ingest',
     auth: 'none',
     publicBecause: 'CRM webhooks are authenticated by the HMAC signature the ingest function verifies over the raw body.',
+  },
+  {
+    method: 'POST',
+    path: '/webhooks/{source}/{token}',
+    fn: 'ingest',
+    auth: 'none',
+    publicBecause: 'Salesforce Outbound Messages cannot add headers: the function checks the secret token in the path (timing-safe) and the org allow-list.',
   },
   {
     method: 'GET',
@@ -66,6 +74,8 @@ export const apiRoutes: readonly ApiRoute[] = [
   },
   { method: 'GET', path: '/relationships', fn: 'api', auth: 'jwt' },
   { method: 'GET', path: '/relationships/{id}', fn: 'api', auth: 'jwt' },
+  { method: 'GET', path: '/quarantine', fn: 'quarantine', auth: 'jwt' },
+  { method: 'POST', path: '/quarantine/{id}/replay', fn: 'quarantine', auth: 'jwt' },
 ];
 
 /** Throws if a route must not be deployed: anything under /local, duplicates, public routes without a reason. */
@@ -94,6 +104,8 @@ export interface IngestApiProps {
   readonly unsubscribeKey: secretsmanager.ISecret;
   /** @default apiRoutes */
   readonly routes?: readonly ApiRoute[];
+  /** CRM settings from context: the ingest function reads the webhook-authentication secrets. */
+  readonly crmSettings: CrmSettingsBinding;
 }
 
 export class IngestApi extends Construct {
@@ -102,6 +114,7 @@ export class IngestApi extends Construct {
   public readonly ingestFunction: CultivateFunction;
   public readonly apiFunction: CultivateFunction;
   public readonly unsubscribeFunction: CultivateFunction;
+  public readonly quarantineFunction: CultivateFunction;
   public readonly functions: Record<ApiFunctionName, CultivateFunction>;
   public readonly authorizer: HttpJwtAuthorizer;
   /** Created only when context `jwtIssuer` is not set. */
@@ -123,6 +136,19 @@ export class IngestApi extends Construct {
       .bindBus(props.bus)
       .bindSecret('WEBHOOK_SECRET_ARN', props.webhookSecret)
       .bindSecret('IDENTITY_KEY_SECRET_ARN', props.identityKey);
+    // HubSpot signs the public URL: the function rebuilds it from the configured base URL.
+    this.ingestFunction.addEnvironment('CULTIVATE_PUBLIC_BASE_URL', settings.publicBaseUrl);
+    props.crmSettings.bind(this.ingestFunction, 'inbound');
+
+    this.quarantineFunction = new CultivateFunction(this, 'Quarantine', {
+      entry: lambdaEntry('quarantine'),
+      description: 'Cultivate: list and replay what was kept in quarantine',
+      timeout: Duration.seconds(30),
+    })
+      .bindTable({ table: props.table, access: 'readwrite' })
+      .bindBus(props.bus)
+      .bindSecret('IDENTITY_KEY_SECRET_ARN', props.identityKey);
+    props.crmSettings.bind(this.quarantineFunction, 'none');
 
     this.apiFunction = new CultivateFunction(this, 'Api', {
       entry: lambdaEntry('api'),
@@ -140,7 +166,7 @@ export class IngestApi extends Construct {
       .bindBus(props.bus)
       .bindSecret('UNSUBSCRIBE_KEY_SECRET_ARN', props.unsubscribeKey);
 
-    this.functions = { ingest: this.ingestFunction, api: this.apiFunction, unsubscribe: this.unsubscribeFunction };
+    this.functions = { ingest: this.ingestFunction, api: this.apiFunction, unsubscribe: this.unsubscribeFunction, quarantine: this.quarantineFunction };
 
     // JWT issuer: from context, or a Cognito user pool created here.
     let issuer: string;
@@ -224,6 +250,7 @@ export class IngestApi extends Construct {
       ingest: new HttpLambdaIntegration('IngestIntegration', this.ingestFunction),
       api: new HttpLambdaIntegration('ApiIntegration', this.apiFunction),
       unsubscribe: new HttpLambdaIntegration('UnsubscribeIntegration', this.unsubscribeFunction),
+      quarantine: new HttpLambdaIntegration('QuarantineIntegration', this.quarantineFunction),
     };
     for (const route of routes) {
       const [httpRoute] = this.httpApi.addRoutes({

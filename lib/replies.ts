@@ -18,6 +18,7 @@ import type * as ses from 'aws-cdk-lib/aws-ses';
 import * as sesReceipt from 'aws-cdk-lib/aws-ses';
 import * as actions from 'aws-cdk-lib/aws-ses-actions';
 import { Construct } from 'constructs';
+import type { CrmSettingsBinding } from './crm-settings.ts';
 import { CultivateFunction, lambdaEntry } from './cultivate-function.ts';
 
 /** S3 prefix of raw inbound messages (the object key is the prefix plus SES's message id). */
@@ -41,6 +42,8 @@ export interface RepliesProps {
   readonly configurationSet: ses.IConfigurationSet;
   /** Outbound CRM webhook URL (context outboundWebhookUrl), where forwards go. */
   readonly outboundWebhookUrl?: string;
+  /** CRM settings: forwards also go to each CRM with API settings. */
+  readonly crmSettings: CrmSettingsBinding;
 }
 
 export class Replies extends Construct {
@@ -87,6 +90,7 @@ export class Replies extends Construct {
       .bindSecret('UNSUBSCRIBE_KEY_SECRET_ARN', props.unsubscribeKey)
       .bindSecret('IDENTITY_KEY_SECRET_ARN', props.identityKey)
       .bindSecret('OUTBOUND_SECRET_ARN', props.outboundSecret);
+    props.crmSettings.bind(this.inboundMailFunction, 'all');
     this.bucket.grantRead(this.inboundMailFunction, `${INBOUND_PREFIX}*`);
     if (this.inboundMailFunction.role) {
       Validations.of(this.inboundMailFunction.role).acknowledge({

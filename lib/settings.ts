@@ -66,6 +66,11 @@ export const contextSettings = [
     default: 2,
     description: 'Reserved concurrency of the due sweeper; 0 reserves none (for accounts whose concurrency quota is 10).',
   },
+  {
+    key: 'crmReservedConcurrency',
+    default: 2,
+    description: 'Reserved concurrency of the CRM normaliser and the CRM outbound function (bounds calls to CRM APIs); 0 reserves none.',
+  },
 ] as const satisfies readonly ContextSetting[];
 
 export type ContextKey = (typeof contextSettings)[number]['key'];
@@ -84,6 +89,7 @@ export interface Settings {
   readonly sendingDomain: string;
   readonly sesMaxSendRate: number;
   readonly sweeperReservedConcurrency: number;
+  readonly crmReservedConcurrency: number;
 }
 
 function raw(scope: IConstruct, key: ContextKey): unknown {
@@ -173,6 +179,7 @@ export function readSettings(scope: IConstruct): Settings {
     // Lambda's SQS event source accepts a maximum concurrency from 2 to 1000.
     sesMaxSendRate: num(scope, 'sesMaxSendRate', 14, 2, 1000),
     sweeperReservedConcurrency: num(scope, 'sweeperReservedConcurrency', 2, 0, 10),
+    crmReservedConcurrency: num(scope, 'crmReservedConcurrency', 2, 0, 20),
   };
 }
 

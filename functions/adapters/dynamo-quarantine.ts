@@ -1,12 +1,36 @@
 /**
- * Quarantine in the table: one item per rejected authentic request, under its day, with the raw
- * bytes and why; expires after 14 days (it may hold personal data). Listed per day by a query.
+ * Quarantine in the table: one item per kept request or notification, under its UTC day, with the
+ * raw bytes, the kind (how it replays) and why; expires after 14 days (it may hold personal data).
+ * See docs/adr/0005 for why the table rather than S3: bodies are at most 256 KB (under the 400 KB
+ * item limit), TTL is the lifecycle rule, and the same adapter runs on AWS and against DynamoDB Local.
  */
-import { type DynamoDBDocumentClient, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import type { Quarantine, QuarantineEntry } from '#ports/ports';
+import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import type { Quarantine, QuarantinedItem, QuarantineEntry, QuarantineKind } from '#ports/ports';
 import { TTL_ATTRIBUTE } from './table.ts';
 
 export const QUARANTINE_TTL_SECONDS = 14 * 86_400;
+
+const ID_RE = /^(\d{4}-\d{2}-\d{2})T[\d:.]+Z#[0-9a-f-]{36}$/;
+
+function keyOf(id: string): { pk: string; sk: string } | undefined {
+  const m = ID_RE.exec(id);
+  return m ? { pk: `QUAR#${m[1]}`, sk: id } : undefined;
+}
+
+function itemOf(i: Record<string, unknown>): QuarantinedItem {
+  const id = i.sk as string;
+  return {
+    id,
+    source: i.source as string,
+    kind: ((i.kind as QuarantineKind | undefined) ?? 'webhook'),
+    reason: i.reason as string,
+    paths: (i.paths as string[] | undefined) ?? [],
+    receivedAt: id.split('#')[0] as string,
+    ...(typeof i.replayedAt === 'string' && { replayedAt: i.replayedAt }),
+    ...(typeof i.replayOutcome === 'string' && { replayOutcome: i.replayOutcome }),
+  };
+}
 
 export class DynamoQuarantine implements Quarantine {
   constructor(
@@ -24,7 +48,8 @@ export class DynamoQuarantine implements Quarantine {
           pk: `QUAR#${at.slice(0, 10)}`,
           sk: id,
           source: entry.source,
-          reason: entry.reason,
+          kind: entry.kind ?? 'webhook',
+          reason: entry.reason.slice(0, 1000),
           paths: entry.paths.slice(0, 50),
           body: entry.raw,
           [TTL_ATTRIBUTE]: Math.floor(entry.receivedAt.getTime() / 1000) + QUARANTINE_TTL_SECONDS,
@@ -34,17 +59,51 @@ export class DynamoQuarantine implements Quarantine {
     return id;
   }
 
-  /** What was kept on a day (UTC YYYY-MM-DD), oldest first, without the bodies. */
-  async list(day: string): Promise<{ id: string; source: string; reason: string; paths: string[] }[]> {
-    const out = await this.doc.send(
-      new QueryCommand({
-        TableName: this.table,
-        KeyConditionExpression: 'pk = :pk',
-        ExpressionAttributeValues: { ':pk': `QUAR#${day}` },
-        ProjectionExpression: 'sk, #src, reason, paths',
-        ExpressionAttributeNames: { '#src': 'source' },
-      }),
-    );
-    return (out.Items ?? []).map((i) => ({ id: i.sk as string, source: i.source as string, reason: i.reason as string, paths: (i.paths as string[]) ?? [] }));
+  async list(day: string): Promise<QuarantinedItem[]> {
+    const out: QuarantinedItem[] = [];
+    let start: Record<string, unknown> | undefined;
+    do {
+      const page = await this.doc.send(
+        new QueryCommand({
+          TableName: this.table,
+          KeyConditionExpression: 'pk = :pk',
+          ExpressionAttributeValues: { ':pk': `QUAR#${day}` },
+          ProjectionExpression: 'sk, #src, kind, reason, paths, replayedAt, replayOutcome',
+          ExpressionAttributeNames: { '#src': 'source' },
+          ...(start && { ExclusiveStartKey: start }),
+        }),
+      );
+      out.push(...(page.Items ?? []).map(itemOf));
+      start = page.LastEvaluatedKey;
+    } while (start);
+    return out;
+  }
+
+  async get(id: string): Promise<(QuarantinedItem & { raw: Uint8Array }) | undefined> {
+    const key = keyOf(id);
+    if (!key) return undefined;
+    const out = await this.doc.send(new GetCommand({ TableName: this.table, Key: key, ConsistentRead: true }));
+    if (!out.Item) return undefined;
+    return { ...itemOf(out.Item), raw: out.Item.body as Uint8Array };
+  }
+
+  async markReplayed(id: string, outcome: string, at: Date): Promise<boolean> {
+    const key = keyOf(id);
+    if (!key) return false;
+    try {
+      await this.doc.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: key,
+          UpdateExpression: 'SET replayedAt = :at, replayOutcome = :o',
+          ConditionExpression: 'attribute_exists(pk) AND attribute_not_exists(replayedAt)',
+          ExpressionAttributeValues: { ':at': at.toISOString(), ':o': outcome.slice(0, 500) },
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) return false;
+      throw err;
+    }
   }
 }

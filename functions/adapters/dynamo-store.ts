@@ -13,7 +13,7 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import type { InboundEvent } from '#catalog/events';
 import type { RelationshipState, TimelineEntry } from '#domain/types';
-import type { Identity, InboxItem, InboxStore, RelationshipStore, SuppressionRecord } from '#ports/ports';
+import type { Identity, InboxItem, InboxStore, NotificationInbox, RelationshipStore, SuppressionRecord } from '#ports/ports';
 import { DUE_SHARDS, TTL_ATTRIBUTE, dueShard, keys } from './table.ts';
 
 type Item = Record<string, NativeAttributeValue>;
@@ -244,7 +244,7 @@ export class DynamoRelationshipStore implements RelationshipStore {
   }
 }
 
-export class DynamoInboxStore implements InboxStore {
+export class DynamoInboxStore implements InboxStore, NotificationInbox {
   constructor(
     private readonly doc: DynamoDBDocumentClient,
     private readonly table: string,
@@ -267,6 +267,21 @@ export class DynamoInboxStore implements InboxStore {
 
   async delete(key: string): Promise<void> {
     await this.doc.send(new DeleteCommand({ TableName: this.table, Key: keys.inbox(key) }));
+  }
+
+  /** A CRM's notification (the CRM's own JSON) waits under the same inbox keys until normalised. */
+  async putNotifications(items: readonly { key: string; notification: unknown }[]): Promise<void> {
+    const expiresAt = Math.floor(this.clock.now().getTime() / 1000) + INBOX_TTL_SECONDS;
+    await batchWrite(
+      this.doc,
+      this.table,
+      items.map((i) => ({ PutRequest: { Item: { ...keys.inbox(i.key), notification: i.notification, [TTL_ATTRIBUTE]: expiresAt } } })),
+    );
+  }
+
+  async getNotification(key: string): Promise<unknown> {
+    const out = await this.doc.send(new GetCommand({ TableName: this.table, Key: keys.inbox(key), ConsistentRead: true }));
+    return out.Item?.notification;
   }
 }
 

@@ -303,6 +303,18 @@ const relRef = {
 };
 
 export const internalDetail = {
+  /** A CRM's notification waiting in the inbox to be normalised: ids only (the payload may hold personal data). */
+  'crm-notification': z
+    .object({
+      id: z.string().describe('stable across the CRM retries: <crm>:<portal>:<delivery id>'),
+      crm: z.enum(['hubspot', 'salesforce', 'pipedrive']),
+      portal: z.string(),
+      kind: z.string().max(100),
+      occurredAt: isoInstant,
+      receivedAt: isoInstant,
+      inboxKey: z.string(),
+    })
+    .strict(),
   'touch-due': z.object({ relationshipId: z.string(), touchId: z.string(), channel: z.string(), dueAt: isoInstant }).strict(),
   'email-sent': z
     .object({ relationshipId: z.string(), touchId: z.string(), messageId: z.string(), contentId: z.string().optional(), sentAt: isoInstant })

@@ -82,8 +82,12 @@ export interface CrmInboundAdapter {
   readonly crm: CrmName;
   /** Verifies the request as this CRM signs or authenticates it. `now` is the wall clock (freshness). */
   authenticate(req: CrmRequest, now: Date): Promise<AuthResult> | AuthResult;
-  /** Validates the delivery's own format (zod) and splits it into notifications. Pure: no I/O. */
-  parse(json: unknown, auth: { portal?: string }, receivedAt: Date): ParseResult;
+  /**
+   * Validates the delivery's own format (zod) and splits it into notifications. Pure: no I/O.
+   * `body` is the parsed JSON when the body is valid JSON; otherwise the body's UTF-8 text as a
+   * string (Salesforce's SOAP XML arrives this way). A body that is not UTF-8 never gets here.
+   */
+  parse(body: unknown, auth: { portal?: string }, receivedAt: Date): ParseResult;
   /** The answer for an accepted delivery (after it was kept and published). */
   accepted(notifications: readonly CrmNotification[]): CrmAnswer;
   /** Turns one notification into catalog events, fetching what the CRM did not send through its API. Throws to retry (the bus retries, then dead-letters). */

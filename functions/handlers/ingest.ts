@@ -69,29 +69,46 @@ export async function ingestGenericWebhook(deps: IngestDeps, req: WebhookRequest
       return { status: 503, body: { error: 'the request could not be kept for review right now; retry later' } };
     }
   };
-  let json: unknown;
+  const body = parseGenericBody(req.raw);
+  if (!body.ok) return reject(body.error, body.issues);
   try {
-    json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(req.raw));
-  } catch {
-    return reject('body is not valid UTF-8 JSON', [{ path: '(body)', message: 'not JSON' }]);
-  }
-  const parsed = webhookSchemaFor(json).safeParse(json);
-  if (!parsed.success) return reject('the body does not match the event catalog', issuesOf(parsed.error));
-  const events: InboundEvent[] = Array.isArray(parsed.data) ? parsed.data : [parsed.data];
-  const hasher = await deps.hasher();
-  const receivedAt = deps.clock.now();
-  const envelopes = events.map((e) => envelopeFor(e, 'generic', EventSources.ingestGeneric, hasher, receivedAt));
-
-  await deps.inbox.putMany(events.map((event, i) => ({ key: (envelopes[i] as InboundEnvelope).inboxKey, event })));
-  try {
-    await deps.publisher.publish(envelopes.map((detail) => ({ source: EventSources.ingestGeneric, detailType: detail.type, detail })));
+    await publishInboundEvents(deps, body.events, { crm: 'generic', source: EventSources.ingestGeneric, receivedAt: deps.clock.now() });
   } catch (err) {
     if (!(err instanceof PublishError)) throw err;
     deps.logger.error('bus refused events; asking the CRM to retry', { failed: err.failed, status: 503 });
     return { status: 503, body: { error: 'the event bus is not accepting events right now; retry later' } };
   }
-  deps.logger.info('webhook accepted', { accepted: events.length, types: [...new Set(events.map((e) => e.type))] });
-  return { status: 202, body: { accepted: events.length } };
+  deps.logger.info('webhook accepted', { accepted: body.events.length, types: [...new Set(body.events.map((e) => e.type))] });
+  return { status: 202, body: { accepted: body.events.length } };
+}
+
+/** The generic webhook's body: one catalog event or an array. Shared by live requests and quarantine replays. */
+export function parseGenericBody(raw: Uint8Array): { ok: true; events: InboundEvent[] } | { ok: false; error: string; issues: { path: string; message: string }[] } {
+  let json: unknown;
+  try {
+    json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(raw));
+  } catch {
+    return { ok: false, error: 'body is not valid UTF-8 JSON', issues: [{ path: '(body)', message: 'not JSON' }] };
+  }
+  const parsed = webhookSchemaFor(json).safeParse(json);
+  if (!parsed.success) return { ok: false, error: 'the body does not match the event catalog', issues: issuesOf(parsed.error) };
+  return { ok: true, events: Array.isArray(parsed.data) ? parsed.data : [parsed.data] };
+}
+
+/**
+ * The claim check for catalog events: each payload waits in the inbox, the bus carries its
+ * envelope (ids, hashes, no personal data). Throws PublishError when the bus refuses after retries.
+ */
+export async function publishInboundEvents(
+  deps: { hasher: () => Promise<KeyedHasher>; inbox: InboxStore; publisher: EventPublisher },
+  events: readonly InboundEvent[],
+  from: { crm: string; source: string; receivedAt: Date; portal?: string },
+): Promise<void> {
+  if (events.length === 0) return;
+  const hasher = await deps.hasher();
+  const envelopes = events.map((e) => envelopeFor(e, from.crm, from.source, hasher, from.receivedAt, from.portal));
+  await deps.inbox.putMany(events.map((event, i) => ({ key: (envelopes[i] as InboundEnvelope).inboxKey, event })));
+  await deps.publisher.publish(envelopes.map((detail) => ({ source: from.source, detailType: detail.type, detail })));
 }
 
 export function envelopeFor(

@@ -4,27 +4,14 @@
  * read stays in S3 (the bucket's lifecycle expires it) and is counted; nothing from it is logged.
  */
 import type { Context, SESEvent } from 'aws-lambda';
-import { idempotentOn } from '#adapters/idempotency';
 import { getObject } from '#adapters/s3-object';
-import { type OutboundMessage, signedWebhookOutbound } from '#handlers/crm-outbound';
 import { handleInboundMail, MAX_INBOUND_MAIL_BYTES, type RepliesDeps } from '#handlers/replies';
 import { pipeline } from './config.ts';
-import { clock, dynamo, env, inboxStore, logger, publisher, relationshipStore, secret, secretList } from './runtime.ts';
+import { outboundDelivery } from './crm.ts';
+import { clock, env, inboxStore, logger, publisher, relationshipStore, secretList } from './runtime.ts';
 
-const url = process.env.CULTIVATE_OUTBOUND_WEBHOOK_URL;
-const remote = url ? signedWebhookOutbound(url, () => secret('OUTBOUND_SECRET_ARN'), clock) : undefined;
-// The same idempotent delivery as the CRM outbound function, keyed by the forward's message key.
-const forward = idempotentOn(
-  async (m: OutboundMessage) => {
-    if (!remote) {
-      logger.warn('no outbound CRM configured (context outboundWebhookUrl); forward not sent', { type: m.type, relationshipId: m.relationshipId });
-      return { delivered: false };
-    }
-    await remote.deliver(m);
-    return { delivered: true };
-  },
-  { client: dynamo(), tableName: env('IDEMPOTENCY_TABLE_NAME') },
-);
+// The same delivery as the CRM outbound function (every target, once per forward).
+const outbound = outboundDelivery();
 
 const config = pipeline();
 const deps: RepliesDeps = {
@@ -37,7 +24,7 @@ const deps: RepliesDeps = {
   unsubscribeKeys: () => secretList('UNSUBSCRIBE_KEY_SECRET_ARN'),
   replyDomain: process.env.REPLY_DOMAIN ?? config.sending.replyDomain,
   skipWeek: (state) => config.skipWeek(state),
-  forward,
+  forward: outbound.deliver,
   // On AWS the raw message stays in the bucket (lifecycle-expired): only say where.
   quarantine: async (_raw, reason, key) => logger.warn('inbound mail kept in S3', { reason, messageKey: key }),
 };
@@ -46,7 +33,7 @@ const BUCKET = env('INBOUND_BUCKET_NAME');
 const PREFIX = process.env.INBOUND_OBJECT_PREFIX ?? '';
 
 export const handler = async (event: SESEvent, context: Context) => {
-  forward.registerContext(context);
+  outbound.registerContext(context);
   const outcomes: string[] = [];
   for (const record of event.Records) {
     const mail = record.ses.mail;

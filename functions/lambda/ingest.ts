@@ -1,10 +1,13 @@
-/** HTTP API: POST /webhooks/{source} and GET /health. */
+/** HTTP API: POST /webhooks/{source} (generic and each configured CRM) and GET /health. */
 import { Hono } from 'hono';
 import { handle } from 'hono/aws-lambda';
 import { webhookRoutes, withErrors } from '#http/app';
-import { DynamoQuarantine } from '#adapters/dynamo-quarantine';
-import { documentClient } from '#adapters/dynamo-store';
-import { clock, dynamo, env, hasher, inboxStore, logger, publisher, secretList } from './runtime.ts';
+import { quarantine, registry } from './crm.ts';
+import { clock, hasher, inboxStore, logger, publisher, secretList } from './runtime.ts';
+
+const inbox = inboxStore();
+const bus = publisher();
+const kept = quarantine();
 
 const app = withErrors(new Hono(), logger);
 app.route(
@@ -14,10 +17,11 @@ app.route(
     wallClock: clock,
     webhookSecrets: () => secretList('WEBHOOK_SECRET_ARN'),
     hasher,
-    inbox: inboxStore(),
-    publisher: publisher(),
+    inbox,
+    publisher: bus,
     logger,
-    quarantine: new DynamoQuarantine(documentClient(dynamo()), env('TABLE_NAME')),
+    quarantine: kept,
+    crm: { registry, ingest: { clock, wallClock: clock, inbox, publisher: bus, logger, quarantine: kept } },
   }),
 );
 

@@ -31,7 +31,14 @@ import { handleCrmOutbound, type OutboundMessage, signedWebhookOutbound } from '
 import type { IngestDeps } from '#handlers/ingest';
 import { handleInboundEnvelope, type RelationshipDeps } from '#handlers/relationship';
 import { handleInboundMail, type RepliesDeps } from '#handlers/replies';
-import { readRoutes, unsubscribeRoutes, webhookRoutes, withErrors } from '#http/app';
+import { type CrmRoutesDeps, quarantineRoutes, readRoutes, unsubscribeRoutes, webhookRoutes, withErrors } from '#http/app';
+import { DynamoMassCloseCounter } from '#adapters/dynamo-mass-close';
+import { loadCrmConfig } from '#crm/config';
+import { handleCrmNotification, mappingOf, type NormaliseDeps } from '#crm/normalise';
+import { deliverToAll, type DeliveryJob, outboundTargets } from '#crm/outbound';
+import { crmRegistry } from '#crm/registry';
+import { envSettings } from '#crm/settings';
+import { ownerContact } from '#crm/owner';
 import { createKeyedHasher } from '#shared/hmac';
 import { LocalBus } from './bus.ts';
 import { LocalClock } from './clock.ts';
@@ -59,6 +66,8 @@ export interface LocalStackOptions {
   publicBaseUrl?: string;
   /** Sweep the due index every minute of real time, as the deployed schedule does (default true). */
   sweepEveryMinute?: boolean;
+  /** CRM settings (`CULTIVATE_HUBSPOT_CLIENT_SECRET`, ...): `npm start` passes the environment. */
+  crmEnv?: Record<string, string | undefined>;
 }
 
 export interface LocalStack {
@@ -72,6 +81,8 @@ export interface LocalStack {
   dynamoEndpoint: string;
   webhookSecret: string;
   control: LocalControl;
+  /** The CRMs whose settings are present. */
+  crms: string[];
   stop(): Promise<void>;
 }
 
@@ -125,27 +136,49 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   const planner = opts.planner ?? config.planner;
   const webhookSecret = opts.webhookSecret ?? DEFAULT_WEBHOOK_SECRET;
 
-  const outbound: OutboundMessage[] = [];
+  const outbound: (OutboundMessage & { targets?: string[] })[] = [];
+  const crmConfig = loadCrmConfig(opts.configDir ?? 'config');
+  const crmEnv = opts.crmEnv ?? {};
+  const crmSettings = envSettings(crmEnv);
+  // The public base URL is known once the server listens (port 0 picks one).
+  const registry = crmRegistry({
+    has: (name) => name === 'CULTIVATE_PUBLIC_BASE_URL' || crmSettings.has(name),
+    get: async (name) => (name === 'CULTIVATE_PUBLIC_BASE_URL' ? config.settings.publicBaseUrl : crmSettings.get(name)),
+  });
   const remote = opts.outboundWebhookUrl ? signedWebhookOutbound(opts.outboundWebhookUrl, async () => webhookSecret, wallClock) : undefined;
-  const deliver = idempotentOn(
-    async (m: OutboundMessage) => {
-      await remote?.deliver(m);
-      outbound.push(m);
-      return { delivered: m.key };
-    },
-    { client: ddb, tableName: IDEMPOTENCY_TABLE },
-  );
+  const targets = outboundTargets({
+    adapters: registry.outbound(),
+    ctx: (crm) => ({ mapping: mappingOf(crmConfig, crm), logger, owner: (email) => ownerContact(config.owner, email) }),
+    ...(remote && { generic: remote }),
+    // Every message is also recorded for GET /local/outbound, with the targets it went to.
+    extra: { local: async (m) => outbound.push({ ...m, targets: targets.names().filter((t) => t !== 'local') }) },
+    logger,
+  });
+  const deliverJob = idempotentOn((job: DeliveryJob) => targets.deliverJob(job), { client: ddb, tableName: IDEMPOTENCY_TABLE });
+  const deliver = (m: OutboundMessage) => deliverToAll(targets, deliverJob, m);
 
   let relationshipDeps: RelationshipDeps;
   const bus = new LocalBus(
     {
       relationship: (e) => handleInboundEnvelope(relationshipDeps, e.detail),
       crmOutbound: (e) => handleCrmOutbound({ clock, logger, deliver }, e),
+      crmNormalise: (e) => handleCrmNotification(normaliseDeps, e.detail),
     },
     logger,
     () => clock.now(),
   );
   relationshipDeps = { clock, store, inbox, publisher: bus, planner, hasher: async () => hasher, logger };
+  const normaliseDeps: NormaliseDeps = {
+    clock,
+    logger,
+    inbox,
+    publisher: bus,
+    quarantine,
+    hasher: async () => hasher,
+    adapter: (crm) => registry.adapter(crm),
+    crmConfig,
+    massClose: new DynamoMassCloseCounter(doc, TABLE),
+  };
 
   // The send path: the same sweep and sender as on AWS; the SQS queue is an in-process queue whose
   // concurrency follows the SES sending rate; SES is the local SES v2 server.
@@ -249,7 +282,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   };
   control.inboundStats = () => ({ ...inboundStats });
 
-  const ingestDeps: IngestDeps & { beforeIngest: () => Promise<void> } = {
+  const ingestDeps: IngestDeps & { beforeIngest: () => Promise<void>; crm: CrmRoutesDeps } = {
     clock,
     wallClock,
     webhookSecrets: async () => [webhookSecret],
@@ -259,11 +292,13 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     logger,
     quarantine,
     beforeIngest: () => control.clockIdle?.() ?? Promise.resolve(),
+    crm: { registry, ingest: { clock, wallClock, inbox, publisher: bus, logger, quarantine } },
   };
   const app = withErrors(new Hono(), logger);
   app.route('/', webhookRoutes(ingestDeps));
   app.route('/', readRoutes({ store, hasher: async () => hasher }));
   app.route('/', unsubscribeRoutes({ clock, store, inbox, publisher: bus, unsubscribeKeys: async () => [unsubscribeKey], logger }));
+  app.route('/', quarantineRoutes({ clock, logger, inbox, publisher: bus, hasher: async () => hasher, adapter: (crm) => registry.adapter(crm), quarantine }));
   app.route('/', localRoutes(control));
   // Local only: SES has no event stream here, so a bounce, complaint or click on a sent message can
   // be injected in the shape SES publishes to EventBridge, and goes through the same handler.
@@ -284,9 +319,6 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     const outcome = await handleSesEvent({ clock, store, touches, planner, logger }, detail);
     return c.json({ outcome });
   });
-  // Local only: what authentic webhooks were rejected and kept, per UTC day (default: the clock's today).
-  app.get('/local/quarantine', async (c) => c.json(await quarantine.list(c.req.query('day') ?? clock.now().toISOString().slice(0, 10))));
-
   const server: ServerType = await new Promise((res) => {
     const s = serve({ fetch: app.fetch, port: opts.port ?? 3000, hostname: '127.0.0.1' }, () => res(s));
   });
@@ -306,6 +338,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     dynamoEndpoint: dynamo.endpoint,
     webhookSecret,
     control,
+    crms: registry.configured(),
     async stop() {
       if (timer) clearInterval(timer);
       await new Promise<void>((res) => server.close(() => res()));

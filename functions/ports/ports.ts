@@ -129,9 +129,20 @@ export interface Mailer {
   send(mail: OutgoingEmail): Promise<{ messageId: string }>;
 }
 
-/** Authentic input that cannot be processed (signed, but not JSON or not the catalog): kept, never dropped. */
+/**
+ * Why something authentic was kept instead of applied, which also says how it replays:
+ * `webhook`: the body is not the catalog or the CRM's format (replay parses it again);
+ * `unmapped`: a CRM notification config/crm.yaml does not cover (replay normalises it again);
+ * `mass-close`: closed-lost events held because too many deals closed at once (replay releases them).
+ */
+export type QuarantineKind = 'webhook' | 'unmapped' | 'mass-close';
+
+/** Authentic input that cannot be processed (signed, but not understood): kept, never dropped. */
 export interface QuarantineEntry {
+  /** `generic` or the CRM's name. */
   source: string;
+  /** @default 'webhook' */
+  kind?: QuarantineKind;
   reason: string;
   /** Where the body failed (paths only: no values, so no personal data in the reason). */
   paths: string[];
@@ -139,7 +150,31 @@ export interface QuarantineEntry {
   receivedAt: Date;
 }
 
+export interface QuarantinedItem {
+  id: string;
+  source: string;
+  kind: QuarantineKind;
+  reason: string;
+  paths: string[];
+  receivedAt: string;
+  /** Set once it was replayed successfully (a replay happens once). */
+  replayedAt?: string;
+  replayOutcome?: string;
+}
+
 export interface Quarantine {
   /** Keeps the entry (it expires after a while: it may hold personal data); returns its id. */
   keep(entry: QuarantineEntry): Promise<string>;
+  /** What was kept on a UTC day (YYYY-MM-DD), oldest first, without the bodies. */
+  list(day: string): Promise<QuarantinedItem[]>;
+  get(id: string): Promise<(QuarantinedItem & { raw: Uint8Array }) | undefined>;
+  /** Records a successful replay; false when it had been replayed already (conditional write). */
+  markReplayed(id: string, outcome: string, at: Date): Promise<boolean>;
+}
+
+/** The claim check for CRM notifications: their payload waits here until normalised. */
+export interface NotificationInbox {
+  putNotifications(items: readonly { key: string; notification: unknown }[]): Promise<void>;
+  getNotification(key: string): Promise<unknown>;
+  delete(key: string): Promise<void>;
 }

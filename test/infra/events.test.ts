@@ -14,6 +14,7 @@ const rules = Object.fromEntries(Object.entries(allRules).filter(([, r]) => r.Pr
 const targetFunction = {
   relationship: logicalId(stack, stack.relationships.relationshipFunction),
   crmOutbound: logicalId(stack, stack.relationships.crmOutboundFunction),
+  crmNormalise: logicalId(stack, stack.relationships.crmNormaliseFunction),
 };
 const sesEventsId = logicalId(stack, stack.sesEvents.sesEventsFunction);
 
@@ -76,7 +77,7 @@ describe('EventBridge bus, archive and rules', () => {
     const targetIds = new Set(
       Object.values(allRules).flatMap((r) => (r.Properties?.Targets as any[]).map((t) => t.Arn['Fn::GetAtt'][0] as string)),
     );
-    expect(targetIds).toEqual(new Set([targetFunction.relationship, targetFunction.crmOutbound, sesEventsId]));
+    expect(targetIds).toEqual(new Set([targetFunction.relationship, targetFunction.crmOutbound, targetFunction.crmNormalise, sesEventsId]));
     for (const fnId of targetIds) {
       const config = invokeConfigs.find((c) => c.Properties?.FunctionName?.Ref === fnId);
       expect(config, fnId).toBeDefined();
@@ -92,9 +93,9 @@ describe('EventBridge bus, archive and rules', () => {
   it('every DLQ and on-failure queue has an alarm at more than 0 visible messages', () => {
     const alarms = Object.values(resources(template, 'AWS::CloudWatch::Alarm'));
     const sendQueueId = logicalId(stack, stack.sending.sendQueue);
-    // Rule DLQs (custom bus + SES events), 4 on-failure queues (relationship, CRM outbound, SES events,
-    // inbound mail), the send DLQ, the sweep schedule DLQ; plus the send queue.
-    expect(Object.keys(queues).length).toBe(routingTable.length + 1 + 4 + 2 + 1);
+    // Rule DLQs (custom bus + SES events), 5 on-failure queues (relationship, CRM outbound, CRM
+    // normaliser, SES events, inbound mail), the send DLQ, the sweep schedule DLQ; plus the send queue.
+    expect(Object.keys(queues).length).toBe(routingTable.length + 1 + 5 + 2 + 1);
     for (const queueId of Object.keys(queues).filter((id) => id !== sendQueueId)) {
       const alarm = alarms.find(
         (a) =>

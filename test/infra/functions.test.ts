@@ -19,6 +19,8 @@ const all = {
   api: stack.api.apiFunction,
   relationship: stack.relationships.relationshipFunction,
   crmOutbound: stack.relationships.crmOutboundFunction,
+  crmNormalise: stack.relationships.crmNormaliseFunction,
+  quarantine: stack.api.quarantineFunction,
   unsubscribe: stack.api.unsubscribeFunction,
   sweeper: stack.sending.sweeperFunction,
   sender: stack.sending.senderFunction,
@@ -42,10 +44,18 @@ const dynamoWrites = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Delet
 const dynamoReads = ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:Scan', 'dynamodb:BatchGetItem'];
 
 describe('Lambda functions', () => {
-  it('exactly the nine functions, all nodejs22.x on arm64 with active tracing, JSON logs and bundling defaults', () => {
-    expect(Object.keys(functions)).toHaveLength(9);
+  it('exactly the eleven functions, all nodejs22.x on arm64 with active tracing, JSON logs and bundling defaults', () => {
+    expect(Object.keys(functions)).toHaveLength(11);
     expect(new Set(Object.values(all).map((fn) => logicalId(stack, fn)))).toEqual(new Set(Object.keys(functions)));
-    const timeouts: Record<string, number> = { [logicalId(stack, all.sweeper)]: 50, [logicalId(stack, all.sender)]: 30, [logicalId(stack, all.inboundMail)]: 30 };
+    const timeouts: Record<string, number> = {
+      [logicalId(stack, all.sweeper)]: 50,
+      [logicalId(stack, all.sender)]: 30,
+      [logicalId(stack, all.inboundMail)]: 30,
+      // Functions that call CRM APIs wait on rate limits and retries.
+      [logicalId(stack, all.crmOutbound)]: 30,
+      [logicalId(stack, all.crmNormalise)]: 60,
+      [logicalId(stack, all.quarantine)]: 30,
+    };
     // Parsing MIME of up to 10 MB wants more memory than the rest.
     const memory: Record<string, number> = { [logicalId(stack, all.inboundMail)]: 512 };
     for (const [id, fn] of Object.entries(functions)) {
@@ -73,7 +83,10 @@ describe('Lambda functions', () => {
   it('each function receives exactly its environment variables', () => {
     const env = (fn: CultivateFunction) => Object.keys(props(fn).Environment.Variables).sort();
     const base = ['NODE_OPTIONS', 'POWERTOOLS_SERVICE_NAME'];
-    expect(env(all.ingest)).toEqual([...base, 'EVENT_BUS_NAME', 'IDENTITY_KEY_SECRET_ARN', 'TABLE_NAME', 'WEBHOOK_SECRET_ARN'].sort());
+    // HubSpot signs the public URL: the ingest function rebuilds it from the base URL.
+    expect(env(all.ingest)).toEqual([...base, 'CULTIVATE_PUBLIC_BASE_URL', 'EVENT_BUS_NAME', 'IDENTITY_KEY_SECRET_ARN', 'TABLE_NAME', 'WEBHOOK_SECRET_ARN'].sort());
+    expect(env(all.quarantine)).toEqual([...base, 'EVENT_BUS_NAME', 'IDENTITY_KEY_SECRET_ARN', 'TABLE_NAME'].sort());
+    expect(env(all.crmNormalise)).toEqual([...base, ...['CULTIVATE_PUBLIC_BASE_URL', 'SES_CONFIGURATION_SET'], 'EVENT_BUS_NAME', 'IDENTITY_KEY_SECRET_ARN', 'TABLE_NAME'].sort());
     expect(env(all.api)).toEqual([...base, 'IDENTITY_KEY_SECRET_ARN', 'TABLE_NAME'].sort());
     const config = ['CULTIVATE_PUBLIC_BASE_URL', 'SES_CONFIGURATION_SET'];
     expect(env(all.relationship)).toEqual(
@@ -86,7 +99,7 @@ describe('Lambda functions', () => {
     );
     expect(env(all.sesEvents)).toEqual([...base, ...config, 'TABLE_NAME'].sort());
     expect(env(all.crmOutbound)).toEqual(
-      [...base, 'CULTIVATE_OUTBOUND_WEBHOOK_URL', 'IDEMPOTENCY_TABLE_NAME', 'OUTBOUND_SECRET_ARN'].sort(),
+      [...base, ...config, 'CULTIVATE_OUTBOUND_WEBHOOK_URL', 'IDEMPOTENCY_TABLE_NAME', 'OUTBOUND_SECRET_ARN'].sort(),
     );
     const v = (fn: CultivateFunction) => props(fn).Environment.Variables;
     expect(v(all.ingest).TABLE_NAME).toEqual({ Ref: tableId });

@@ -11,6 +11,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as ses from 'aws-cdk-lib/aws-ses';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { describe, expect, it } from 'vitest';
+import { CrmSettingsBinding } from '../../lib/crm-settings.ts';
 import { Replies } from '../../lib/replies.ts';
 
 function build() {
@@ -28,6 +29,7 @@ function build() {
     unsubscribeKey: secret('UnsubscribeKey'),
     identityKey: secret('IdentityKey'),
     outboundSecret: secret('OutboundSecret'),
+    crmSettings: new CrmSettingsBinding(stack),
     configurationSet: ses.ConfigurationSet.fromConfigurationSetName(stack, 'Cs', 'cultivate'),
   });
   return { app, stack, replies, template: Template.fromStack(stack) };

@@ -238,14 +238,22 @@ describe('config travels with the functions that call pipeline()', () => {
         sender: s.sending.senderFunction,
         sesEvents: s.sesEvents.sesEventsFunction,
         inboundMail: (s.replies as NonNullable<typeof s.replies>).inboundMailFunction,
+        // Owner routing and config/crm.yaml.
+        crmOutbound: s.relationships.crmOutboundFunction,
+        crmNormalise: s.relationships.crmNormaliseFunction,
       }).map((fn) => logicalId(s, fn)),
     );
-    expect(withConfig.size).toBe(5);
+    expect(withConfig.size).toBe(7);
+    // The ingest function has the base URL (HubSpot signs the public URL) but no config/.
+    const ingestId = logicalId(s, s.api.ingestFunction);
     for (const [id, fn] of Object.entries(fns)) {
       const vars = fn.Properties?.Environment.Variables;
       if (withConfig.has(id)) {
         expect(vars.CULTIVATE_PUBLIC_BASE_URL, id).toBe('https://nurture.seller-real.example');
         expect(vars.SES_CONFIGURATION_SET, id).toEqual({ Ref: logicalId(s, s.email.configurationSet) });
+      } else if (id === ingestId) {
+        expect(vars.CULTIVATE_PUBLIC_BASE_URL, id).toBe('https://nurture.seller-real.example');
+        expect(vars.SES_CONFIGURATION_SET, id).toBeUndefined();
       } else {
         expect(vars.CULTIVATE_PUBLIC_BASE_URL, id).toBeUndefined();
       }

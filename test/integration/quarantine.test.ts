@@ -73,7 +73,7 @@ describe('webhook quarantine', () => {
 
   it('when the quarantine cannot keep it, the CRM is asked to retry (503), never told 400', async () => {
     const { post } = setup();
-    const failing = { keep: async () => Promise.reject(new Error('table unavailable')) };
+    const failing = { keep: async () => Promise.reject(new Error('table unavailable')), list: async () => [], get: async () => undefined, markReplayed: async () => false };
     const raw = new TextEncoder().encode('not json');
     const sig = signBody(SECRET, raw, NOW.getTime() / 1000);
     const res = await ingestGenericWebhook(

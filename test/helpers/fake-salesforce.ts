@@ -1,0 +1,198 @@
+/**
+ * A local fake of the Salesforce REST API endpoints Cultivate calls, answering in Salesforce's own
+ * shapes (OAuth token response, SOQL query results with `attributes`, sObject create/update answers,
+ * error arrays with `errorCode`), for adapter and end-to-end tests.
+ *
+ *   const sf = await startFakeSalesforce();     // sf.url → CULTIVATE_SALESFORCE_API_URL,
+ *                                               // sf.clientId / sf.clientSecret → CULTIVATE_SALESFORCE_CLIENT_ID / _SECRET
+ *   sf.seed({ Opportunity: { '006…': { AccountId: '001…', IsClosed: true, IsWon: false, … } },
+ *             OpportunityContactRole: { '00K…': { OpportunityId: '006…', ContactId: '003…', Role: 'Decision Maker' } },
+ *             Contact: { '003…': { Email: 'dana@example.com', … } } });
+ *   sf.failNext(429)                            // the next API call answers 429 once (Retry-After: 0)
+ *   sf.expireSessions()                         // the next API call answers 401 INVALID_SESSION_ID
+ *   sf.calls                                    // every request: method, path (with query), parsed body, headers
+ *   sf.records('Task')                          // records as stored (created Tasks, patched Contacts)
+ *   await sf.stop();
+ *
+ * SOQL: `SELECT f1, Rel.f2 FROM Object WHERE Field = 'value' [ORDER BY f [ASC|DESC]] [LIMIT n]`,
+ * the forms the adapter sends. Relationship paths (`Account.Name`, `Contact.Account.Name`) follow
+ * `<Rel>Id` to the seeded record. Seeded fields that are absent answer null, as Salesforce does.
+ * OpportunityStage holds the standard stages unless seeded.
+ */
+import { serve } from '@hono/node-server';
+import { Hono, type Context } from 'hono';
+import type { AddressInfo } from 'node:net';
+
+type Fields = Record<string, unknown>;
+export type FakeSalesforceSeed = Record<string, Record<string, Fields>>;
+
+export interface FakeCall {
+  method: string;
+  path: string;
+  body: unknown;
+  headers: Record<string, string>;
+}
+
+export interface FakeSalesforce {
+  url: string;
+  clientId: string;
+  clientSecret: string;
+  calls: FakeCall[];
+  /** Adds or replaces records by object and id (fields merged over existing ones). */
+  seed(data: FakeSalesforceSeed): void;
+  /** The next REST call (not the token call) answers `status` once; 429 carries Retry-After: 0. */
+  failNext(status?: number): void;
+  /** Invalidates every issued token: the next call answers 401 INVALID_SESSION_ID. */
+  expireSessions(): void;
+  records(object: string): ({ Id: string } & Fields)[];
+  stop(): Promise<void>;
+}
+
+const STANDARD_STAGES: [string, boolean, boolean][] = [
+  ['Prospecting', false, false],
+  ['Qualification', false, false],
+  ['Needs Analysis', false, false],
+  ['Value Proposition', false, false],
+  ['Id. Decision Makers', false, false],
+  ['Perception Analysis', false, false],
+  ['Proposal/Price Quote', false, false],
+  ['Negotiation/Review', false, false],
+  ['Closed Won', true, true],
+  ['Closed Lost', true, false],
+];
+
+const PREFIX: Record<string, string> = { Task: '00T', Contact: '003', Account: '001', Opportunity: '006', Lead: '00Q', OpportunityContactRole: '00K', OpportunityHistory: '008' };
+
+const SOQL = /^SELECT\s+(.+?)\s+FROM\s+(\w+)(?:\s+WHERE\s+(\w+)\s*=\s*'((?:[^'\\]|\\.)*)')?(?:\s+ORDER\s+BY\s+(\w+)(?:\s+(ASC|DESC))?)?(?:\s+LIMIT\s+(\d+))?\s*$/is;
+
+export async function startFakeSalesforce(opts: { clientId?: string; clientSecret?: string } = {}): Promise<FakeSalesforce> {
+  const clientId = opts.clientId ?? '3MVG9fake.client.id';
+  const clientSecret = opts.clientSecret ?? 'fake-client-secret';
+  const db = new Map<string, Map<string, Fields>>();
+  const calls: FakeCall[] = [];
+  const tokens = new Set<string>();
+  let failures: number[] = [];
+  let counter = 0;
+  let url = '';
+
+  const table = (object: string) => {
+    let t = db.get(object);
+    if (!t) db.set(object, (t = new Map()));
+    return t;
+  };
+  const seed = (data: FakeSalesforceSeed) => {
+    for (const [object, rows] of Object.entries(data)) for (const [id, fields] of Object.entries(rows)) table(object).set(id, { ...table(object).get(id), ...fields, Id: id });
+  };
+  seed({ OpportunityStage: Object.fromEntries(STANDARD_STAGES.map(([name, isClosed, isWon], i) => [`01J00000000000${String(i).padStart(2, '0')}`, { ApiName: name, MasterLabel: name, IsClosed: isClosed, IsWon: isWon }])) });
+
+  const sameId = (a: unknown, b: string) => typeof a === 'string' && (a === b || (a.length >= 15 && b.length >= 15 && a.slice(0, 15) === b.slice(0, 15)));
+  const attributes = (object: string, id: string) => ({ type: object, url: `/services/data/v62.0/sobjects/${object}/${id}` });
+
+  /** Follows `Rel.Field` through `<Rel>Id`, building Salesforce's nested relationship objects. */
+  function project(object: string, row: Fields, paths: string[][]): Fields {
+    const out: Fields = { attributes: attributes(object, String(row.Id)) };
+    const groups = new Map<string, string[][]>();
+    for (const path of paths) {
+      const [head, ...rest] = path as [string, ...string[]];
+      if (rest.length === 0) out[head] = row[head] ?? null;
+      else groups.set(head, [...(groups.get(head) ?? []), rest]);
+    }
+    for (const [rel, sub] of groups) {
+      const id = row[`${rel}Id`];
+      const target = typeof id === 'string' ? [...table(rel).values()].find((r) => sameId(r.Id, id)) : undefined;
+      out[rel] = target ? project(rel, target, sub) : null;
+    }
+    return out;
+  }
+
+  const sfError = (c: Context, status: number, errorCode: string, message: string) => c.json([{ message, errorCode }], status as 400);
+
+  const app = new Hono();
+  app.use('*', async (c, next) => {
+    const raw = await c.req.raw.clone().text();
+    let body: unknown = raw || undefined;
+    if (raw && (c.req.header('content-type') ?? '').includes('json')) body = JSON.parse(raw);
+    else if (raw && (c.req.header('content-type') ?? '').includes('x-www-form-urlencoded')) body = Object.fromEntries(new URLSearchParams(raw));
+    const u = new URL(c.req.url);
+    calls.push({ method: c.req.method, path: u.pathname + u.search, body, headers: Object.fromEntries(c.req.raw.headers.entries()) });
+    await next();
+  });
+
+  app.post('/services/oauth2/token', async (c) => {
+    const form = new URLSearchParams(await c.req.text());
+    if (form.get('grant_type') !== 'client_credentials') return c.json({ error: 'unsupported_grant_type', error_description: 'grant type not supported' }, 400);
+    if (form.get('client_id') !== clientId || form.get('client_secret') !== clientSecret) return c.json({ error: 'invalid_client', error_description: 'invalid client credentials' }, 400);
+    const token = `00DFAKE000000000!fake-token-${++counter}`;
+    tokens.add(token);
+    return c.json({ access_token: token, signature: 'fake-signature', token_format: 'opaque', instance_url: url, id: `${url}/id/00DFAKE000000000AAA/005FAKE000000000AAA`, token_type: 'Bearer', issued_at: String(Date.now()) });
+  });
+
+  app.use('/services/data/*', async (c, next) => {
+    const auth = c.req.header('authorization') ?? '';
+    if (!auth.startsWith('Bearer ') || !tokens.has(auth.slice(7))) return sfError(c, 401, 'INVALID_SESSION_ID', 'Session expired or invalid');
+    const fail = failures.shift();
+    if (fail !== undefined) {
+      if (fail === 429) c.header('Retry-After', '0');
+      return fail === 403 ? sfError(c, 403, 'REQUEST_LIMIT_EXCEEDED', 'TotalRequests Limit exceeded.') : sfError(c, fail, 'SERVER_UNAVAILABLE', 'try again');
+    }
+    await next();
+  });
+
+  app.get('/services/data/:version/query', (c) => {
+    const q = c.req.query('q') ?? '';
+    const m = SOQL.exec(q.trim());
+    if (!m) return sfError(c, 400, 'MALFORMED_QUERY', 'unexpected token');
+    const [, select = '', object = '', whereField, whereValue, orderBy, direction, limit] = m;
+    let rows = [...table(object).values()];
+    if (whereField) {
+      const value = (whereValue ?? '').replace(/\\(.)/g, '$1');
+      rows = rows.filter((r) => (whereField.endsWith('Id') ? sameId(r[whereField], value) : r[whereField] === value));
+    }
+    if (orderBy) {
+      const sign = direction?.toUpperCase() === 'DESC' ? -1 : 1;
+      rows.sort((a, b) => sign * (String(a[orderBy] ?? '') < String(b[orderBy] ?? '') ? -1 : String(a[orderBy] ?? '') > String(b[orderBy] ?? '') ? 1 : 0));
+    }
+    if (limit) rows = rows.slice(0, Number(limit));
+    const paths = select.split(',').map((f) => f.trim().split('.'));
+    return c.json({ totalSize: rows.length, done: true, records: rows.map((r) => project(object, r, paths)) });
+  });
+
+  app.post('/services/data/:version/sobjects/:object', async (c) => {
+    const object = c.req.param('object');
+    const fields = (await c.req.json()) as Fields;
+    const id = `${PREFIX[object] ?? 'a00'}FAKE${String(++counter).padStart(8, '0')}AAA`.slice(0, 18);
+    table(object).set(id, { ...fields, Id: id, CreatedDate: new Date().toISOString() });
+    return c.json({ id, success: true, errors: [] }, 201);
+  });
+
+  app.patch('/services/data/:version/sobjects/:object/:id', async (c) => {
+    const object = c.req.param('object');
+    const id = c.req.param('id');
+    const existing = [...table(object).values()].find((r) => sameId(r.Id, id));
+    if (!existing) return sfError(c, 404, 'NOT_FOUND', 'The requested resource does not exist');
+    Object.assign(existing, (await c.req.json()) as Fields);
+    return c.body(null, 204);
+  });
+
+  app.notFound((c) => sfError(c, 404, 'NOT_FOUND', 'The requested resource does not exist'));
+
+  const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' });
+  await new Promise<void>((resolve) => server.once('listening', () => resolve()));
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+  return {
+    url,
+    clientId,
+    clientSecret,
+    calls,
+    seed,
+    failNext: (status = 429) => void failures.push(status),
+    expireSessions: () => tokens.clear(),
+    records: (object) => [...table(object).values()] as ({ Id: string } & Fields)[],
+    stop: () =>
+      new Promise<void>((resolve, reject) => {
+        failures = [];
+        server.close((err) => (err ? reject(err) : resolve()));
+      }),
+  };
+}
