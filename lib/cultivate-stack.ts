@@ -89,7 +89,7 @@ export class CultivateStack extends Stack {
       unsubscribeKey: this.secrets.unsubscribeKey,
       identityKey: this.secrets.identityKey,
     });
-    this.sesEvents = new SesEvents(this, 'SesEvents', { table: this.tables.table, email: this.email });
+    this.sesEvents = new SesEvents(this, 'SesEvents', { table: this.tables.table, email: this.email, bus });
 
     // Replies are received only when config/sending.yaml names a reply subdomain.
     const replyDomain = loadSendingConfig(join(projectRoot, CONFIG_DIR)).replyDomain;

@@ -17,6 +17,8 @@ import { sesDetailTypes, type CultivateEmail } from './email.ts';
 export interface SesEventsProps {
   readonly table: dynamodb.ITableV2;
   readonly email: CultivateEmail;
+  /** Cultivate's bus: consent-changed for the CRM after a hard bounce or a complaint. */
+  readonly bus: events.IEventBus;
 }
 
 export class SesEvents extends Construct {
@@ -33,7 +35,10 @@ export class SesEvents extends Construct {
       asyncInvoked: true,
       maxEventAge: Duration.hours(6),
       pipelineConfig: { configurationSet: props.email.configurationSet },
-    }).bindTable({ table: props.table, access: 'readwrite' });
+    })
+      .bindTable({ table: props.table, access: 'readwrite' })
+      // Hard bounces and complaints are e-mail opt-outs in the CRM too (consent-changed).
+      .bindBus(props.bus);
 
     this.deadLetterQueue = new sqs.Queue(this, 'SesEventsDlq', {
       encryption: sqs.QueueEncryption.SQS_MANAGED,

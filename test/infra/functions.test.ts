@@ -97,7 +97,7 @@ describe('Lambda functions', () => {
     expect(env(all.sender)).toEqual(
       [...base, ...config, 'EVENT_BUS_NAME', 'IDENTITY_KEY_SECRET_ARN', 'TABLE_NAME', 'UNSUBSCRIBE_KEY_SECRET_ARN'].sort(),
     );
-    expect(env(all.sesEvents)).toEqual([...base, ...config, 'TABLE_NAME'].sort());
+    expect(env(all.sesEvents)).toEqual([...base, ...config, 'EVENT_BUS_NAME', 'TABLE_NAME'].sort());
     expect(env(all.crmOutbound)).toEqual(
       [...base, ...config, 'CULTIVATE_OUTBOUND_WEBHOOK_URL', 'IDEMPOTENCY_TABLE_NAME', 'OUTBOUND_SECRET_ARN'].sort(),
     );
@@ -229,10 +229,11 @@ describe('IAM least privilege', () => {
     }
   });
 
-  it('SES events: read/write on the table; no PutEvents, no secrets', () => {
+  it('SES events: read/write on the table; PutEvents on the bus only (consent-changed for the CRM); no secrets', () => {
     const a = actions(all.sesEvents);
     for (const x of ['dynamodb:UpdateItem', 'dynamodb:GetItem', 'dynamodb:PutItem']) expect(a.has(x), x).toBe(true);
-    expect(a.has('events:PutEvents')).toBe(false);
+    expect(a.has('events:PutEvents')).toBe(true);
+    expect(resourcesOf(all.sesEvents, 'events:PutEvents')).toContain(busId);
     expect(a.has('secretsmanager:GetSecretValue')).toBe(false);
   });
 

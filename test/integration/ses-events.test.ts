@@ -17,7 +17,7 @@ import type { RelationshipState } from '#domain/types';
 import { type SesEventDeps, handleSesEvent } from '#handlers/ses-events';
 import { createKeyedHasher } from '#shared/hmac';
 import { scanAll, withDynamoDbLocal } from '../helpers/dynamo.ts';
-import { fixedClock, recordingLogger } from '../helpers/fixtures.ts';
+import { fixedClock, RecordingPublisher, recordingLogger } from '../helpers/fixtures.ts';
 
 const db = withDynamoDbLocal('ses-events');
 const config = loadPipelineConfig('config', 'https://api.cultivate.example');
@@ -30,8 +30,9 @@ function setup() {
   const store = new DynamoRelationshipStore(db.doc, db.table);
   const touches = new DynamoTouchStore(db.doc, db.table);
   const logger = recordingLogger();
-  const deps: SesEventDeps = { clock: fixedClock(NOW), store, touches, planner: config.planner, logger };
-  return { store, touches, logger, deps, handle: (detail: unknown) => handleSesEvent(deps, detail) };
+  const publisher = new RecordingPublisher();
+  const deps: SesEventDeps = { clock: fixedClock(NOW), store, touches, planner: config.planner, logger, publisher };
+  return { store, touches, logger, deps, publisher, handle: (detail: unknown) => handleSesEvent(deps, detail) };
 }
 
 /** A person in nurture after their first value e-mail, the next one planned. */
@@ -191,7 +192,7 @@ const BROWSER = 'Mozilla/5.0 (Macintosh; Intel Mac OS X 14_2) AppleWebKit/605.1.
 
 describe('handleSesEvent', () => {
   it('a permanent bounce: hard-bounce suppression on the state and by keyed hash, plan version bumped, no e-mail planned next', async () => {
-    const { handle, store, touches } = setup();
+    const { handle, store, touches, publisher } = setup();
     const before = await seedPerson(store, 'bounce');
     const m = msgId();
     expect(await handle(envelope(bounce(before, m, 'Permanent')).detail)).toBe('applied');
@@ -213,6 +214,14 @@ describe('handleSesEvent', () => {
     // the due index no longer holds a planned e-mail for this person
     const dueItems = (await scanAll(db.doc, db.table)).filter((i) => i.pk === `REL#${before.id}` && i.sk === 'STATE' && i.duePk !== undefined);
     expect(dueItems.every((i) => ((i.s as RelationshipState).nextTouch?.channel ?? 'none') !== 'email')).toBe(true);
+    // The CRM hears it as an e-mail opt-out, once per cause (ids only on the bus).
+    expect(publisher.ofType('consent-changed')).toEqual([
+      expect.objectContaining({
+        source: 'cultivate.relationships',
+        detail: expect.objectContaining({ relationshipId: before.id, crmIds: before.crmIds, causeId: `ses:hard-bounce:${m}`, action: 'stop-all-email', email: 'denied' }),
+      }),
+    ]);
+    expect(JSON.stringify(publisher.published)).not.toContain(before.contact.email as string);
   });
 
   it('the same bounce delivered twice: the second is a duplicate and changes nothing', async () => {
