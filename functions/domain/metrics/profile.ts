@@ -1,0 +1,60 @@
+/** The profile of a relationship for its metric facts, from its state item. Pure. */
+import type { RelationshipState } from '../types.ts';
+import { assignHoldout, type Group, type HoldoutSettings } from './holdout.ts';
+import type { Profile, Provider } from './types.ts';
+
+/**
+ * Where the integrator records the holdout decision at nurture entry (optional until then): when
+ * present it wins over re-hashing, so a later change of percent or salt cannot move anyone.
+ */
+export type MetricsState = RelationshipState & { holdout?: { group: Group } };
+
+const PROVIDERS: Record<string, Provider> = {
+  'gmail.com': 'gmail',
+  'googlemail.com': 'gmail',
+  'outlook.com': 'outlook',
+  'hotmail.com': 'outlook',
+  'live.com': 'outlook',
+  'msn.com': 'outlook',
+  'yahoo.com': 'yahoo',
+  'ymail.com': 'yahoo',
+  'aol.com': 'yahoo',
+};
+
+/**
+ * The mailbox provider class of an address, from its domain only (consumer domains by name,
+ * national variants such as hotmail.de or yahoo.co.uk by their first label). A company domain
+ * hosted by Google or Microsoft reads as `other`: telling those apart needs an MX lookup at send
+ * time (docs/metrics.md). Only the class leaves this function, never the address.
+ */
+export function providerOf(email: string | undefined): Provider {
+  if (!email) return 'unknown';
+  const domain = email.slice(email.lastIndexOf('@') + 1).trim().toLowerCase();
+  const exact = PROVIDERS[domain];
+  if (exact) return exact;
+  const first = domain.split('.')[0] ?? '';
+  if (['hotmail', 'outlook', 'live'].includes(first)) return 'outlook';
+  if (['yahoo', 'ymail'].includes(first)) return 'yahoo';
+  if (first === 'gmail' || first === 'googlemail') return 'gmail';
+  return 'other';
+}
+
+export function groupOf(state: Pick<MetricsState, 'id' | 'accountId' | 'holdout'>, holdout: HoldoutSettings): Group {
+  // No account: the person is their own unit, so they still get a stable group.
+  return state.holdout?.group ?? assignHoldout(state.accountId ?? state.id, holdout);
+}
+
+export function profileOf(state: MetricsState, holdout: HoldoutSettings): Profile {
+  const sent = state.history?.sentContent ?? [];
+  return {
+    relationshipId: state.id,
+    ...(state.accountId && { accountId: state.accountId }),
+    group: groupOf(state, holdout),
+    owner: state.owner ?? 'unassigned',
+    role: state.contact?.role ?? 'unknown',
+    horizon: state.contact?.horizon ?? 'unknown',
+    provider: providerOf(state.contact?.email),
+    ...(state.nurture && { episode: { lostAt: state.nurture.lostAt, reason: state.nurture.lostReason } }),
+    ...(sent.length > 0 && { lastContentId: sent[sent.length - 1] }),
+  };
+}

@@ -1,0 +1,78 @@
+/** factsOf on single stream records: what counts, what never does. */
+import { describe, expect, it } from 'vitest';
+import { factsOf, type FactContext } from '#domain/metrics/facts';
+import { profileOf, providerOf } from '#domain/metrics/profile';
+import { bucketOf, deltasOf, dimensionValues } from '#domain/metrics/deltas';
+import { newRelationship } from '#domain/relationship';
+import type { TimelineEntry } from '#domain/types';
+import { context } from './helpers.ts';
+
+const state = {
+  ...newRelationship('rel_x', '2026-01-01T00:00:00.000Z'),
+  stage: 'nurturing' as const,
+  accountId: 'acme.example',
+  owner: 'sam@seller.example',
+  contact: { email: 'dana@hotmail.de', role: 'champion' as const },
+  nurture: { lostReason: 'timing' as const, lostAt: '2026-01-05T10:00:00.000Z' },
+  holdout: { group: 'nurtured' as const },
+};
+const profile = profileOf(state, context.holdout);
+const ctx: FactContext = { ...context, at: '2026-02-01T00:00:00.000Z', profile };
+const tl = (e: TimelineEntry) => ({ pk: 'REL#rel_x', sk: `TL#${e.at}#${e.eventId}`, e });
+const metrics = (facts: { metric: string }[]) => facts.map((f) => f.metric);
+
+describe('factsOf', () => {
+  it('the profile carries classes, never the address', () => {
+    expect(profile).toEqual({ relationshipId: 'rel_x', accountId: 'acme.example', group: 'nurtured', owner: 'sam@seller.example', role: 'champion', horizon: 'unknown', provider: 'outlook', episode: { lostAt: '2026-01-05T10:00:00.000Z', reason: 'timing' } });
+    expect(JSON.stringify(profile)).not.toContain('dana');
+    expect([providerOf('a@gmail.com'), providerOf('a@yahoo.co.uk'), providerOf('a@live.com'), providerOf('a@acme.example'), providerOf(undefined)]).toEqual(['gmail', 'yahoo', 'outlook', 'other', 'unknown']);
+  });
+
+  it('a human reply re-engages once per episode, with the days since the loss', () => {
+    const facts = factsOf(undefined, tl({ at: '2026-01-15T10:00:00.000Z', eventId: 'r1', type: 'contact-replied', summary: 'Replied: re-engaged', detail: { classification: 'human' } }), ctx);
+    const re = facts.find((f) => f.metric === 'nurture.re-engaged');
+    expect(re).toMatchObject({ days: 10, dims: { signal: 'reply', group: 'nurtured' }, survival: { event: 'event', day: 10 } });
+    expect(re?.guard).toEqual({ requires: { pk: 'REL#rel_x', sk: 'MX#in#2026-01-05T10:00:00.000Z' }, once: { pk: 'REL#rel_x', sk: 'MX#re#2026-01-05T10:00:00.000Z' } });
+    // A reply is not a CRM outcome: the holdout could never have sent it.
+    expect(metrics(facts)).not.toContain('holdout.converted');
+  });
+
+  it('clicks (scanner or human) and opens never re-engage; superseded entries and rewrites count nothing', () => {
+    const click = factsOf(undefined, tl({ at: '2026-01-10T10:00:00.000Z', eventId: 'c', type: 'email-clicked', summary: 'Clicked', detail: { likelyScanner: false, link: 'x' } }), ctx);
+    expect(metrics(click)).toEqual(['email.clicked']);
+    const superseded = tl({ at: '2026-01-10T10:00:00.000Z', eventId: 's', type: 'deal-created', summary: 'deal-created (superseded by a newer change)', superseded: true });
+    expect(factsOf(undefined, superseded, ctx)).toEqual([]);
+    const sent = tl({ at: '2026-01-10T10:00:00.000Z', eventId: 'touch:t1', type: 'email-sent', summary: 'E-mail sent', detail: { channel: 'email', contentId: 'stale-deal-audit' } });
+    expect(factsOf(sent, sent, ctx)).toEqual([]);
+  });
+
+  it('a loss with do-not-contact on record does not enter nurture', () => {
+    expect(factsOf(undefined, tl({ at: '2026-01-05T10:00:00.000Z', eventId: 'l', type: 'lead-closed-lost', summary: 'Closed lost: timing (do-not-contact on record: no touches)', detail: { reason: 'timing' } }), ctx)).toEqual([]);
+  });
+
+  it('skips carry a reason code; a new deal on a customer is pipeline, not a return', () => {
+    const skip = (summary: string) => factsOf(undefined, tl({ at: '2026-01-10T10:00:00.000Z', eventId: summary, type: 'touch-skipped', summary, detail: { channel: 'email' } }), ctx)[0]?.dims.reason;
+    expect([skip('Touch skipped: suppressed: all-email'), skip('Touch skipped: no longer allowed at send time'), skip('Touch skipped: content x not in the library'), skip('Touch skipped: why not')]).toEqual(['suppressed', 'not-allowed', 'content-missing', 'other']);
+    const pushed = (detail: Record<string, string>) => factsOf(undefined, tl({ at: '2026-01-10T10:00:00.000Z', eventId: 'push:t1', type: 'touch-pushed', summary: 'pushed', detail: { channel: 'task', ...detail } }), ctx)[0]?.dims.reason;
+    expect([pushed({}), pushed({ reason: 'owner-capacity' })]).toEqual(['send-window', 'owner-capacity']);
+    const deal = factsOf(undefined, tl({ at: '2026-03-01T10:00:00.000Z', eventId: 'd', type: 'deal-created', summary: 'New deal on a customer', detail: { amount: 10 } }), ctx);
+    expect(metrics(deal)).toEqual(['crm.deal-created']);
+  });
+
+  it('the state item moves the stage gauge, and an erasure censors an open episode', () => {
+    const img = (s: typeof state) => ({ pk: 'REL#rel_x', sk: 'STATE', v: 1, s });
+    const moved = factsOf(img(state), img({ ...state, stage: 're-engaged' as never }), ctx);
+    expect(moved.map((f) => [f.dims.stage, f.gauge])).toEqual([['nurturing', -1], ['re-engaged', 1]]);
+    expect(factsOf(img(state), img({ ...state, updatedAt: 'later' }), ctx)).toEqual([]);
+    const erased = factsOf(img(state), undefined, ctx);
+    expect(erased.find((f) => f.survival)).toMatchObject({ survival: { event: 'censored', day: 26 }, guard: { unless: { sk: 'MX#re#2026-01-05T10:00:00.000Z' } } });
+  });
+
+  it('deltas: week and month counters per dimension, crossed with the group; fixed histogram buckets', () => {
+    expect([bucketOf(0), bucketOf(7), bucketOf(8), bucketOf(365), bucketOf(366)]).toEqual(['0-7', '0-7', '8-14', '181-365', '366+']);
+    expect(dimensionValues({ group: 'holdout', owner: 'a#b' })).toEqual([['all', 'all'], ['group', 'holdout'], ['owner', 'a_b'], ['group+owner', 'holdout+a_b']]);
+    const d = deltasOf({ metric: 'crm.deal-won', at: '2026-01-15T10:00:00.000Z', dims: { group: 'nurtured' }, amount: 500 });
+    expect(d.map((x) => `${x.key.pk} ${x.key.sk}`)).toEqual(['AGG#W#2026-W03 C#crm.deal-won#all#all', 'AGG#W#2026-W03 C#crm.deal-won#group#nurtured', 'AGG#M#2026-01 C#crm.deal-won#all#all', 'AGG#M#2026-01 C#crm.deal-won#group#nurtured']);
+    expect(d[0]?.add).toEqual({ n: 1, sum: 500 });
+  });
+});
