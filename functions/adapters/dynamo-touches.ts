@@ -4,10 +4,10 @@
  * of the relationship sees it and decides again.
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { type DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { RelationshipState } from '#domain/types';
-import { DUE_INDEX, DUE_SHARDS, dueShard, keys } from './table.ts';
+import { DUE_INDEX, DUE_SHARDS, dueShard, keys, SLA_MARK } from './table.ts';
 
 export interface DueRef {
   relationshipId: string;
@@ -15,6 +15,18 @@ export interface DueRef {
   dueAt: string;
   /** Set while a claim runs (queued or sending): until then the sweep leaves it alone. */
   lease?: string;
+  /** Set for a task's SLA entry (not a touch): the task it watches. */
+  slaTouchId?: string;
+}
+
+/** An open task's SLA: escalated to the owner's manager when it falls due before the task is done. */
+export interface TaskSla {
+  relationshipId: string;
+  touchId: string;
+  owner: string;
+  kind: string;
+  assignedAt: string;
+  slaAt: string;
 }
 
 export type ClaimResult = { ok: true; state: RelationshipState } | { ok: false; current: RelationshipState | undefined; currentDueSk: string | undefined };
@@ -53,8 +65,14 @@ export class DynamoTouchStore {
     );
     return (out.Items ?? []).map((i) => {
       const dueSk = i.dueSk as string;
+      const lease = typeof i.lease === 'string' ? { lease: i.lease } : {};
+      const sla = dueSk.indexOf(SLA_MARK);
+      if (sla >= 0) {
+        const touchId = dueSk.slice(sla + SLA_MARK.length);
+        return { relationshipId: touchId.slice(0, touchId.lastIndexOf('.')), dueSk, dueAt: dueSk.slice(0, sla), slaTouchId: touchId, ...lease };
+      }
       const cut = dueSk.lastIndexOf('#');
-      return { relationshipId: dueSk.slice(cut + 1), dueSk, dueAt: dueSk.slice(0, cut), ...(typeof i.lease === 'string' && { lease: i.lease }) };
+      return { relationshipId: dueSk.slice(cut + 1), dueSk, dueAt: dueSk.slice(0, cut), ...lease };
     });
   }
 
@@ -195,6 +213,50 @@ export class DynamoTouchStore {
         return 0;
       },
     };
+  }
+
+  /**
+   * Watch an assigned task: a second entry in the due index (its own small item under the
+   * relationship, so erasure removes it), due at the SLA. The sweep finds overdue open tasks with
+   * the same query it runs anyway, at no extra read while none is due.
+   */
+  async putTaskSla(sla: TaskSla): Promise<void> {
+    await this.doc.send(
+      new PutCommand({
+        TableName: this.table,
+        Item: { ...keys.taskSla(sla.relationshipId, sla.touchId), ...sla, duePk: `DUE#${dueShard(sla.relationshipId)}`, dueSk: `${sla.slaAt}${SLA_MARK}${sla.touchId}` },
+      }),
+    );
+  }
+
+  /** Sweeper: claim an SLA entry (a lease, as for touches), so one sweep escalates it. */
+  async claimTaskSla(ref: DueRef, leaseUntil: Date): Promise<TaskSla | undefined> {
+    const lease = leaseUntil.toISOString();
+    try {
+      const out = await this.doc.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: keys.taskSla(ref.relationshipId, ref.slaTouchId as string),
+          UpdateExpression: 'SET dueSk = :newSk, lease = :lease',
+          ConditionExpression: 'dueSk = :seen',
+          ExpressionAttributeValues: { ':seen': ref.dueSk, ':newSk': `${lease}${SLA_MARK}${ref.slaTouchId}`, ':lease': lease },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return out.Attributes as TaskSla | undefined;
+    } catch (err) {
+      if (err instanceof ConditionalCheckFailedException) return undefined;
+      throw err;
+    }
+  }
+
+  async getTaskSla(relationshipId: string, touchId: string): Promise<TaskSla | undefined> {
+    const out = await this.doc.send(new GetCommand({ TableName: this.table, Key: keys.taskSla(relationshipId, touchId), ConsistentRead: true }));
+    return out.Item as TaskSla | undefined;
+  }
+
+  async deleteTaskSla(relationshipId: string, touchId: string): Promise<void> {
+    await this.doc.send(new DeleteCommand({ TableName: this.table, Key: keys.taskSla(relationshipId, touchId) }));
   }
 
   shardOf(relationshipId: string): number {

@@ -8,6 +8,9 @@
  *   ID#C#<crmId>    ID                      namespaced CRM id -> relationship
  *   SUP#<hash>      SUP                     suppression by keyed hash; outlives erasure
  *   INBOX#<eventId> INBOX                   claim check for an inbound event (TTL 3 days)
+ *   REL#<id>        SLA#<touchId>           an open task's SLA (+ duePk/dueSk until it is escalated or done)
+ *   ACCT#<accountId> CAP                    per-account touches of the last 30 days (guardrails)
+ *   OWNER#<hash>    WEEK#<isoWeek>          human tasks one owner got that week (TTL)
  *   GSI "due":      duePk = DUE#<shard>, dueSk = <dueAt or lease end>#<id>, projects `lease`
  *                   sparse: only relationships with an open touch
  */
@@ -25,7 +28,13 @@ export const keys = {
   crmIdentity: (crmId: string) => ({ pk: `ID#C#${crmId}`, sk: 'ID' }),
   suppression: (hash: string) => ({ pk: `SUP#${hash}`, sk: 'SUP' }),
   inbox: (eventId: string) => ({ pk: `INBOX#${eventId}`, sk: 'INBOX' }),
+  taskSla: (id: string, touchId: string) => ({ pk: `REL#${id}`, sk: `SLA#${touchId}` }),
+  accountCap: (accountId: string) => ({ pk: `ACCT#${accountId}`, sk: 'CAP' }),
+  ownerWeek: (ownerHash: string, week: string) => ({ pk: `OWNER#${ownerHash}`, sk: `WEEK#${week}` }),
 } as const;
+
+/** The due-index sort key of a task's SLA entry: `<slaAt>#SLA#<touchId>` (the sweep tells it from a touch by the marker). */
+export const SLA_MARK = '#SLA#';
 
 /** Stable shard of a relationship in the due index, so a sweep can fan out. */
 export function dueShard(relationshipId: string): number {

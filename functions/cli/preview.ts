@@ -18,6 +18,7 @@ import { resolveOwner } from '#config/owners';
 import { contactTimeZone, createCadencePlanner, ownerTimeZone, quietCutoff, trackFor } from '#domain/cadence';
 import { canEmail } from '#domain/consent';
 import { pickContent } from '#domain/content';
+import { noteTouch } from '#domain/guardrails';
 import { fromLocal, zonedParts } from '#domain/local-time';
 import { applyInbound } from '#domain/relationship';
 import { recordTouch } from '#domain/touch';
@@ -175,7 +176,9 @@ export function simulate(config: CultivateConfig, options: PreviewOptions, now =
       touch.channel === 'email'
         ? ({ kind: 'email-sent', messageId: `preview-${i + 1}`, title: title ?? touch.kind } as const)
         : ({ kind: 'task-assigned', title: touch.kind } as const);
-    const recorded = recordTouch(state, touch, result, at, planner);
+    // The sender notes each done touch in the history the gap and caps count (send.ts does the same).
+    const noted = { ...state, history: noteTouch(state.history, touch.channel, at) };
+    const recorded = recordTouch(noted, touch, result, at, planner);
     if (!recorded) throw new Error(`preview: touch ${touch.touchId} was already recorded`);
     state = recorded.state;
   }

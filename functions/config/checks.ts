@@ -42,6 +42,7 @@ function cadenceChecks(raw: unknown): RawProblem[] {
       }
     }
   }
+  out.push(...workingDayChecks(c));
   const ids = new Set<string>();
   const claimed = new Map<string, string>();
   arr(c.tracks).forEach((t, i) => {
@@ -131,6 +132,37 @@ function crossChecks(raw: RawConfig): RawProblem[] {
         out.push({ file: 'cadence', path: ['tracks', i, 'topics', j], message: `content topic "${topic}" has no items in content.yaml` });
       }
     });
+  });
+  return out;
+}
+
+/**
+ * Every window keeps at least one working day under every weekend in `calendar` (else a touch of
+ * that kind could never be placed for those contacts), and company holidays are not listed twice.
+ */
+function workingDayChecks(c: Obj): RawProblem[] {
+  const out: RawProblem[] = [];
+  const calendar = obj(c.calendar);
+  const weekend = obj(calendar?.weekend);
+  const weekends: [string, unknown[]][] = [['contacts with the default weekend', arr(weekend?.default)]];
+  for (const [code, days] of Object.entries(obj(weekend?.byCountry) ?? {})) weekends.push([`contacts in ${code}`, arr(days)]);
+  for (const [name, w] of Object.entries(obj(c.windows) ?? {})) {
+    const days = arr(obj(w)?.days).map(str);
+    if (days.length === 0) continue;
+    for (const [who, off] of weekends) {
+      if (off.length > 0 && days.every((d) => off.includes(d))) {
+        out.push({ file: 'cadence', path: ['windows', name, 'days'], message: `window "${name}" has no working day for ${who} (weekend ${off.map(String).join(', ')}): such touches could never be planned` });
+      }
+    }
+  }
+  const seen = new Map<string, number>();
+  arr(calendar?.companyHolidays).forEach((h, i) => {
+    const date = str(obj(h)?.date);
+    if (date === undefined) return;
+    const countries = arr(obj(h)?.countries).map(String).sort().join(',');
+    const key = `${date}|${countries}`;
+    if (seen.has(key)) out.push({ file: 'cadence', path: ['calendar', 'companyHolidays', i, 'date'], message: `company holiday ${date} is already listed (entry ${(seen.get(key) ?? 0) + 1})` });
+    else seen.set(key, i);
   });
   return out;
 }

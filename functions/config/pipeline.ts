@@ -2,7 +2,8 @@
  * Everything the pipeline reads from config/, loaded and validated once, and turned into what the
  * handlers need: the planner, owner routing, the content library, sending settings.
  */
-import { createCadencePlanner, trackFor } from '#domain/cadence';
+import { contactTimeZone, createCadencePlanner, ownerTimeZone, trackFor } from '#domain/cadence';
+import { compileGuardrails, type GuardrailRules } from '#domain/guardrails';
 import type { SkipWeekRule } from '#domain/replies';
 import type { RelationshipState } from '#domain/types';
 import type { ContentItem, OwnerProfile, SenderSettings } from '#domain/email';
@@ -21,6 +22,12 @@ export interface PipelineConfig {
   content(id: string | undefined): ContentItem | undefined;
   /** The skip-week rule of the relationship's track ("missed me"), if it has one. */
   skipWeek(state: RelationshipState): SkipWeekRule | undefined;
+  /** cadence.yaml `guardrails`, compiled; with the zones the shared guardrails count in. */
+  guardrails: GuardrailRules;
+  contactZone(state: RelationshipState): string;
+  ownerZone(state: RelationshipState): string;
+  /** Who takes an overdue task of `ownerEmail`: their manager (routed past inactive ones), if any. */
+  managerOf(ownerEmail: string): OwnerProfile | undefined;
 }
 
 export function pipelineConfig(rules: CultivateConfig, sending: SendingConfig, publicBaseUrl: string, configurationSetName?: string): PipelineConfig {
@@ -42,6 +49,16 @@ export function pipelineConfig(rules: CultivateConfig, sending: SendingConfig, p
     skipWeek: (state) => {
       const track = state.nurture ? trackFor(rules, state.nurture.lostReason) : undefined;
       return track?.weekly ? { weeklyCount: track.weekly.count, skipWeeks: track.skipWeeks } : undefined;
+    },
+    guardrails: compileGuardrails(rules.cadence.guardrails),
+    contactZone: (state) => contactTimeZone(rules, state),
+    ownerZone: (state) => ownerTimeZone(rules, state),
+    managerOf: (ownerEmail) => {
+      const key = ownerEmail.trim().toLowerCase();
+      const manager = rules.owners.owners.find((o) => o.email.toLowerCase() === key)?.manager;
+      if (!manager) return undefined;
+      const routed = resolveOwner(rules.owners, manager).owner;
+      return routed.email.toLowerCase() === key ? undefined : routed;
     },
   };
 }

@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { emailAddress, LostReason, timeZone } from '#catalog/events';
 import { parseClock, weekdayNames } from '#domain/local-time';
+import { isKnownCountry } from '#domain/calendar';
 
 // ---------------------------------------------------------------------------------------------
 // Building blocks
@@ -94,6 +95,89 @@ export const TrackSchema = z.strictObject({
 });
 export type TrackConfig = z.infer<typeof TrackSchema>;
 
+// ---------------------------------------------------------------------------------------------
+// Guardrails across all tracks (cadence.yaml `calendar` and `guardrails`)
+
+/** A country date-holidays knows (its calendar is what "public holiday" means for that country). */
+export const calendarCountry = z.string().superRefine((code, ctx) => {
+  if (!/^[A-Z]{2}$/.test(code)) ctx.addIssue({ code: 'custom', message: 'must be an ISO 3166-1 alpha-2 country code in capitals, such as DE' });
+  else if (!isKnownCountry(code)) ctx.addIssue({ code: 'custom', message: 'unknown country code: not an ISO 3166-1 alpha-2 country (e.g. GB, not UK)' });
+});
+
+/** "2026-12-24": a real calendar date (2026-02-30 is refused). */
+export const calendarDate = z.iso.date({ message: 'must be a real date such as 2026-12-24' });
+
+const weekendDays = z
+  .array(weekdayName)
+  .max(6, 'a weekend cannot take the whole week')
+  .refine((d) => new Set(d).size === d.length, { message: 'a weekday is listed twice' });
+
+export const CompanyHolidaySchema = z.strictObject({
+  date: calendarDate,
+  name: z.string().min(1).max(100),
+  /** Only for contacts in these countries; without it, for everyone. */
+  countries: z.array(calendarCountry).min(1).optional(),
+});
+export type CompanyHoliday = z.infer<typeof CompanyHolidaySchema>;
+
+export const CalendarSchema = z.strictObject({
+  /** Public holidays of the contact's country (date-holidays, type "public") are not working days. */
+  publicHolidays: z.boolean(),
+  weekend: z.strictObject({
+    /** Weekend days for contacts without a country, or whose country is not under `byCountry`. */
+    default: weekendDays,
+    /** Countries whose weekend differs, e.g. SA: [fri, sat]. */
+    byCountry: z.record(z.string(), weekendDays).superRefine((map, ctx) => {
+      for (const code of Object.keys(map)) {
+        const r = calendarCountry.safeParse(code);
+        if (!r.success) ctx.addIssue({ code: 'custom', path: [code], message: r.error.issues[0]?.message ?? 'unknown country code' });
+      }
+    }),
+  }),
+  /** The company's own days off (e.g. a year-end shutdown), for everyone or for some countries. */
+  companyHolidays: z.array(CompanyHolidaySchema),
+});
+export type CalendarConfig = z.infer<typeof CalendarSchema>;
+
+const cap = z.int().min(1, 'a cap must be at least 1').max(1000);
+
+/** A cap over rolling 7 and 30 days; 30 days can never allow fewer than 7 days do. */
+export const RollingCapSchema = z
+  .strictObject({ per7Days: cap, per30Days: cap })
+  .superRefine((c, ctx) => {
+    if (c.per30Days < c.per7Days) {
+      ctx.addIssue({ code: 'custom', path: ['per30Days'], message: `the 30-day cap (${c.per30Days}) is below the 7-day cap (${c.per7Days}): the 7-day cap could never be reached; raise per30Days or lower per7Days` });
+    }
+  });
+export type RollingCap = z.infer<typeof RollingCapSchema>;
+
+const dayDuration = duration.refine((v) => parseDuration(v)?.unit === 'day', { message: 'must be in days, e.g. "2 days"' });
+
+export const GuardrailsSchema = z
+  .strictObject({
+    /** Local days (the contact's zone) between any two touches to one person. */
+    minimumGap: dayDuration,
+    perPerson: z.strictObject({ touches: RollingCapSchema, emails: RollingCapSchema }),
+    /** Touches to everyone at one account (company), checked and reserved when a touch goes out. */
+    perAccount: z.strictObject({ touches: RollingCapSchema }),
+    /** Human tasks one owner gets per ISO week (Monday to Sunday in the owner's zone). */
+    ownerTasksPerWeek: z.int().min(1).max(1000),
+    /** An open task not completed within this many days goes to the owner's manager. */
+    taskSla: dayDuration,
+  })
+  .superRefine((g, ctx) => {
+    const t = g.perPerson.touches;
+    const e = g.perPerson.emails;
+    if (e.per7Days > t.per7Days) ctx.addIssue({ code: 'custom', path: ['perPerson', 'emails', 'per7Days'], message: `e-mails per 7 days (${e.per7Days}) exceed touches per 7 days (${t.per7Days}); every e-mail is a touch, so this cap could never be reached` });
+    if (e.per30Days > t.per30Days) ctx.addIssue({ code: 'custom', path: ['perPerson', 'emails', 'per30Days'], message: `e-mails per 30 days (${e.per30Days}) exceed touches per 30 days (${t.per30Days}); every e-mail is a touch, so this cap could never be reached` });
+    const gap = parseDuration(g.minimumGap)?.amount ?? 0;
+    // With a gap of N days, at most ceil(7 / N) touches fit in 7 days.
+    if (gap > 0 && t.per7Days > Math.ceil(7 / gap)) {
+      ctx.addIssue({ code: 'custom', path: ['perPerson', 'touches', 'per7Days'], message: `${t.per7Days} touches per 7 days can never happen with a minimumGap of ${g.minimumGap} (at most ${Math.ceil(7 / gap)} fit); lower per7Days or the gap` });
+    }
+  });
+export type GuardrailsConfig = z.infer<typeof GuardrailsSchema>;
+
 export const CadenceFileSchema = z
   .strictObject({
     version: z.literal(1),
@@ -104,6 +188,10 @@ export const CadenceFileSchema = z
     }),
     /** Send windows by touch kind (`default` for every other kind). Local time of the recipient. */
     windows: z.record(z.string(), WindowSchema),
+    /** Which local days are working days, per contact country. */
+    calendar: CalendarSchema,
+    /** Gaps and caps across all tracks. */
+    guardrails: GuardrailsSchema,
     tracks: z.array(TrackSchema).min(1),
   });
 export type CadenceConfig = z.infer<typeof CadenceFileSchema>;

@@ -49,7 +49,9 @@ import {
   type LocalDate,
 } from './local-time.ts';
 import { mayBeTouched, planningNow, type Planner } from './planner.ts';
-import type { PlannedTouch, RelationshipState } from './types.ts';
+import { createWorkingCalendar } from './calendar.ts';
+import { compileGuardrails, moveCodes, movesText, placeTouch, type GuardedTouch } from './guardrails.ts';
+import type { PlannedTouch, RelationshipState, TouchChannel } from './types.ts';
 
 /** A send window in numbers: local weekdays (0 = Sunday) and [startMinute, endMinute) of the day. */
 export interface SendWindow {
@@ -206,6 +208,8 @@ const BLOCKING: readonly Parameters<typeof hasSuppression>[1][] = ['all-email', 
 export function createCadencePlanner(config: CultivateConfig): Planner {
   const taskWindow = (kind: string) => windowFor(config, kind);
   const emailWindow = windowFor(config, 'value-email');
+  const calendar = createWorkingCalendar(config.cadence.calendar);
+  const rules = compileGuardrails(config.cadence.guardrails);
 
   return {
     /** E-mails only go inside the value-email window in the contact's zone; tasks go any time. */
@@ -228,20 +232,33 @@ export function createCadencePlanner(config: CultivateConfig): Planner {
       const base = { touchId: touchIdFor(state.id, state.planVersion), status: 'planned' as const, step };
       const thankYouAfter = durationOf(track.thankYou?.after);
       const late = (moved: boolean, at: Date) => (moved ? `; the planned slot had passed, moved to ${at.toISOString()}` : '');
+      const contactTz = contactTimeZone(config, state);
+      // The cadence's slot, then the per-person guardrails (calendar, gap, caps) move it later if
+      // they must; a moved touch may take any day of its window, at the same local minute.
+      const place = (tz: string, from: LocalDate, idealDays: number | readonly number[], pushDays: readonly number[], minute: number, channel: TouchChannel) => {
+        const { at: ideal, moved } = scheduleAt(tz, from, idealDays, minute, now);
+        const placed = placeTouch({ ideal, tz, days: pushDays, minute, contactTz, country: state.contact.country, channel, history: h }, calendar, rules);
+        if (!placed) return undefined;
+        const pushedBy = moveCodes(placed.moves);
+        return { at: placed.at, note: late(moved, ideal) + movesText(placed.moves), extra: pushedBy.length > 0 ? { pushedBy } : {} };
+      };
 
       // Step 0: the thank-you note, a task for the owner in the owner's zone.
       if (track.thankYou && step === 0) {
         const tz = ownerTimeZone(config, state);
         const w = taskWindow('thank-you-note');
         const from = addDurationToDate(localDateOf(lostAt, tz), thankYouAfter);
-        const { at, moved } = scheduleAt(tz, from, w.days, personMinute(state.id, w), now);
-        return {
+        const p = place(tz, from, w.days, w.days, personMinute(state.id, w), 'task');
+        if (!p) return null;
+        const touch: GuardedTouch = {
           ...base,
-          at: at.toISOString(),
+          at: p.at.toISOString(),
           channel: 'task',
           kind: 'thank-you-note',
-          rule: `${track.id}: thank-you note task for the owner, ${track.thankYou.after} after the loss${late(moved, at)}`,
+          rule: `${track.id}: thank-you note task for the owner, ${track.thankYou.after} after the loss${p.note}`,
+          ...p.extra,
         };
+        return touch;
       }
 
       const cutoff = quietCutoff(track, state);
@@ -274,15 +291,17 @@ export function createCadencePlanner(config: CultivateConfig): Planner {
         if (!mayAsk || !track.permissionAsk) return null;
         const tz = ownerTimeZone(config, state);
         const w = taskWindow('permission-ask');
-        const { at, moved } = scheduleAt(tz, honour(tz, afterPrevious(tz, durationOf(track.permissionAsk.after))), w.days, personMinute(state.id, w), now);
-        if (!beforeCutoff(at)) return null;
-        return {
+        const p = place(tz, honour(tz, afterPrevious(tz, durationOf(track.permissionAsk.after))), w.days, w.days, personMinute(state.id, w), 'task');
+        if (!p || !beforeCutoff(p.at)) return null;
+        const touch: GuardedTouch = {
           ...base,
-          at: at.toISOString(),
+          at: p.at.toISOString(),
           channel: 'task',
           kind: 'permission-ask',
-          rule: `${track.id}: no e-mail consent on record, so the owner asks permission personally instead of e-mails${honourNote}${late(moved, at)}`,
+          rule: `${track.id}: no e-mail consent on record, so the owner asks permission personally instead of e-mails${honourNote}${p.note}`,
+          ...p.extra,
         };
+        return touch;
       }
 
       // The e-mail phase.
@@ -321,19 +340,21 @@ export function createCadencePlanner(config: CultivateConfig): Planner {
         from = addLocalDays(localDateOf(lastEmail, tz), 7 * weeks - 6);
       }
 
-      const { at, moved } = scheduleAt(tz, from, weekday, minute, now);
-      if (!beforeCutoff(at)) return null;
+      const p = place(tz, from, weekday, emailWindow.days, minute, 'email');
+      if (!p || !beforeCutoff(p.at)) return null;
       const item = pickContent(config.content, state, track.topics ? { topics: track.topics } : {});
       if (!item) return null;
-      return {
+      const touch: GuardedTouch = {
         ...base,
-        at: at.toISOString(),
+        at: p.at.toISOString(),
         channel: 'email',
         kind: 'value-email',
         contentId: item.id,
         topic: item.topic,
-        rule: `${track.id}: ${rule}${late(moved, at)}`,
+        rule: `${track.id}: ${rule}${p.note}`,
+        ...p.extra,
       };
+      return touch;
     },
   };
 }

@@ -69,6 +69,11 @@ export interface TouchHistory {
   /** Cadence position reached (touches issue). */
   cadenceStep: number;
   lastOutcome?: TouchOutcome;
+  /**
+   * Touches done in the last 30 days, oldest first (bounded): what the minimum gap and the
+   * per-person caps count (functions/domain/guardrails.ts `noteTouch`). Absent on older items.
+   */
+  recentTouches?: { at: string; channel: TouchChannel }[];
 }
 
 export interface RelationshipState {

@@ -4,6 +4,9 @@
  */
 import { EventSources } from '#catalog/routing';
 import type { ClaimResult, DueRef, DynamoTouchStore } from '#adapters/dynamo-touches';
+import type { CapacityStore } from '#adapters/dynamo-capacity';
+import { type GuardrailCode, type GuardrailRules, localDayKey, noteTouch, ownerWeek } from '#domain/guardrails';
+import { fromLocal } from '#domain/local-time';
 import { type ContentItem, describeTask, type OwnerProfile, renderValueEmail, type SenderSettings } from '#domain/email';
 import type { Planner } from '#domain/planner';
 import { pushTouch, recordTouch, type TouchResult } from '#domain/touch';
@@ -68,6 +71,12 @@ export async function sweepDue(deps: SweepDeps): Promise<SweepReport> {
     const claimedEmails: TouchMessage[] = [];
     for (const ref of refs) {
       if (ref.lease && ref.lease > now.toISOString()) continue; // a claim still running: not ours to touch
+      if (ref.slaTouchId) {
+        // An open task's SLA fell due: the sender decides (done meanwhile, or escalate).
+        const sla = await deps.touches.claimTaskSla(ref, lease);
+        if (sla) batch.push({ relationshipId: sla.relationshipId, touchId: sla.touchId, planVersion: 0, channel: 'task', kind: TASK_SLA_KIND, dueAt: sla.slaAt });
+        continue;
+      }
       const r = await deps.touches.claimDue(ref, lease);
       if (r.ok) {
         const msg = messageOf(r.state);
@@ -152,14 +161,20 @@ export async function recordWithRetry(
   /** Applied to the state on every attempt, re-reads included (e.g. suppressions learned at send time). */
   transform: (s: RelationshipState) => RelationshipState = (s) => s,
 ): Promise<RelationshipState | undefined> {
+  // A touch that went (or may have) counts for the minimum gap and the per-person caps.
+  const done = result.kind === 'email-sent' || result.kind === 'task-assigned' || result.kind === 'unknown';
+  const noted = (s: RelationshipState) => (done ? { ...s, history: noteTouch(s.history, touch.channel, at) } : s);
   return updateRelationship(
     store,
     () => touches.get(relationshipId),
-    (state) => recordTouch(transform(state), touch, result, at, planner),
+    (state) => recordTouch(noted(transform(state)), touch, result, at, planner),
     `record touch ${touch.touchId}`,
     base,
   );
 }
+
+/** The send-queue message kind of an overdue task's SLA check (not a touch). */
+export const TASK_SLA_KIND = 'task-sla';
 
 // ------------------------------------------------------------------------------------------------
 
@@ -179,11 +194,84 @@ export interface SendDeps {
   /** Suppressions by keyed hash (they outlive erasure and arrive from bounces): scopes on record. */
   suppressionsFor: (state: RelationshipState) => Promise<{ scope: string; topic?: string; at?: string }[]>;
   onSent?: (record: { relationshipId: string; touchId: string; messageId: string; sentAt: string }) => void;
+  /** Shared-state guardrails (per-account caps, owner task capacity, task SLA). Absent: not enforced. */
+  guardrails?: GuardrailDeps;
 }
 
-export type SendOutcome = 'sent' | 'task-assigned' | 'not-current' | 'suppressed' | 'pushed-outside-window' | 'skipped';
+export interface GuardrailDeps {
+  capacity: CapacityStore;
+  rules: GuardrailRules;
+  /** The contact's zone (the account cap counts their local days) and the task owner's (ISO weeks). */
+  contactZone(state: RelationshipState): string;
+  ownerZone(state: RelationshipState): string;
+  /** Who an overdue task of `ownerEmail` goes to (owners.yaml `manager`), if anyone. */
+  managerOf(ownerEmail: string): OwnerProfile | undefined;
+}
+
+export type SendOutcome = 'sent' | 'task-assigned' | 'not-current' | 'suppressed' | 'pushed-outside-window' | 'pushed-by-cap' | 'skipped' | 'escalated';
+
+interface Held {
+  code: GuardrailCode;
+  why: string;
+  /** The touch is planned again from this instant on. */
+  notBefore: Date;
+}
+
+/**
+ * Reserve the shared-state guardrails for a touch about to go: the owner's weekly task capacity
+ * (tasks), then the account's rolling caps. Returns why it must wait, having released what it took.
+ */
+async function reserveCapacity(g: GuardrailDeps, state: RelationshipState, touch: PlannedTouch, ownerEmail: string, now: Date): Promise<Held | undefined> {
+  let ownerWeekTaken: string | undefined;
+  if (touch.channel === 'task') {
+    const week = ownerWeek(now, g.ownerZone(state));
+    const ok = await g.capacity.reserveOwnerTask(ownerEmail, touch.touchId, week.week, g.rules.ownerTasksPerWeek, new Date(week.nextWeekStart.getTime() + 14 * DAY_MS));
+    if (!ok) return { code: 'owner-capacity', why: `owner capacity: ${g.rules.ownerTasksPerWeek} tasks in ISO week ${week.week} reached, so next week`, notBefore: week.nextWeekStart };
+    ownerWeekTaken = week.week;
+  }
+  if (state.accountId) {
+    const tz = g.contactZone(state);
+    const r = await g.capacity.reserveAccountTouch(state.accountId, touch.touchId, localDayKey(now, tz), g.rules.account);
+    if (!r.ok) {
+      if (ownerWeekTaken) await g.capacity.releaseOwnerTask(ownerEmail, touch.touchId, ownerWeekTaken);
+      const [y, m, d] = r.freeDay.split('-').map(Number) as [number, number, number];
+      const window = r.code === 'account-touches-7d' ? 7 : 30;
+      return { code: r.code, why: `account cap: ${r.cap} touches per ${window} days for everyone at this account reached; the next may go from ${r.freeDay}`, notBefore: fromLocal(tz, y, m, d, 0, 0) };
+    }
+  }
+  return undefined;
+}
+
+/** Plan the same step again from `held.notBefore` (never dropped), with the reason on the timeline. */
+async function pushTouchBy(deps: SendDeps, state: RelationshipState, touch: PlannedTouch, now: Date, held: { code: GuardrailCode | 'send-window'; why: string; notBefore: Date }): Promise<void> {
+  await updateRelationship(
+    deps.store,
+    () => deps.touches.get(state.id),
+    (current) => {
+      const t = current.nextTouch;
+      if (t?.touchId !== touch.touchId || t.status !== 'sending') return undefined;
+      const pushed = { ...pushTouch(current, touch, held.notBefore, deps.planner), updatedAt: now.toISOString() };
+      const next = pushed.nextTouch;
+      return {
+        state: pushed,
+        timeline: [
+          {
+            at: now.toISOString(),
+            eventId: `push:${touch.touchId.slice(touch.touchId.lastIndexOf('.') + 1)}`,
+            type: 'touch-pushed',
+            summary: held.why,
+            detail: { touchId: touch.touchId, kind: touch.kind, channel: touch.channel, dueAt: touch.at, rule: touch.rule, reason: held.code, ...(next && { nextAt: next.at }) },
+          },
+        ],
+      };
+    },
+    `push touch ${touch.touchId}`,
+    state,
+  );
+}
 
 export async function sendTouch(deps: SendDeps, msg: TouchMessage): Promise<SendOutcome> {
+  if (msg.kind === TASK_SLA_KIND) return escalateOverdueTask(deps, msg);
   const now = deps.clock.now();
   const log = { relationshipId: msg.relationshipId, touchId: msg.touchId, channel: msg.channel };
   const claim = await deps.touches.claimForSend(msg, new Date(now.getTime() + deps.leaseSeconds * 1000));
@@ -213,30 +301,7 @@ export async function sendTouch(deps: SendDeps, msg: TouchMessage): Promise<Send
     if (deps.planner.insideSendWindow && !deps.planner.insideSendWindow(state, touch, now)) {
       // Not sent: plan the same step at the next slot, retrying on conflict, as long as this
       // touch is still the one being sent (otherwise the lapsed lease would read as "unknown").
-      await updateRelationship(
-        deps.store,
-        () => deps.touches.get(state.id),
-        (current) => {
-          const t = current.nextTouch;
-          if (t?.touchId !== touch.touchId || t.status !== 'sending') return undefined;
-          const pushed = pushTouch(current, touch, now, deps.planner);
-          const next = pushed.nextTouch;
-          return {
-            state: pushed,
-            timeline: [
-              {
-                at: now.toISOString(),
-                eventId: `push:${touch.touchId.slice(touch.touchId.lastIndexOf('.') + 1)}`,
-                type: 'touch-pushed',
-                summary: 'Outside the send window at send time: moved to the next slot',
-                detail: { touchId: touch.touchId, kind: touch.kind, channel: touch.channel, dueAt: touch.at, rule: touch.rule, ...(next && { nextAt: next.at }) },
-              },
-            ],
-          };
-        },
-        `push touch ${touch.touchId}`,
-        state,
-      );
+      await pushTouchBy(deps, state, touch, now, { code: 'send-window', why: 'Outside the send window at send time: moved to the next slot', notBefore: now });
       deps.logger.info('outside the send window at send time: pushed to the next slot', log);
       return 'pushed-outside-window';
     }
@@ -246,6 +311,7 @@ export async function sendTouch(deps: SendDeps, msg: TouchMessage): Promise<Send
       return 'skipped';
     }
     const owner = deps.owner(state.owner);
+    if (await heldByCapacity(deps, state, touch, owner.email, now)) return 'pushed-by-cap';
     const replyTo = deps.settings.replyDomain
       ? replyAddress(await deps.unsubscribeKey(), { relationshipId: state.id, touchId: touch.touchId }, deps.settings.replyDomain)
       : undefined;
@@ -277,6 +343,7 @@ export async function sendTouch(deps: SendDeps, msg: TouchMessage): Promise<Send
   }
 
   const owner = deps.owner(state.owner);
+  if (await heldByCapacity(deps, state, touch, owner.email, now)) return 'pushed-by-cap';
   const task = describeTask(state, touch, owner, now);
   await deps.publisher.publish([
     {
@@ -301,6 +368,75 @@ export async function sendTouch(deps: SendDeps, msg: TouchMessage): Promise<Send
     },
   ]);
   await recordWithRetry(deps.store, deps.touches, state.id, touch, { kind: 'task-assigned', title: task.title }, now, deps.planner, state);
+  const sla = deps.guardrails?.rules.taskSlaDays ?? 0;
+  if (sla > 0) {
+    const slaAt = new Date(now.getTime() + sla * DAY_MS).toISOString();
+    await deps.touches.putTaskSla({ relationshipId: state.id, touchId: touch.touchId, owner: owner.email, kind: touch.kind, assignedAt: now.toISOString(), slaAt });
+  }
   deps.logger.info('task assigned', { ...log, kind: touch.kind });
   return 'task-assigned';
+}
+
+async function heldByCapacity(deps: SendDeps, state: RelationshipState, touch: PlannedTouch, ownerEmail: string, now: Date): Promise<boolean> {
+  if (!deps.guardrails) return false;
+  const held = await reserveCapacity(deps.guardrails, state, touch, ownerEmail, now);
+  if (!held) return false;
+  await pushTouchBy(deps, state, touch, now, held);
+  deps.logger.info('held by a shared guardrail at send time: pushed and replanned', { relationshipId: state.id, touchId: touch.touchId, reason: held.code });
+  return true;
+}
+
+const ESCALATION_OUTCOMES = ['done', 'no-answer', 'left-message'] as const;
+
+/**
+ * An open task's SLA fell due. If a `touch-completed` for it is on the timeline (newest 100
+ * entries: the SLA is days, not months), nothing happens; otherwise the owner's manager gets a
+ * task saying why. Either way the SLA entry is removed, so it fires once.
+ */
+async function escalateOverdueTask(deps: SendDeps, msg: TouchMessage): Promise<SendOutcome> {
+  const now = deps.clock.now();
+  const log = { relationshipId: msg.relationshipId, touchId: msg.touchId, reason: 'task-sla' };
+  const sla = await deps.touches.getTaskSla(msg.relationshipId, msg.touchId);
+  if (!sla) return 'not-current';
+  const state = await deps.touches.get(sla.relationshipId);
+  const recent = state ? await deps.store.timeline(state.id, { newestFirst: true, limit: 100 }) : [];
+  const completed = recent.some((e) => e.type === 'touch-completed' && e.detail?.touchId === sla.touchId);
+  const manager = deps.guardrails?.managerOf(sla.owner);
+  const blocked = !state || state.stage === 'retired' || state.suppressions.some((s) => s.scope === 'do-not-contact');
+  if (completed || blocked || !manager) {
+    await deps.touches.deleteTaskSla(sla.relationshipId, sla.touchId);
+    deps.logger.info('task SLA: nothing to escalate', { ...log, completed, blocked, hasManager: manager !== undefined });
+    return 'skipped';
+  }
+  const days = Math.round((now.getTime() - Date.parse(sla.assignedAt)) / DAY_MS);
+  const why = `task SLA: the ${sla.kind.replace(/-/g, ' ')} task assigned to ${sla.owner} on ${sla.assignedAt.slice(0, 10)} is still open after ${days} days (taskSla ${deps.guardrails?.rules.taskSlaDays} days)`;
+  const tz = manager.timezone ?? 'UTC';
+  const dueDate = localDayKey(now, tz);
+  const escalationId = `${sla.touchId}.sla`;
+  await deps.publisher.publish([
+    {
+      source: EventSources.touches,
+      detailType: 'task-assigned',
+      detail: {
+        relationshipId: state.id,
+        crmIds: state.crmIds,
+        owner: manager.email,
+        touchId: escalationId,
+        kind: 'task-escalation',
+        title: `Overdue task of ${sla.owner}: ${sla.kind.replace(/-/g, ' ')}`,
+        why,
+        dueDate,
+        ownerTimezone: tz,
+        ...(state.accountId && { accountId: state.accountId }),
+        ...(state.nurture?.dealId && { dealId: state.nurture.dealId }),
+        outcomes: [...ESCALATION_OUTCOMES],
+      },
+    },
+  ]);
+  await deps.store.appendTimeline(state.id, [
+    { at: now.toISOString(), eventId: `sla:${sla.touchId.slice(sla.touchId.lastIndexOf('.') + 1)}`, type: 'task-escalated', summary: why, detail: { touchId: sla.touchId, escalationTouchId: escalationId, reason: 'task-sla', to: manager.email } },
+  ]);
+  await deps.touches.deleteTaskSla(sla.relationshipId, sla.touchId);
+  deps.logger.info('task SLA: escalated to the manager', log);
+  return 'escalated';
 }

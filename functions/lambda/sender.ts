@@ -2,6 +2,7 @@
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import { DynamoCapacityStore } from '#adapters/dynamo-capacity';
 import { documentClient } from '#adapters/dynamo-store';
 import { DynamoTouchStore } from '#adapters/dynamo-touches';
 import { SesMailer } from '#adapters/ses-mailer';
@@ -14,12 +15,15 @@ const processor = new BatchProcessor(EventType.SQS);
 const store = relationshipStore();
 let deps: SendDeps | undefined;
 
-function sendDeps(): SendDeps {
+async function sendDeps(): Promise<SendDeps> {
   if (deps) return deps;
   const config = pipeline();
+  // Owner counters are keyed by the keyed hash of the owner's address (no address in a key).
+  const ownerHasher = await hasher();
+  const doc = documentClient(dynamo());
   deps = {
     clock,
-    touches: new DynamoTouchStore(documentClient(dynamo()), env('TABLE_NAME')),
+    touches: new DynamoTouchStore(doc, env('TABLE_NAME')),
     store,
     mailer: new SesMailer(new SESv2Client({}), config.settings.configurationSetName),
     publisher: publisher(),
@@ -35,12 +39,19 @@ function sendDeps(): SendDeps {
       const h = await hasher();
       return (await store.getSuppression([...(state.emailHash ? [state.emailHash] : []), ...state.crmIds.map((id) => h.crmHash(id))]))?.scopes ?? [];
     },
+    guardrails: {
+      capacity: new DynamoCapacityStore(doc, env('TABLE_NAME'), (e) => ownerHasher.emailHash(e)),
+      rules: config.guardrails,
+      contactZone: config.contactZone,
+      ownerZone: config.ownerZone,
+      managerOf: config.managerOf,
+    },
   };
   return deps;
 }
 
 const record = async (r: SQSRecord) => {
-  const outcome = await sendTouch(sendDeps(), JSON.parse(r.body) as TouchMessage);
+  const outcome = await sendTouch(await sendDeps(), JSON.parse(r.body) as TouchMessage);
   return { outcome };
 };
 

@@ -33,6 +33,7 @@ import { handleInboundEnvelope, type RelationshipDeps } from '#handlers/relation
 import { handleInboundMail, type RepliesDeps } from '#handlers/replies';
 import { type CrmRoutesDeps, quarantineRoutes, readRoutes, unsubscribeRoutes, webhookRoutes, withErrors } from '#http/app';
 import { DynamoMassCloseCounter } from '#adapters/dynamo-mass-close';
+import { DynamoCapacityStore } from '#adapters/dynamo-capacity';
 import { loadCrmConfig } from '#crm/config';
 import { handleCrmNotification, mappingOf, type NormaliseDeps } from '#crm/normalise';
 import { deliverToAll, type DeliveryJob, outboundTargets } from '#crm/outbound';
@@ -202,6 +203,13 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     suppressionsFor: async (state) =>
       (await store.getSuppression([...(state.emailHash ? [state.emailHash] : []), ...state.crmIds.map((id) => hasher.crmHash(id))]))?.scopes ?? [],
     onSent: (r) => sentRecords.set(r.messageId, r),
+    guardrails: {
+      capacity: new DynamoCapacityStore(doc, TABLE, (e) => hasher.emailHash(e)),
+      rules: config.guardrails,
+      contactZone: config.contactZone,
+      ownerZone: config.ownerZone,
+      managerOf: config.managerOf,
+    },
   };
   const sendQueue = new LocalQueue<TouchMessage>(
     'send-queue',
@@ -316,7 +324,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       ...(parsed.data.type === 'complaint' && { complaint: { timestamp: at } }),
       ...(parsed.data.type === 'click' && { click: { timestamp: at, link: parsed.data.link ?? 'https://example.com/', userAgent: 'Mozilla/5.0' } }),
     };
-    const outcome = await handleSesEvent({ clock, store, touches, planner, logger }, detail);
+    const outcome = await handleSesEvent({ clock, store, touches, planner, logger, publisher: bus }, detail);
     return c.json({ outcome });
   });
   const server: ServerType = await new Promise((res) => {

@@ -200,7 +200,12 @@ describe('touches, end to end: three weeks of a cadence, then people leave and r
   it('three weeks later: the fired touches are sent or assigned, nothing else', async () => {
     const r = await advance('P21D');
     expect(Date.parse(r.now)).toBeGreaterThanOrEqual(Date.parse(CLOCK_START) + 21 * DAY_MS);
-    phase1Fired = r.fired;
+    // Task SLA checks ride the same queue (kind task-sla): an open thank-you task past its SLA goes
+    // to the owner's manager (escalated), or is dropped when there is none (skipped).
+    const slaChecks = r.fired.filter((f) => f.kind === 'task-sla');
+    expect(new Set(slaChecks.map((f) => f.outcome)).size).toBeGreaterThan(0);
+    for (const f of slaChecks) expect(['escalated', 'skipped']).toContain(f.outcome);
+    phase1Fired = r.fired.filter((f) => f.kind !== 'task-sla');
     const outcomes = [...new Set(phase1Fired.map((f) => f.outcome))].sort();
     expect(outcomes).toEqual(['sent', 'task-assigned']);
     // Each touch fired once.

@@ -24,6 +24,17 @@
  * day), and no e-mail at all. preview-unresponsive-berlin.json: the lost-no-weekly track, the
  * thank-you note only: no weekly (nor any) e-mail.
  *
+ *
+ * Guardrail goldens (cadence.yaml `calendar`), checked by hand:
+ * preview-timing-berlin-unity-day.json (DE, Berlin, loss Tue 2028-09-12): the thank-you task Thu
+ * 2028-09-14 (Denver), weekly e-mails on Tuesdays 09-19, 09-26, then Tue 2028-10-03 is Tag der
+ * Deutschen Einheit, a public holiday in Germany: the third e-mail moves to the next window day,
+ * Tue 2028-10-10 at the same 10:51, its reason says so; the rhythm goes on from there (10-17 ...).
+ * preview-timing-riyadh-weekend.json (SA, Riyadh, owner Sam in New York, loss Wed 2026-12-02): the
+ * thank-you would be Fri 2026-12-04, a weekend day in Saudi Arabia (Fri-Sat): it moves to the
+ * next window day, Mon 2026-12-07 10:36 New York; the first e-mail comes on the first Tuesday at
+ * least 2 days after it (12-15), then weekly.
+ *
  * The playbook assertions below re-check the main golden's shape independently of the
  * implementation (with Intl, not the planner's own time code), so a golden regenerated without
  * looking fails too.
@@ -105,5 +116,25 @@ describe('cultivate preview --json, golden files', () => {
     // Six quiet months after the loss, e-mail ends: nothing on or after 2027-05-24.
     expect(Date.parse(emails.at(-1)!.at)).toBeLessThan(Date.parse('2027-05-24T11:00:00Z'));
     expect(Date.parse(emails.at(-1)!.at) + 28 * DAY).toBeGreaterThan(Date.parse('2027-05-24T11:00:00Z'));
+  });
+
+  it('a weekly e-mail on a German public holiday moves a week, and says why (DE, 2028-10-03)', async () => {
+    const run = await cli(['preview', '--reason', 'timing', '--role', 'champion', '--tz', 'Europe/Berlin', '--country', 'DE', '--from', '2028-09-12', '--months', '2', '--json']);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toBe(golden('preview-timing-berlin-unity-day.json'));
+    const emails = (JSON.parse(run.stdout) as Row[]).filter((r) => r.channel === 'email');
+    expect(emails.some((r) => r.at.startsWith('2028-10-03'))).toBe(false);
+    const moved = emails.find((r) => r.at.startsWith('2028-10-10'));
+    expect(moved?.reason).toContain('Tue 2028-10-03 is not a working day: holiday: Tag der Deutschen Einheit');
+    expect(new Set(emails.map((r) => berlin.format(new Date(r.at)))).size).toBe(1);
+  });
+
+  it('a task on a Friday for a contact in Saudi Arabia (Fri-Sat weekend) moves to Monday, and says why', async () => {
+    const run = await cli(['preview', '--reason', 'timing', '--tz', 'Asia/Riyadh', '--country', 'SA', '--owner', 'sam@seller.example', '--from', '2026-12-02', '--months', '1', '--json']);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toBe(golden('preview-timing-riyadh-weekend.json'));
+    const [thanks] = JSON.parse(run.stdout) as Row[];
+    expect(thanks?.localTime).toMatch(/^Mon 2026-12-07 /);
+    expect(thanks?.reason).toContain('Fri 2026-12-04 is not a working day: weekend (Fri–Sat)');
   });
 });
