@@ -269,19 +269,26 @@ export class DynamoInboxStore implements InboxStore, NotificationInbox {
     await this.doc.send(new DeleteCommand({ TableName: this.table, Key: keys.inbox(key) }));
   }
 
-  /** A CRM's notification (the CRM's own JSON) waits under the same inbox keys until normalised. */
+  /**
+   * A CRM's notification (the CRM's own JSON) waits under the same inbox keys until normalised. It
+   * is stored as JSON text: a CRM's payload may hold keys DynamoDB cannot store as a map ("",
+   * `__proto__`, nesting deeper than 32 levels), and it is only ever read back whole. One item per
+   * key: a delivery that repeats an event must not fail the batch write.
+   */
   async putNotifications(items: readonly { key: string; notification: unknown }[]): Promise<void> {
     const expiresAt = Math.floor(this.clock.now().getTime() / 1000) + INBOX_TTL_SECONDS;
+    const byKey = new Map(items.map((i) => [i.key, i.notification]));
     await batchWrite(
       this.doc,
       this.table,
-      items.map((i) => ({ PutRequest: { Item: { ...keys.inbox(i.key), notification: i.notification, [TTL_ATTRIBUTE]: expiresAt } } })),
+      [...byKey].map(([key, notification]) => ({ PutRequest: { Item: { ...keys.inbox(key), notificationJson: JSON.stringify(notification), [TTL_ATTRIBUTE]: expiresAt } } })),
     );
   }
 
   async getNotification(key: string): Promise<unknown> {
     const out = await this.doc.send(new GetCommand({ TableName: this.table, Key: keys.inbox(key), ConsistentRead: true }));
-    return out.Item?.notification;
+    const text = out.Item?.notificationJson;
+    return typeof text === 'string' ? (JSON.parse(text) as unknown) : undefined;
   }
 }
 

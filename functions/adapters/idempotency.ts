@@ -17,10 +17,25 @@ export type Idempotent<T, R> = ((input: T) => Promise<R>) & {
 
 export function idempotentOn<T extends { key: string }, R>(
   fn: (input: T) => Promise<R>,
-  opts: { client: DynamoDBClient; tableName: string },
+  opts: {
+    client: DynamoDBClient;
+    tableName: string;
+    /** Outside Lambda (the local stack): each call gets this long before its "in progress" record lapses. */
+    outsideLambdaTimeoutMs?: number;
+  },
 ): Idempotent<T, R> {
   const persistenceStore = new DynamoDBPersistenceLayer({ tableName: opts.tableName, awsSdkV3Client: opts.client });
   const config = new IdempotencyConfig({ eventKeyJmesPath: 'key', expiresAfterSeconds: IDEMPOTENCY_EXPIRY_SECONDS, throwOnNoIdempotencyKey: true });
   const wrapped = makeIdempotent(fn, { persistenceStore, config }) as (input: T) => Promise<R>;
-  return Object.assign(wrapped, { registerContext: (context: Context) => config.registerLambdaContext(context) });
+  const timeout = opts.outsideLambdaTimeoutMs;
+  const call =
+    timeout === undefined
+      ? wrapped
+      : (input: T) => {
+          // The same bound a Lambda's context gives: a crashed call's record lapses, its retry proceeds.
+          const deadline = Date.now() + timeout;
+          config.registerLambdaContext({ getRemainingTimeInMillis: () => Math.max(0, deadline - Date.now()) } as Context);
+          return wrapped(input);
+        };
+  return Object.assign(call, { registerContext: (context: Context) => config.registerLambdaContext(context) });
 }

@@ -4,13 +4,17 @@
  *
  * - cadence.yaml, content.yaml, owners.yaml: `loadConfig` (schemas and cross-file checks), plus
  *   the cadence checks of `track-checks.ts` (rules that can never take effect);
- * - sending.yaml: the `SendingConfig` schema, with positions.
+ * - sending.yaml: the `SendingConfig` schema, with positions;
+ * - crm.yaml (optional): the CRM mappings, and CRM users mapped to owners that exist in owners.yaml;
+ * - metrics.yaml (optional): holdout and costs.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CONFIG_FILES, ConfigError, loadConfig, type ConfigProblem } from '#config/load';
 import type { CultivateConfig } from '#config/schema';
 import { SendingConfig } from '#config/sending';
+import { loadMetricsConfig, MetricsConfigError } from '#config/metrics';
+import { CRM_CONFIG_FILE, checkCrmConfig } from '#crm/config';
 import { trackChecks } from './track-checks.ts';
 import { YamlSource } from '#config/yaml-source';
 
@@ -58,8 +62,23 @@ export function checkConfigDir(dir: string): CheckResult {
     }
   }
 
+  // CRM mappings (optional file): schema, repeated keys, and CRM users mapped to owners that exist.
+  const owners = config?.owners.owners.map((o) => o.email);
+  problems.push(...checkCrmConfig(dir, owners).problems);
+
+  // Metrics (holdout, costs): its own schema, with positions.
+  const metricsFile = join(dir, 'metrics.yaml');
+  if (existsSync(metricsFile)) {
+    try {
+      loadMetricsConfig(dir);
+    } catch (err) {
+      if (!(err instanceof MetricsConfigError)) throw err;
+      problems.push(...err.problems);
+    }
+  }
+
   const unique = dedupe(problems);
-  const order = [...Object.values(CONFIG_FILES), 'sending.yaml'].map((f) => join(dir, f));
+  const order = [...Object.values(CONFIG_FILES), 'sending.yaml', CRM_CONFIG_FILE, 'metrics.yaml'].map((f) => join(dir, f));
   const rank = (file: string) => {
     const i = order.indexOf(file);
     return i < 0 ? order.length : i;
@@ -92,4 +111,15 @@ export function summary(dir: string, config: CultivateConfig, sending: SendingCo
   const active = config.owners.owners.filter((o) => o.active).length;
   const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
   return `${dir}: OK: ${plural(tracks, 'track')} (${config.cadence.tracks.map((t) => t.id).join(', ')}), ${plural(items, 'content item')} in ${plural(topics, 'topic')}, ${plural(owners, 'owner')} (${active} active), sending from ${sending.sendingDomain}`;
+}
+
+/** What controls.yaml switches on, in one line, or undefined when nothing is paused or in dry-run. */
+export function controlsSummary(config: CultivateConfig): string | undefined {
+  const c = config.controls;
+  const on = (key: 'paused' | 'dryRun') => Object.entries(c.tracks).filter(([, t]) => t[key]).map(([id]) => id);
+  const parts = [
+    c.paused ? 'PAUSED: everything (nothing is sent, no task is assigned)' : on('paused').length > 0 && `PAUSED: track ${on('paused').join(', ')}`,
+    c.dryRun ? 'DRY-RUN: every track' : on('dryRun').length > 0 && `DRY-RUN: track ${on('dryRun').join(', ')}`,
+  ].filter((p): p is string => typeof p === 'string');
+  return parts.length > 0 ? `controls.yaml: ${parts.join('; ')}` : undefined;
 }

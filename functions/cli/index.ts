@@ -3,14 +3,18 @@
  *
  *   cultivate config check [dir]     validate every file in config/ (exit 0) or list every problem (exit 1)
  *   cultivate preview --reason R ... simulate the cadence for one contact (exit 2 on bad flags)
+ *   cultivate send-test <track> --to A  a track's e-mails, [test], to company addresses only
+ *   cultivate diff <dir>             what a proposed config changes over the live store (POST /config/diff)
  *
  * `runConfigCommands(argv)` takes the arguments after `cultivate` and returns the exit code, or
  * undefined when the command is not one of these (bin/cultivate.ts handles the rest).
  */
 import { parseArgs } from 'node:util';
 import { ConfigError } from '#config/load';
-import { checkConfigDir, formatProblem, summary } from './config-check.ts';
+import { checkConfigDir, controlsSummary, formatProblem, summary } from './config-check.ts';
+import { diffCommand } from './diff.ts';
 import { previewJson, PreviewOptions, previewTable, simulate } from './preview.ts';
+import { sendTestCommand, type SendTestIO } from './send-test.ts';
 
 export interface CliIO {
   out(text: string): void;
@@ -26,8 +30,12 @@ const processIO: CliIO = {
 };
 
 export const CONFIG_USAGE = [
-  '  config check [dir]                   validate cadence, content, owners and sending in <dir> (default: config/)',
+  '  config check [dir]                   validate cadence, content, owners, controls and sending in <dir> (default: config/)',
   '  preview --reason R [options]         simulate the cadence for one contact, touch by touch',
+  '  send-test <track> --to A [--to B] [--dry] [--endpoint URL] [--config DIR] [--allow-domain D]',
+  '                                       a track\'s e-mails, subject [test], to company addresses only',
+  '  diff <dir> [--url U] [--token T] [--json]   what <dir> would change over the live store: touches',
+  '                                       moving earlier or later, appearing, disappearing; track changes',
 ].join('\n');
 
 export const PREVIEW_USAGE = `usage: cultivate preview --reason <lost reason> [options]
@@ -49,10 +57,12 @@ export const PREVIEW_USAGE = `usage: cultivate preview --reason <lost reason> [o
 
 const CHECK_USAGE = 'usage: cultivate config check [dir]\n';
 
-export async function runConfigCommands(argv: string[], io: CliIO = processIO): Promise<number | undefined> {
+export async function runConfigCommands(argv: string[], io: CliIO & Pick<SendTestIO, 'mailer'> = processIO): Promise<number | undefined> {
   const [command, ...rest] = argv;
   if (command === 'config') return configCommand(rest, io);
   if (command === 'preview') return previewCommand(rest, io);
+  if (command === 'send-test') return sendTestCommand(rest, io);
+  if (command === 'diff') return diffCommand(rest, io);
   return undefined;
 }
 
@@ -83,6 +93,8 @@ function configCommand(args: string[], io: CliIO): number {
     return 1;
   }
   io.out(`${summary(dir, result.config, result.sending)}\n`);
+  const controls = controlsSummary(result.config);
+  if (controls) io.out(`${controls}\n`);
   return 0;
 }
 

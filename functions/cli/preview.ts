@@ -76,6 +76,10 @@ export interface PreviewResult {
   /** Who does the tasks (after inactive-owner routing), and their zone. */
   taskOwner: { email: string; via: string; zone: string };
   rows: PreviewRow[];
+  /** The touches behind `rows`, as planned (send-test renders their e-mails). */
+  touches: PlannedTouch[];
+  /** The simulated relationship after the last touch. */
+  state: RelationshipState;
   /** Why the simulation stopped, in words. */
   stop: string;
 }
@@ -152,6 +156,7 @@ export function simulate(config: CultivateConfig, options: PreviewOptions, now =
   const ownerZone = ownerTimeZone(config, state);
   const contactZone = contactTimeZone(config, state);
   const rows: PreviewRow[] = [];
+  const touches: PlannedTouch[] = [];
   let stop: string | undefined;
 
   for (let i = 0; i < MAX_TOUCHES; i++) {
@@ -163,6 +168,7 @@ export function simulate(config: CultivateConfig, options: PreviewOptions, now =
       break;
     }
     const title = touch.contentId ? (titles.get(touch.contentId) ?? touch.contentId) : null;
+    touches.push(touch);
     rows.push({
       at: touch.at,
       localTime: localTimeText(at, touch.channel === 'email' ? contactZone : ownerZone),
@@ -191,6 +197,8 @@ export function simulate(config: CultivateConfig, options: PreviewOptions, now =
     contactZone,
     taskOwner: { email: routed.owner.email, via: routed.via, zone: ownerZone },
     rows,
+    touches,
+    state,
     stop: stop ?? whyNothingNext(config, state, options),
   };
 }

@@ -6,18 +6,22 @@
  */
 import { touchKinds } from './schema.ts';
 
-export type ConfigFileKey = 'cadence' | 'content' | 'owners';
+export type ConfigFileKey = 'cadence' | 'content' | 'owners' | 'controls';
 
 export interface RawProblem {
   file: ConfigFileKey;
   path: (string | number)[];
   message: string;
+  /** Report at the last path element's key rather than its value (a map key that is wrong). */
+  atKey?: boolean;
 }
 
 export interface RawConfig {
   cadence: unknown;
   content: unknown;
   owners: unknown;
+  /** Absent when there is no controls.yaml. */
+  controls?: unknown;
 }
 
 type Obj = Record<string, unknown>;
@@ -26,7 +30,18 @@ const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 
 export function semanticChecks(raw: RawConfig): RawProblem[] {
-  return [...cadenceChecks(raw.cadence), ...contentChecks(raw.content), ...ownersChecks(raw.owners), ...crossChecks(raw)];
+  return [...cadenceChecks(raw.cadence), ...contentChecks(raw.content), ...ownersChecks(raw.owners), ...crossChecks(raw), ...controlsChecks(raw)];
+}
+
+/** A switch for a track that does not exist would silently control nothing. */
+function controlsChecks(raw: RawConfig): RawProblem[] {
+  const tracks = obj(obj(raw.controls)?.tracks);
+  const cadenceTracks = obj(raw.cadence)?.tracks;
+  if (!tracks || !Array.isArray(cadenceTracks)) return [];
+  const ids = cadenceTracks.map((t) => str(obj(t)?.id)).filter((id): id is string => id !== undefined);
+  return Object.keys(tracks)
+    .filter((id) => !ids.includes(id))
+    .map((id) => ({ file: 'controls' as const, path: ['tracks', id], atKey: true, message: `unknown track "${id}": cadence.yaml has ${ids.map((i) => `"${i}"`).join(', ')}` }));
 }
 
 function cadenceChecks(raw: unknown): RawProblem[] {

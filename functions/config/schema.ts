@@ -244,10 +244,37 @@ export const OwnersFileSchema = z
 export type OwnersConfig = z.infer<typeof OwnersFileSchema>;
 
 // ---------------------------------------------------------------------------------------------
+// controls.yaml: the kill switches and dry-run, apart from the rules (flipped in an emergency,
+// without touching the reviewed cadence; see config/README.md)
+
+export const TrackControlSchema = z.strictObject({
+  /** Hold this track's touches at the sender's final claim (nothing sent, no task). */
+  paused: z.boolean().default(false),
+  /** Plan and record this track's touches, but send no e-mail and assign no task. */
+  dryRun: z.boolean().default(false),
+});
+export type TrackControl = z.infer<typeof TrackControlSchema>;
+
+export const ControlsFileSchema = z.strictObject({
+  version: z.literal(1),
+  /** Hold every touch of every track. */
+  paused: z.boolean(),
+  /** Every track in dry-run. */
+  dryRun: z.boolean(),
+  /** Per track id (cadence.yaml `tracks[].id`). */
+  tracks: z.record(slug, TrackControlSchema).default({}),
+});
+export type ControlsConfig = z.infer<typeof ControlsFileSchema>;
+
+/** What a missing controls.yaml means: nothing paused, nothing in dry-run. */
+export const NO_CONTROLS: ControlsConfig = { version: 1, paused: false, dryRun: false, tracks: {} };
+
+// ---------------------------------------------------------------------------------------------
 
 /** Everything the domain reads from `config/`, validated and cross-checked. */
 export interface CultivateConfig {
   cadence: CadenceConfig;
   content: ContentLibrary;
   owners: OwnersConfig;
+  controls: ControlsConfig;
 }

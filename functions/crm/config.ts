@@ -11,15 +11,27 @@ import { CrmFile } from './mappings.ts';
 
 export const CRM_CONFIG_FILE = 'crm.yaml';
 
-export function checkCrmConfig(dir: string): { problems: ConfigProblem[]; config?: CrmFile } {
+/** `owners`: the owner e-mails of owners.yaml, when known: a CRM user mapped to anyone else is an error. */
+export function checkCrmConfig(dir: string, owners?: readonly string[]): { problems: ConfigProblem[]; config?: CrmFile } {
   const name = join(dir, CRM_CONFIG_FILE);
   if (!existsSync(name)) return { problems: [], config: CrmFile.parse({}) };
   const source = new YamlSource(name, readFileSync(name, 'utf8'));
   const raw = source.data();
   if (raw === undefined) return { problems: source.syntaxProblems() };
-  const parsed = CrmFile.safeParse(raw);
-  if (!parsed.success) return { problems: source.zodProblems(parsed.error.issues, CrmFile) };
   const problems: ConfigProblem[] = [];
+  // Read defensively from the raw data, so an unknown owner is reported with a typo elsewhere, in one pass.
+  if (owners && raw && typeof raw === 'object') {
+    const known = new Set(owners.map((o) => o.toLowerCase()));
+    for (const crm of ['hubspot', 'salesforce', 'pipedrive'] as const) {
+      const users = (raw as Record<string, { users?: unknown } | undefined>)[crm]?.users;
+      if (!users || typeof users !== 'object') continue;
+      for (const [user, email] of Object.entries(users as Record<string, unknown>)) {
+        if (typeof email === 'string' && !known.has(email.toLowerCase())) problems.push(source.at([crm, 'users', user], `${email} is not an owner in owners.yaml`));
+      }
+    }
+  }
+  const parsed = CrmFile.safeParse(raw);
+  if (!parsed.success) return { problems: [...source.zodProblems(parsed.error.issues, CrmFile), ...problems] };
   // A stage listed as closed-lost in two pipelines is fine; the same pipeline twice (case-insensitive) is a typo.
   for (const crm of ['hubspot', 'salesforce', 'pipedrive'] as const) {
     const m = parsed.data[crm];

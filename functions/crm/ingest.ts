@@ -78,7 +78,7 @@ export async function ingestCrmWebhook(deps: CrmIngestDeps, adapter: CrmInboundA
   const reject = async (error: string, issues: Issue[]): Promise<CrmAnswer> => {
     const paths = issues.map((i) => i.path);
     try {
-      const quarantineId = await deps.quarantine.keep({ source: crm, kind: 'webhook', reason: error, paths, raw: req.raw, receivedAt });
+      const quarantineId = await deps.quarantine.keep({ source: crm, kind: 'webhook', reason: error, paths, raw: req.raw, receivedAt, ...(auth.portal && { portal: auth.portal }) });
       deps.logger.warn('authentic CRM webhook rejected and quarantined', { crm, status: 400, paths, quarantineId, metric: 'WebhookQuarantined' });
       return json(400, { error, issues, quarantineId });
     } catch (err) {

@@ -37,7 +37,9 @@ export async function replayQuarantined(deps: ReplayDeps, id: string): Promise<R
     const adapter = deps.adapter(item.source);
     if (!adapter) return { status: 422, error: `the ${item.source} adapter is not configured (its settings are absent)` };
     const decoded = decodeBody(item.raw);
-    const parsed = decoded.ok ? adapter.parse(decoded.body, {}, now) : { ok: false as const, error: 'body is not valid UTF-8', issues: [] };
+    // The instance authentication verified when the body was kept (a Salesforce org must match its body).
+    const auth = item.portal ? { portal: item.portal } : {};
+    const parsed = decoded.ok ? adapter.parse(decoded.body, auth, now) : { ok: false as const, error: 'body is not valid UTF-8', issues: [] };
     if (!parsed.ok) return { status: 422, error: `still not processable: ${parsed.error}`, issues: parsed.issues };
     await keepAndPublish(deps, parsed.notifications, now);
     outcome = `requeued ${parsed.notifications.length} notification(s) for normalising`;

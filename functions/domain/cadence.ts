@@ -371,3 +371,24 @@ export function revisitFloor(state: Pick<RelationshipState, 'nurture'>): { at: D
   const valid = candidates.filter((c) => Number.isFinite(c.at.getTime()));
   return valid.sort((a, b) => b.at.getTime() - a.at.getTime())[0];
 }
+
+// ---------------------------------------------------------------------------------------------
+// Kill switches and dry-run (controls.yaml), as the sender's final claim reads them
+
+/** What controls.yaml says about a relationship's touch right now. */
+export interface TouchControl {
+  /** The track the relationship is on now, if any. */
+  trackId: string | undefined;
+  /** Held, not sent: `paused` (everything) or `track-paused` (its track). A pause wins over dry-run. */
+  hold?: 'paused' | 'track-paused';
+  /** Planned and recorded, but no e-mail and no task leaves Cultivate. */
+  dryRun: boolean;
+}
+
+export function controlFor(config: CultivateConfig, state: Pick<RelationshipState, 'nurture'>): TouchControl {
+  const c = config.controls;
+  const trackId = state.nurture ? trackFor(config, state.nurture.lostReason)?.id : undefined;
+  const own = trackId !== undefined && Object.hasOwn(c.tracks, trackId) ? c.tracks[trackId] : undefined;
+  const hold = c.paused ? 'paused' : own?.paused ? 'track-paused' : undefined;
+  return { trackId, ...(hold && { hold }), dryRun: c.dryRun || own?.dryRun === true };
+}

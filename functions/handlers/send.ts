@@ -1,6 +1,8 @@
 /**
  * The send path: the sweep claims due touches into the send queue; the sender makes the final
  * claim, re-checks what could have changed, sends at most once, records, plans the next touch.
+ * At the final claim the kill switches and dry-run of controls.yaml apply: a paused touch is held
+ * (planned again later, same step), a dry-run touch is recorded as done but never leaves Cultivate.
  */
 import { EventSources } from '#catalog/routing';
 import type { ClaimResult, DueRef, DynamoTouchStore } from '#adapters/dynamo-touches';
@@ -9,8 +11,9 @@ import { type GuardrailCode, type GuardrailRules, localDayKey, noteTouch, ownerW
 import { fromLocal } from '#domain/local-time';
 import { type ContentItem, describeTask, type OwnerProfile, renderValueEmail, type SenderSettings } from '#domain/email';
 import type { Planner } from '#domain/planner';
+import type { TouchControl } from '#domain/cadence';
 import { pushTouch, recordTouch, type TouchResult } from '#domain/touch';
-import type { PlannedTouch, RelationshipState } from '#domain/types';
+import type { PlannedTouch, RelationshipState, TimelineEntry } from '#domain/types';
 import { hashedSuppressionsAtSend } from '#domain/consent';
 import {
   type Clock,
@@ -196,6 +199,8 @@ export interface SendDeps {
   onSent?: (record: { relationshipId: string; touchId: string; messageId: string; sentAt: string }) => void;
   /** Shared-state guardrails (per-account caps, owner task capacity, task SLA). Absent: not enforced. */
   guardrails?: GuardrailDeps;
+  /** Kill switches and dry-run for a relationship's touch (`controlFor(config, state)`). Absent: none. */
+  controls?: (state: RelationshipState) => TouchControl;
 }
 
 export interface GuardrailDeps {
@@ -208,7 +213,20 @@ export interface GuardrailDeps {
   managerOf(ownerEmail: string): OwnerProfile | undefined;
 }
 
-export type SendOutcome = 'sent' | 'task-assigned' | 'not-current' | 'suppressed' | 'pushed-outside-window' | 'pushed-by-cap' | 'skipped' | 'escalated';
+export type SendOutcome =
+  | 'sent'
+  | 'task-assigned'
+  | 'not-current'
+  | 'suppressed'
+  | 'pushed-outside-window'
+  | 'pushed-by-cap'
+  | 'held-paused'
+  | 'dry-run'
+  | 'skipped'
+  | 'escalated';
+
+/** Why a touch went to a later slot instead of out: a guardrail, the send window or a kill switch. */
+type PushCode = GuardrailCode | 'send-window' | 'paused' | 'track-paused';
 
 interface Held {
   code: GuardrailCode;
@@ -243,7 +261,7 @@ async function reserveCapacity(g: GuardrailDeps, state: RelationshipState, touch
 }
 
 /** Plan the same step again from `held.notBefore` (never dropped), with the reason on the timeline. */
-async function pushTouchBy(deps: SendDeps, state: RelationshipState, touch: PlannedTouch, now: Date, held: { code: GuardrailCode | 'send-window'; why: string; notBefore: Date }): Promise<void> {
+async function pushTouchBy(deps: SendDeps, state: RelationshipState, touch: PlannedTouch, now: Date, held: { code: PushCode; why: string; notBefore: Date }): Promise<void> {
   await updateRelationship(
     deps.store,
     () => deps.touches.get(state.id),
@@ -289,6 +307,13 @@ export async function sendTouch(deps: SendDeps, msg: TouchMessage): Promise<Send
   }
   let state = claim.state;
   const touch = state.nextTouch as PlannedTouch;
+  const control = deps.controls?.(state);
+  if (control?.hold) {
+    await pushTouchBy(deps, state, touch, now, pauseHold(control.hold, control.trackId, now));
+    deps.logger.info('held by a kill switch at the final claim', { ...log, reason: control.hold, trackId: control.trackId });
+    return 'held-paused';
+  }
+  const dryRun = control?.dryRun === true;
 
   if (touch.channel === 'email') {
     const content = deps.content(touch.contentId);
@@ -309,6 +334,12 @@ export async function sendTouch(deps: SendDeps, msg: TouchMessage): Promise<Send
       await recordWithRetry(deps.store, deps.touches, state.id, touch, { kind: 'skipped', reason: `content ${touch.contentId ?? '(none)'} not in the library` }, now, deps.planner, state);
       deps.logger.warn('touch skipped: content missing', { ...log, contentId: touch.contentId });
       return 'skipped';
+    }
+    if (dryRun) {
+      // A rehearsal takes no room from real touches, so the shared caps are not reserved.
+      await recordDryRun(deps, state, touch, { kind: 'email-sent', messageId: 'dry-run', title: content.title }, `would have sent ${content.title}`, now);
+      deps.logger.info('dry-run: e-mail recorded, not sent', { ...log, contentId: touch.contentId });
+      return 'dry-run';
     }
     const owner = deps.owner(state.owner);
     if (await heldByCapacity(deps, state, touch, owner.email, now)) return 'pushed-by-cap';
@@ -343,6 +374,12 @@ export async function sendTouch(deps: SendDeps, msg: TouchMessage): Promise<Send
   }
 
   const owner = deps.owner(state.owner);
+  if (dryRun) {
+    const title = describeTask(state, touch, owner, now).title;
+    await recordDryRun(deps, state, touch, { kind: 'task-assigned', title }, `would have assigned ${title}`, now);
+    deps.logger.info('dry-run: task recorded, not assigned', { ...log, kind: touch.kind });
+    return 'dry-run';
+  }
   if (await heldByCapacity(deps, state, touch, owner.email, now)) return 'pushed-by-cap';
   const task = describeTask(state, touch, owner, now);
   await deps.publisher.publish([
@@ -386,6 +423,37 @@ async function heldByCapacity(deps: SendDeps, state: RelationshipState, touch: P
   return true;
 }
 
+/** A kill switch holds the touch: it is planned again (same step) from a day later, and says so. */
+function pauseHold(hold: 'paused' | 'track-paused', trackId: string | undefined, now: Date): { code: PushCode; why: string; notBefore: Date } {
+  const notBefore = new Date(now.getTime() + DAY_MS);
+  const switchName = hold === 'paused' ? 'paused: true' : `tracks.${trackId}.paused: true`;
+  const what = hold === 'paused' ? 'Cultivate is paused' : `track ${trackId} is paused`;
+  return { code: hold, why: `${what} (controls.yaml ${switchName}): nothing sent; held and planned again from ${notBefore.toISOString().slice(0, 10)}`, notBefore };
+}
+
+/**
+ * Dry-run: the touch is recorded as done (the cadence moves on exactly as if it went, counting for
+ * the gap and the per-person caps), but the timeline says what would have happened, under a type
+ * no metric counts as a send.
+ */
+async function recordDryRun(deps: SendDeps, state: RelationshipState, touch: PlannedTouch, result: Extract<TouchResult, { kind: 'email-sent' | 'task-assigned' }>, would: string, at: Date): Promise<void> {
+  await updateRelationship(
+    deps.store,
+    () => deps.touches.get(state.id),
+    (current) => {
+      const decided = recordTouch({ ...current, history: noteTouch(current.history, touch.channel, at) }, touch, result, at, deps.planner);
+      return decided && { ...decided, timeline: decided.timeline.map((e) => asDryRun(e, would)) };
+    },
+    `record dry-run ${touch.touchId}`,
+    state,
+  );
+}
+
+function asDryRun(entry: TimelineEntry, would: string): TimelineEntry {
+  const { messageId: _none, ...detail } = entry.detail ?? {};
+  return { ...entry, type: 'touch-dry-run', summary: `dry-run: ${would}`, detail: { ...detail, dryRun: true } };
+}
+
 const ESCALATION_OUTCOMES = ['done', 'no-answer', 'left-message'] as const;
 
 /**
@@ -408,11 +476,27 @@ async function escalateOverdueTask(deps: SendDeps, msg: TouchMessage): Promise<S
     deps.logger.info('task SLA: nothing to escalate', { ...log, completed, blocked, hasManager: manager !== undefined });
     return 'skipped';
   }
+  const control = deps.controls?.(state);
+  if (control?.hold) {
+    // Paused: the escalation waits a day (the same entry, due again), like any touch.
+    const { relationshipId, touchId, owner, kind, assignedAt } = sla;
+    await deps.touches.putTaskSla({ relationshipId, touchId, owner, kind, assignedAt, slaAt: new Date(now.getTime() + DAY_MS).toISOString() });
+    deps.logger.info('task SLA: held by a kill switch', { ...log, hold: control.hold });
+    return 'held-paused';
+  }
   const days = Math.round((now.getTime() - Date.parse(sla.assignedAt)) / DAY_MS);
   const why = `task SLA: the ${sla.kind.replace(/-/g, ' ')} task assigned to ${sla.owner} on ${sla.assignedAt.slice(0, 10)} is still open after ${days} days (taskSla ${deps.guardrails?.rules.taskSlaDays} days)`;
   const tz = manager.timezone ?? 'UTC';
   const dueDate = localDayKey(now, tz);
   const escalationId = `${sla.touchId}.sla`;
+  if (control?.dryRun) {
+    await deps.store.appendTimeline(state.id, [
+      { at: now.toISOString(), eventId: `sla:${sla.touchId.slice(sla.touchId.lastIndexOf('.') + 1)}`, type: 'touch-dry-run', summary: `dry-run: would have escalated to the manager: ${why}`, detail: { touchId: sla.touchId, reason: 'task-sla', dryRun: true } },
+    ]);
+    await deps.touches.deleteTaskSla(sla.relationshipId, sla.touchId);
+    deps.logger.info('task SLA: dry-run, not escalated', log);
+    return 'dry-run';
+  }
   await deps.publisher.publish([
     {
       source: EventSources.touches,

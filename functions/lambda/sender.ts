@@ -6,6 +6,7 @@ import { DynamoCapacityStore } from '#adapters/dynamo-capacity';
 import { documentClient } from '#adapters/dynamo-store';
 import { DynamoTouchStore } from '#adapters/dynamo-touches';
 import { SesMailer } from '#adapters/ses-mailer';
+import { controlFor } from '#domain/cadence';
 import { sendTouch, type SendDeps } from '#handlers/send';
 import type { TouchMessage } from '#ports/ports';
 import { pipeline } from './config.ts';
@@ -39,6 +40,8 @@ async function sendDeps(): Promise<SendDeps> {
       const h = await hasher();
       return (await store.getSuppression([...(state.emailHash ? [state.emailHash] : []), ...state.crmIds.map((id) => h.crmHash(id))]))?.scopes ?? [];
     },
+    // Kill switches and dry-run (config/controls.yaml), checked at the final claim.
+    controls: (state) => controlFor(config.rules, state),
     guardrails: {
       capacity: new DynamoCapacityStore(doc, env('TABLE_NAME'), (e) => ownerHasher.emailHash(e)),
       rules: config.guardrails,

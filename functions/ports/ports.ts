@@ -143,6 +143,8 @@ export interface QuarantineEntry {
   source: string;
   /** @default 'webhook' */
   kind?: QuarantineKind;
+  /** The CRM instance authentication verified (Salesforce org, HubSpot portal), for a replay that does not authenticate again. */
+  portal?: string;
   reason: string;
   /** Where the body failed (paths only: no values, so no personal data in the reason). */
   paths: string[];
@@ -157,6 +159,7 @@ export interface QuarantinedItem {
   reason: string;
   paths: string[];
   receivedAt: string;
+  portal?: string;
   /** Set once it was replayed successfully (a replay happens once). */
   replayedAt?: string;
   replayOutcome?: string;

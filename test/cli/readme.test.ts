@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { z } from 'zod';
-import { CadenceFileSchema, ContentFileSchema, OwnersFileSchema } from '../../functions/config/schema.ts';
+import { CadenceFileSchema, ContentFileSchema, ControlsFileSchema, OwnersFileSchema } from '../../functions/config/schema.ts';
 import { SendingConfig } from '../../functions/config/sending.ts';
 
 interface Def {
@@ -43,6 +43,7 @@ const schemas: [string, z.ZodType][] = [
   ['content.yaml', ContentFileSchema],
   ['owners.yaml', OwnersFileSchema],
   ['sending.yaml', SendingConfig],
+  ['controls.yaml', ControlsFileSchema],
 ];
 
 describe('config/README.md', () => {
@@ -64,7 +65,7 @@ describe('config/README.md', () => {
   });
 
   it('names the window kinds and the commands to check a change', () => {
-    for (const word of ['`default`', '`value-email`', '`thank-you-note`', '`permission-ask`', 'npm run -s cultivate -- config check', 'npm run -s cultivate -- preview']) {
+    for (const word of ['`default`', '`value-email`', '`thank-you-note`', '`permission-ask`', 'npm run -s cultivate -- config check', 'npm run -s cultivate -- preview', 'npm run -s cultivate -- send-test', 'npm run -s cultivate -- diff']) {
       expect(readme).toContain(word);
     }
   });

@@ -196,3 +196,53 @@ export async function startFakeSalesforce(opts: { clientId?: string; clientSecre
       }),
   };
 }
+
+export interface OutboundNotification {
+  /** The notification id (04l…): Salesforce resends the same id until it gets the Ack. */
+  id: string;
+  /** The sObject type, e.g. Opportunity, Task, Contact. */
+  object: string;
+  /** Field API name → value; null is sent as xsi:nil. */
+  fields: Record<string, string | null>;
+}
+
+const xmlText = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/\r/g, '&#13;');
+
+/**
+ * An Outbound Message as Salesforce posts it: SOAP 1.1 `notifications` in
+ * http://soap.sforce.com/2005/09/outbound, sObject fields in the enterprise sObject namespace, in
+ * alphabetical order, carriage returns as `&#13;`. Shape from "Understanding the Outbound Messaging
+ * WSDL" (https://developer.salesforce.com/docs/platform/api/guide/sforce-api-om-outboundmessaging-wsdl.html).
+ */
+export function outboundMessageXml(o: { orgId: string; actionId: string; sessionId?: string; instance?: string; notifications: OutboundNotification[] }): string {
+  const base = `${o.instance ?? 'https://acme.my.salesforce.com'}/services/Soap`;
+  const org15 = o.orgId.slice(0, 15);
+  const notifications = o.notifications.map((n) => {
+    const fields = Object.entries(n.fields)
+      .sort(([a], [b]) => (a === 'Id' ? -1 : b === 'Id' ? 1 : a.localeCompare(b)))
+      .map(([k, v]) => (v === null ? `     <sf:${k} xsi:nil="true"/>` : `     <sf:${k}>${xmlText(v)}</sf:${k}>`));
+    return [
+      '   <Notification>',
+      `    <Id>${n.id}</Id>`,
+      `    <sObject xsi:type="sf:${n.object}" xmlns:sf="urn:sobject.enterprise.soap.sforce.com">`,
+      ...fields,
+      '    </sObject>',
+      '   </Notification>',
+    ].join('\n');
+  });
+  return [
+    '<?xml version="1.0" encoding="UTF-8"?>',
+    '<soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:xsd="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">',
+    ' <soapenv:Body>',
+    '  <notifications xmlns="http://soap.sforce.com/2005/09/outbound">',
+    `   <OrganizationId>${o.orgId}</OrganizationId>`,
+    `   <ActionId>${o.actionId}</ActionId>`,
+    o.sessionId === undefined ? '   <SessionId xsi:nil="true"/>' : `   <SessionId>${xmlText(o.sessionId)}</SessionId>`,
+    `   <EnterpriseUrl>${base}/c/62.0/${org15}</EnterpriseUrl>`,
+    `   <PartnerUrl>${base}/u/62.0/${org15}</PartnerUrl>`,
+    ...notifications,
+    '  </notifications>',
+    ' </soapenv:Body>',
+    '</soapenv:Envelope>',
+  ].join('\n');
+}

@@ -90,17 +90,13 @@ export function parseDelivery(json: unknown, auth: { portal?: string }, received
     if (Array.isArray(json)) {
       const parsed = SubscriptionBatch.safeParse(json);
       if (!parsed.success) return { ok: false, error: 'not a HubSpot webhook delivery', issues: issuesOf(parsed.error) };
-      return {
-        ok: true,
-        notifications: parsed.data.map((e, i) => ({
-          id: subscriptionNotificationId(e),
-          crm: 'hubspot',
-          portal: e.portalId,
-          kind: typeOf(e),
-          occurredAt: new Date(e.occurredAt).toISOString(),
-          payload: json[i],
-        })),
-      };
+      // The same event twice in one delivery is one notification: the inbox keeps one item per id.
+      const byId = new Map<string, CrmNotification>();
+      parsed.data.forEach((e, i) => {
+        const id = subscriptionNotificationId(e);
+        if (!byId.has(id)) byId.set(id, { id, crm: 'hubspot', portal: e.portalId, kind: typeOf(e), occurredAt: new Date(e.occurredAt).toISOString(), payload: json[i] });
+      });
+      return { ok: true, notifications: [...byId.values()] };
     }
     if (json !== null && typeof json === 'object') {
       const parsed = WorkflowBody.safeParse(json);

@@ -45,6 +45,13 @@ describe('parse', () => {
     expect(a.ok && b.ok && a.notifications[0]?.id === b.notifications[0]?.id).toBe(true);
   });
 
+  it('keeps one notification when a delivery carries the same event twice (the inbox holds one item per id)', () => {
+    const [event] = fixture('deal-stage-closedlost.json') as Record<string, unknown>[];
+    const r = parse([event, { ...event, attemptNumber: 1 }, { ...event, eventId: 3816280002 }]);
+    expect(r.ok && r.notifications.map((n) => n.id)).toEqual(['hubspot:33:3816280001-31-9001', 'hubspot:33:3816280002-31-9001']);
+    expect(r.ok && r.notifications[0]?.payload).toEqual(event);
+  });
+
   it('names every bad field of a mangled delivery', () => {
     const events = fixture('webhooks-api-example.json') as Record<string, unknown>[];
     const mangled = [{ ...events[0], eventId: 'abc', portalId: undefined }, { ...events[1], eventType: undefined, occurredAt: '2016-05-02' }];

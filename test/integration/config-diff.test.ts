@@ -1,0 +1,261 @@
+/**
+ * `cultivate diff`: the pure comparison (functions/handlers/config-diff.ts), `POST /config/diff`
+ * (functions/http/config.ts) over DynamoDB Local with paging, and the CLI against that route served
+ * on 127.0.0.1. The proposed config moves the weekly e-mail from Tuesday to Thursday and swaps two
+ * lost reasons between the tracks, so every kind of change happens to someone.
+ */
+import { randomUUID } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import { serve, type ServerType } from '@hono/node-server';
+import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
+import fc from 'fast-check';
+import { Hono } from 'hono';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DynamoRelationshipStore } from '#adapters/dynamo-store';
+import { tableDefinition } from '#adapters/table';
+import { loadConfig, readConfigSources } from '#config/load';
+import { createCadencePlanner } from '#domain/cadence';
+import { touchIdFor } from '#domain/identity';
+import { zonedParts } from '#domain/local-time';
+import type { RelationshipState } from '#domain/types';
+import { type ConfigDiff, diffPlans, DynamoRelationshipPages, emptyDiff, mergeDiffs, planSide } from '#handlers/config-diff';
+import { configDiffRoutes } from '#http/config';
+import { TempConfig, cli } from '../cli/helpers.ts';
+import { withDynamoDbLocal } from '../helpers/dynamo.ts';
+import { recordingLogger } from '../helpers/fixtures.ts';
+
+const db = withDynamoDbLocal('config-diff');
+const TABLE = 'config-diff-live';
+/** Tuesday 2026-12-08 10:00 in Chicago. */
+const NOW = new Date('2026-12-08T16:00:00.000Z');
+const current = loadConfig('config');
+const planner = createCadencePlanner(current);
+
+const proposedDir = new TempConfig()
+  .edit('cadence.yaml', 'value-email:\n    days: [tue]', 'value-email:\n    days: [thu]')
+  .edit('cadence.yaml', 'lostReasons: [timing, budget, no-decision, competitor, no-need, other]', 'lostReasons: [timing, no-decision, competitor, no-need, other, unresponsive]')
+  .edit('cadence.yaml', 'lostReasons: [unresponsive, bad-fit]', 'lostReasons: [budget, bad-fit]');
+const proposed = loadConfig(proposedDir.dir);
+
+type Reason = 'timing' | 'budget' | 'unresponsive';
+type Phase = 'thank-you' | 'after-thank-you' | 'emailing';
+
+/** A person in nurture with consent, at `phase` of the cadence, planned by the current rules. */
+function person(name: string, reason: Reason, phase: Phase, over: Partial<RelationshipState> = {}): RelationshipState {
+  const id = `rel_${name}_${randomUUID().slice(0, 8)}`;
+  const lostAt = phase === 'thank-you' ? '2026-12-07T15:00:00.000Z' : '2026-11-20T15:00:00.000Z';
+  const history =
+    phase === 'thank-you'
+      ? { emailsSent: 0, tasksAssigned: 0, sentContent: [], cadenceStep: 0 }
+      : phase === 'after-thank-you'
+        ? { emailsSent: 0, tasksAssigned: 1, sentContent: [], cadenceStep: 1, lastTouchAt: '2026-11-24T15:00:00.000Z' }
+        : { emailsSent: 1, tasksAssigned: 1, sentContent: ['stale-deal-audit'], cadenceStep: 2, lastTouchAt: '2026-12-01T16:10:00.000Z', lastEmailAt: '2026-12-01T16:10:00.000Z' };
+  const state: RelationshipState = {
+    id,
+    version: 0,
+    createdAt: lostAt,
+    updatedAt: lostAt,
+    stage: 'nurturing',
+    nurture: { lostReason: reason, lostAt },
+    owner: 'sam@seller.example',
+    contact: { email: `${name}.${randomUUID().slice(0, 6)}@customer.example`, name: `${name} Fixture`, timezone: 'America/Chicago', country: 'US' },
+    fieldTimes: {},
+    crmIds: [],
+    consent: { email: 'granted', basis: 'opt-in', source: 'form', capturedAt: '2026-03-02T10:00:00Z', at: '2026-03-02T10:00:00.000Z' },
+    suppressions: [],
+    applied: [],
+    planVersion: 4,
+    nextTouch: null,
+    history,
+    ...over,
+  };
+  return { ...state, nextTouch: state.nextTouch ?? planner.planNext(state, { now: NOW }) };
+}
+
+const emailing = person('ada', 'timing', 'emailing');
+const leaving = person('bo', 'budget', 'emailing');
+const arriving = person('cy', 'unresponsive', 'after-thank-you');
+const steady = person('di', 'timing', 'thank-you');
+const inFlight = (() => {
+  const p = person('ed', 'timing', 'emailing');
+  return { ...p, nextTouch: { ...(p.nextTouch as NonNullable<RelationshipState['nextTouch']>), status: 'queued' as const, leaseUntil: '2026-12-08T16:05:00.000Z' } };
+})();
+const retired = person('fay', 'timing', 'emailing', { stage: 'retired', nextTouch: null });
+const people = [emailing, leaving, arriving, steady, inFlight, retired];
+
+let server: ServerType;
+let url: string;
+const logger = recordingLogger();
+
+beforeAll(async () => {
+  await db.client.send(new CreateTableCommand(tableDefinition(TABLE)));
+  const store = new DynamoRelationshipStore(db.doc, TABLE);
+  for (const p of people) expect(await store.save(p, undefined)).toBe('saved');
+  // Other items of the table (timeline entries) are read by the scan, never compared.
+  await store.appendTimeline(emailing.id, [{ at: '2026-12-01T16:10:00.000Z', eventId: 'touch:x', type: 'email-sent', summary: 'E-mail sent: x' }]);
+  const app = new Hono().route('/', configDiffRoutes({ clock: { now: () => NOW }, logger, pages: new DynamoRelationshipPages(db.doc, TABLE), currentSources: () => readConfigSources('config') }));
+  server = await new Promise<ServerType>((resolve) => {
+    const s = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s));
+  });
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+
+afterAll(async () => {
+  await new Promise<void>((res) => (server ? server.close(() => res()) : res()));
+  proposedDir.remove();
+});
+
+const post = async (body: unknown) => {
+  const res = await fetch(`${url}/config/diff`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  return { status: res.status, body: (await res.json()) as { diff?: ConfigDiff; cursor?: string; error?: string; problems?: { file: string; line: number; col: number; message: string }[]; issues?: { path: string; message: string }[] } };
+};
+const proposedCadence = proposedDir.text('cadence.yaml');
+
+describe('diffPlans (pure)', () => {
+  const diff = diffPlans(people, planSide(current), planSide(proposed), NOW);
+
+  it('sorts each person into exactly one kind of change', () => {
+    expect(diff.scanned).toBe(6);
+    expect(diff.inFlight).toBe(1);
+    expect(diff.compared).toBe(4);
+    expect(diff.counts.appear).toBe(1);
+    expect(diff.counts.disappear).toBe(1);
+    expect(diff.counts.unchanged).toBe(1);
+    expect(diff.counts.earlier + diff.counts.later).toBe(1);
+    expect(diff.counts.changed).toBe(0);
+    expect(diff.examples.appear).toEqual([expect.objectContaining({ relationshipId: arriving.id, kindAfter: 'value-email' })]);
+    expect(diff.examples.disappear).toEqual([expect.objectContaining({ relationshipId: leaving.id, kindBefore: 'value-email' })]);
+    const moved = [...diff.examples.earlier, ...diff.examples.later];
+    expect(moved.map((e) => e.relationshipId)).toEqual([emailing.id]);
+    // Tuesday's e-mail now comes on the contact's Thursday, and earlier/later agrees with the instants.
+    const m = moved[0] as { before: string; after: string };
+    expect(zonedParts(new Date(m.before), 'America/Chicago').weekday).toBe(2);
+    expect(zonedParts(new Date(m.after), 'America/Chicago').weekday).toBe(4);
+    expect(diff.counts.later === 1).toBe(Date.parse(m.after) > Date.parse(m.before));
+  });
+
+  it('counts per track and names who changes track', () => {
+    expect(diff.byTrack['lost-deal']).toMatchObject({ appear: 1, unchanged: 1, disappear: 0 });
+    expect(diff.byTrack['lost-no-weekly']).toMatchObject({ disappear: 1, appear: 0 });
+    expect(diff.trackChanges).toEqual(
+      expect.arrayContaining([
+        { from: 'lost-deal', to: 'lost-no-weekly', count: 1, examples: [leaving.id] },
+        { from: 'lost-no-weekly', to: 'lost-deal', count: 1, examples: [arriving.id] },
+      ]),
+    );
+    expect(diff.trackChanges).toHaveLength(2);
+  });
+
+  it('the same rules on both sides change nothing', () => {
+    const same = diffPlans(people, planSide(current), planSide(current), NOW);
+    // cy (lost-no-weekly, thank-you done) has nothing planned under either side: not compared.
+    expect(same.counts).toEqual({ earlier: 0, later: 0, appear: 0, disappear: 0, changed: 0, unchanged: 3 });
+    expect(same.trackChanges).toEqual([]);
+  });
+
+  it('diffing the store in parts and merging gives the diff of the whole (any split)', () => {
+    const whole = diffPlans(people, planSide(current), planSide(proposed), NOW);
+    fc.assert(
+      fc.property(fc.array(fc.integer({ min: 0, max: people.length }), { maxLength: 3 }), (cuts) => {
+        const points = [0, ...[...cuts].sort((a, b) => a - b), people.length];
+        let merged = emptyDiff();
+        for (let i = 0; i + 1 < points.length; i++) merged = mergeDiffs(merged, diffPlans(people.slice(points[i], points[i + 1]), planSide(current), planSide(proposed), NOW));
+        expect(merged.counts).toEqual(whole.counts);
+        expect(merged.byTrack).toEqual(whole.byTrack);
+        expect(new Set(merged.trackChanges.map((t) => `${t.from}>${t.to}:${t.count}`))).toEqual(new Set(whole.trackChanges.map((t) => `${t.from}>${t.to}:${t.count}`)));
+        expect([merged.scanned, merged.compared, merged.inFlight]).toEqual([whole.scanned, whole.compared, whole.inFlight]);
+      }),
+      { numRuns: 40 },
+    );
+  });
+});
+
+describe('POST /config/diff over DynamoDB Local', () => {
+  it('answers the same counts as the pure diff, with ids only (no personal data)', async () => {
+    const res = await post({ files: { 'cadence.yaml': proposedCadence } });
+    expect(res.status).toBe(200);
+    expect(res.body.cursor).toBeUndefined();
+    const diff = res.body.diff as ConfigDiff;
+    const pure = diffPlans(people, planSide(current), planSide(proposed), NOW);
+    expect(diff.counts).toEqual(pure.counts);
+    expect(diff.trackChanges).toEqual(pure.trackChanges);
+    expect(diff.scanned).toBe(7); // six states and one timeline entry read
+    const text = JSON.stringify(res.body);
+    for (const p of people) {
+      expect(text).not.toContain(p.contact.email as string);
+      expect(text).not.toContain(p.contact.name as string);
+    }
+    expect(JSON.stringify(logger.lines)).not.toContain('@customer.example');
+  });
+
+  it('pages with a limit and a cursor; the parts add up to the whole', async () => {
+    let merged = emptyDiff();
+    let cursor: string | undefined;
+    let requests = 0;
+    do {
+      const res = await post({ files: { 'cadence.yaml': proposedCadence }, limit: 2, ...(cursor && { cursor }) });
+      expect(res.status).toBe(200);
+      expect((res.body.diff as ConfigDiff).scanned).toBeLessThanOrEqual(2);
+      merged = mergeDiffs(merged, res.body.diff as ConfigDiff);
+      cursor = res.body.cursor;
+      requests++;
+    } while (cursor && requests < 20);
+    expect(requests).toBeGreaterThanOrEqual(4);
+    expect(merged.counts).toEqual(diffPlans(people, planSide(current), planSide(proposed), NOW).counts);
+    expect(merged.scanned).toBe(7);
+  });
+
+  it('a bad proposed file is a 400 with file:line:col problems from the same parseConfig', async () => {
+    const bad = proposedCadence.replace('    skipWeeks: 1 ', '    skipWeek: 1 ');
+    expect(bad).not.toBe(proposedCadence);
+    const res = await post({ files: { 'cadence.yaml': bad } });
+    expect(res.status).toBe(400);
+    const lines = bad.split('\n');
+    const line = lines.findIndex((l) => l.startsWith('    skipWeek: 1')) + 1;
+    expect(res.body.problems).toContainEqual({ file: 'cadence.yaml', line, col: 5, message: expect.stringMatching(/^tracks\[0\]\.skipWeek: unknown key/) });
+  });
+
+  it('a bad body or cursor is a 400 naming the field', async () => {
+    const unknownFile = await post({ files: { 'cadance.yaml': 'x' } });
+    expect(unknownFile.status).toBe(400);
+    expect(unknownFile.body.issues?.[0]?.path).toBe('files');
+    const noFiles = await post({ files: {} });
+    expect(noFiles.status).toBe(400);
+    const limit = await post({ files: { 'cadence.yaml': proposedCadence }, limit: 1_000_000 });
+    expect(limit.body.issues?.[0]?.path).toBe('limit');
+    const cursor = await post({ files: { 'cadence.yaml': proposedCadence }, cursor: 'not-ours' });
+    expect(cursor.status).toBe(400);
+    expect(cursor.body.issues?.[0]?.path).toBe('cursor');
+  });
+});
+
+describe('cultivate diff <dir>', () => {
+  it('posts the folder, follows the cursor and prints the counts, examples and track changes', async () => {
+    const run = await cli(['diff', proposedDir.dir, '--url', url, '--limit', '3']);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain(`${proposedDir.dir} against the rules in force: 4 relationships with a planned touch compared (7 items read in 3 requests)`);
+    expect(run.stdout).toMatch(/appear \(no touch planned now\)\s+1 {3}e\.g\. rel_cy_/);
+    expect(run.stdout).toMatch(/disappear \(no touch any more\)\s+1 {3}e\.g\. rel_bo_/);
+    expect(run.stdout).toContain(`lost-deal -> lost-no-weekly: 1   e.g. ${leaving.id}`);
+    expect(run.stdout).toContain(`lost-no-weekly -> lost-deal: 1   e.g. ${arriving.id}`);
+    expect(run.stdout).not.toContain('@customer.example');
+  });
+
+  it('prints the problems of a bad folder as file:line:col and exits 1', async () => {
+    const bad = new TempConfig().edit('cadence.yaml', '    skipWeeks: 1 ', '    skipWeek: 1 ');
+    try {
+      const run = await cli(['diff', bad.dir, '--url', url]);
+      expect(run.code).toBe(1);
+      expect(run.stderr).toContain(`${bad.pos('cadence.yaml', 'skipWeek: 1')}: tracks[0].skipWeek: unknown key`);
+    } finally {
+      bad.remove();
+    }
+  });
+
+  it('says so when the API cannot be reached', async () => {
+    const run = await cli(['diff', proposedDir.dir, '--url', 'http://127.0.0.1:9']);
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('cannot reach http://127.0.0.1:9');
+  });
+});
