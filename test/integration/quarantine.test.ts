@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { DynamoQuarantine, QUARANTINE_TTL_SECONDS } from '#adapters/dynamo-quarantine';
 import { DynamoInboxStore } from '#adapters/dynamo-store';
 import { ingestGenericWebhook, type IngestDeps } from '#handlers/ingest';
+import { replayQuarantined } from '#crm/replay';
 import { createKeyedHasher, signBody } from '#shared/hmac';
 import { withDynamoDbLocal } from '../helpers/dynamo.ts';
 import { RecordingPublisher, fixedClock, recordingLogger } from '../helpers/fixtures.ts';
@@ -82,5 +83,61 @@ describe('webhook quarantine', () => {
     );
     expect(res.status).toBe(503);
     void post;
+  });
+});
+
+describe('quarantine review: list and replay', () => {
+  const db = withDynamoDbLocal('cultivate-quarantine-replay');
+  const LOST = {
+    id: 'crm-evt-replay-1',
+    type: 'lead-closed-lost',
+    occurredAt: '2026-11-24T10:00:00Z',
+    contact: { externalId: 'c-1', email: 'replay@example.com', accountId: 'acct-1' },
+    data: { reason: 'timing' },
+  };
+
+  const setup = () => {
+    const quarantine = new DynamoQuarantine(db.doc, db.table);
+    const publisher = new RecordingPublisher();
+    const inbox = new DynamoInboxStore(db.doc, db.table, fixedClock(NOW));
+    const deps = { clock: fixedClock(NOW), logger: recordingLogger(), inbox, publisher, hasher: async () => createKeyedHasher('k'), adapter: () => undefined, quarantine };
+    return { quarantine, publisher, inbox, deps };
+  };
+  const bytes = (v: unknown) => new TextEncoder().encode(typeof v === 'string' ? v : JSON.stringify(v));
+
+  it('a kept generic body that is now processable replays once: published through the claim check, then 409; an unknown id is 404', async () => {
+    const { quarantine, publisher, inbox, deps } = setup();
+    const id = await quarantine.keep({ source: 'generic', reason: 'the body does not match the event catalog', paths: ['data.reason'], raw: bytes(LOST), receivedAt: NOW });
+    const listed = await quarantine.list('2026-11-24');
+    expect(listed.find((i) => i.id === id)).toMatchObject({ source: 'generic', kind: 'webhook', paths: ['data.reason'] });
+
+    const first = await replayQuarantined(deps, id);
+    expect(first).toMatchObject({ status: 200, outcome: 'published 1 event(s)' });
+    expect(publisher.ofType('lead-closed-lost')).toHaveLength(1);
+    const envelope = publisher.ofType('lead-closed-lost')[0]!.detail as { inboxKey: string };
+    expect(await inbox.get(envelope.inboxKey)).toMatchObject({ id: LOST.id });
+    // No address on the bus: only the keyed hash.
+    expect(JSON.stringify(publisher.published)).not.toContain('replay@example.com');
+    expect((await quarantine.get(id))?.replayedAt).toBe(NOW.toISOString());
+
+    expect(await replayQuarantined(deps, id)).toMatchObject({ status: 409 });
+    expect(publisher.ofType('lead-closed-lost')).toHaveLength(1);
+    expect(await replayQuarantined(deps, '2026-11-24T00:00:00.000Z#00000000-0000-0000-0000-000000000000')).toMatchObject({ status: 404 });
+    expect(await replayQuarantined(deps, 'not-an-id')).toMatchObject({ status: 404 });
+  });
+
+  it('a kept body that is still not processable answers 422 naming the fields and stays replayable', async () => {
+    const { quarantine, deps } = setup();
+    const id = await quarantine.keep({ source: 'generic', reason: 'bad', paths: [], raw: bytes({ ...LOST, data: { reason: 'later' } }), receivedAt: NOW });
+    const r = await replayQuarantined(deps, id);
+    expect(r).toMatchObject({ status: 422, issues: [expect.objectContaining({ path: 'data.reason' })] });
+    expect((await quarantine.get(id))?.replayedAt).toBeUndefined();
+  });
+
+  it('the verified CRM instance is kept with the entry (a replay does not authenticate again)', async () => {
+    const { quarantine } = setup();
+    const id = await quarantine.keep({ source: 'salesforce', kind: 'webhook', portal: '00D000000000001AAA', reason: 'r', paths: [], raw: bytes('<x/>'), receivedAt: NOW });
+    expect(await quarantine.get(id)).toMatchObject({ portal: '00D000000000001AAA', kind: 'webhook', source: 'salesforce' });
+    expect((await quarantine.list('2026-11-24')).find((i) => i.id === id)?.portal).toBe('00D000000000001AAA');
   });
 });
