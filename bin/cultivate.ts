@@ -9,6 +9,7 @@
  *   cultivate preview --reason R --tz Z [...]       the touches a contact like this would get
  *   cultivate quarantine list [--day D]             what was kept instead of applied, and why
  *   cultivate quarantine replay <id>                run a kept entry again (after fixing config/crm.yaml)
+ *   cultivate metrics rebuild [--url U] [--dry-run] recompute the metric aggregates from the timelines; print where live ones differed
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -35,6 +36,7 @@ function usage(code: number): never {
       CONFIG_USAGE,
       '  quarantine list [--day YYYY-MM-DD] [--url U] [--token T] [--json]   what was kept instead of applied, and why (default: today, UTC)',
       '  quarantine replay <id> [--url U] [--token T]                         run a kept entry again, once its cause is fixed',
+      '  metrics rebuild [--url U] [--token T] [--dry-run] [--json]   recompute the metrics from the timelines and print where the live ones differed',
       '                  (U: --url, CULTIVATE_URL or http://127.0.0.1:3000; T: --token or CULTIVATE_API_TOKEN, a JWT on AWS)',
     ].join('\n'),
   );
@@ -166,6 +168,38 @@ switch (command) {
       break;
     }
     usage(2);
+    break;
+  }
+  case 'metrics': {
+    const [sub, ...args] = rest;
+    if (sub !== 'rebuild') usage(2);
+    const { values } = parseArgs({ args, options: { url: { type: 'string' }, token: { type: 'string' }, 'dry-run': { type: 'boolean' }, json: { type: 'boolean' } } });
+    const base = (values.url ?? process.env.CULTIVATE_URL ?? 'http://127.0.0.1:3000').replace(/\/+$/, '');
+    const token = values.token ?? process.env.CULTIVATE_API_TOKEN;
+    const res = await fetch(`${base}/metrics/rebuild${values['dry-run'] ? '?dryRun=true' : ''}`, { method: 'POST', headers: token ? { authorization: `Bearer ${token}` } : {} });
+    const text = await res.text();
+    if (!res.ok) {
+      console.error(`cultivate metrics rebuild: ${res.status} ${text.slice(0, 500)}`);
+      process.exit(1);
+    }
+    const body = JSON.parse(text) as {
+      written: boolean;
+      report: { relationships: number; entries: number; aggregates: number; guards: number; deleted?: number };
+      differences: number;
+      shown: { pk: string; sk: string; attribute: string; live: number; rebuilt: number }[];
+    };
+    if (values.json) {
+      console.log(JSON.stringify(body, null, 2));
+      break;
+    }
+    const r = body.report;
+    console.log(`rebuilt from ${r.relationships} relationships and ${r.entries} timeline entries: ${r.aggregates} aggregates, ${r.guards} guards${body.written ? ` (written; ${r.deleted ?? 0} old items replaced)` : ' (dry run: nothing written)'}`);
+    if (body.differences === 0) console.log('live aggregates agreed with the rebuild: no differences');
+    else {
+      console.log(`${body.differences} differences between live and rebuilt (erased people and changed owners differ by design: docs/metrics.md):`);
+      for (const d of body.shown) console.log(`  ${d.pk} ${d.sk} ${d.attribute}: live ${d.live}, rebuilt ${d.rebuilt}`);
+      if (body.shown.length < body.differences) console.log(`  ... and ${body.differences - body.shown.length} more (--json for the first ${body.shown.length})`);
+    }
     break;
   }
   case undefined:

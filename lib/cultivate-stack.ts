@@ -15,6 +15,8 @@ import { Replies } from './replies.ts';
 import { CrmSettingsBinding } from './crm-settings.ts';
 import { CultivateEmail } from './email.ts';
 import { IngestApi, type ApiRoute } from './ingest-api.ts';
+import { CultivateMetrics } from './metrics.ts';
+import { SalesforceRelay } from './salesforce-relay.ts';
 import { CultivateOperations } from './operations.ts';
 import { Relationships } from './relationships.ts';
 import { CultivateSecrets } from './secrets.ts';
@@ -42,6 +44,8 @@ export class CultivateStack extends Stack {
   public readonly sesEvents: SesEvents;
   public readonly operations: CultivateOperations;
   public readonly replies: Replies | undefined;
+  public readonly metrics: CultivateMetrics;
+  public readonly salesforceRelay: SalesforceRelay | undefined;
 
   constructor(scope: Construct, id: string, props: CultivateStackProps = {}) {
     super(scope, id, props);
@@ -108,12 +112,35 @@ export class CultivateStack extends Stack {
         })
       : undefined;
 
+    this.metrics = new CultivateMetrics(this, 'Metrics', { table: this.tables.table });
+
+    // Salesforce Event Relay, when an org relays change events to EventBridge (docs/crm/salesforce.md).
+    const relaySource: unknown = this.node.tryGetContext('salesforceEventRelaySource');
+    this.salesforceRelay =
+      typeof relaySource === 'string' && relaySource.trim() !== ''
+        ? new SalesforceRelay(this, 'SalesforceRelay', { eventSourceName: relaySource.trim(), table: this.tables.table, bus, crmSettings })
+        : undefined;
+
     this.operations = new CultivateOperations(this, 'Operations');
     for (const { route, deadLetterQueue } of this.events.routeRules) {
       this.operations.alarmOnQueueMessages(`${route.id}DlqAlarm`, deadLetterQueue, `Rule ${route.id} could not deliver events`);
     }
     this.operations.alarmOnQueueMessages('SesEventsDlqAlarm', this.sesEvents.deadLetterQueue, 'The SES events rule could not deliver events');
+    if (this.salesforceRelay) {
+      this.operations.alarmOnQueueMessages('SalesforceRelayDlqAlarm', this.salesforceRelay.deadLetterQueue, 'The Salesforce Event Relay rule could not deliver events');
+    }
     this.operations.alarmOnQueueMessages('SendDlqAlarm', this.sending.sendDeadLetterQueue, 'Touches failed 10 send attempts');
+    this.operations.alarmOnQueueMessages(
+      'MetricsStreamDlqAlarm',
+      this.metrics.deadLetterQueue,
+      'A batch of the table stream was not counted after retries (run `cultivate metrics rebuild`)',
+    );
+    this.operations.alarmAbove(
+      'MetricsIteratorAgeAlarm',
+      this.metrics.streamFunction.metric('IteratorAge', { period: Duration.minutes(5), statistic: cloudwatch.Stats.MAXIMUM }),
+      'The metrics are more than 15 minutes behind the table stream (the function fails or is throttled).',
+      { threshold: 15 * 60 * 1000, evaluationPeriods: 3 },
+    );
     this.operations.alarmOnQueueMessages(
       'SweepScheduleDlqAlarm',
       this.sending.scheduleDeadLetterQueue,
@@ -151,6 +178,7 @@ export class CultivateStack extends Stack {
       this.relationships.crmNormaliseFunction,
       this.sesEvents.sesEventsFunction,
       ...(this.replies ? [this.replies.inboundMailFunction] : []),
+      ...(this.salesforceRelay ? [this.salesforceRelay.relayFunction] : []),
     ];
   }
 
@@ -209,7 +237,7 @@ export class CultivateStack extends Stack {
    */
   private addQuarantineAlarm(): void {
     const metricName = 'QuarantineKept';
-    const sources = [this.api.ingestFunction, this.relationships.crmNormaliseFunction];
+    const sources = [this.api.ingestFunction, this.relationships.crmNormaliseFunction, ...(this.salesforceRelay ? [this.salesforceRelay.relayFunction] : [])];
     for (const fn of sources) {
       new logs.MetricFilter(this, `${fn.node.id}QuarantineFilter`, {
         logGroup: fn.logGroupRef,

@@ -1,10 +1,10 @@
 /**
  * The HTTP API: CRM webhooks and health (no authorizer; the function verifies signatures over the
  * raw bytes), unsubscribe links (no authorizer; the tokens are signed) and the relationship read
- * API (JWT authorizer). Routes are declared once in
+ * API and the metrics (JWT authorizer). Routes are declared once in
  * `apiRoutes`; nothing under /local is ever deployed (the guard throws at synth).
  */
-import { CfnOutput, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { CfnElement, CfnOutput, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
@@ -15,13 +15,13 @@ import type * as events from 'aws-cdk-lib/aws-events';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { CultivateFunction, lambdaEntry, toRetentionDays } from './cultivate-function.ts';
+import { copyConfigHooks, CultivateFunction, lambdaEntry, toRetentionDays } from './cultivate-function.ts';
 import type { CrmSettingsBinding } from './crm-settings.ts';
 import { readSettings } from './settings.ts';
 
 export type ApiMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 /** The functions behind the API. */
-export type ApiFunctionName = 'ingest' | 'api' | 'unsubscribe' | 'quarantine';
+export type ApiFunctionName = 'ingest' | 'api' | 'unsubscribe' | 'quarantine' | 'config' | 'metrics';
 /** `none`: public (webhooks verify signatures, health, signed unsubscribe links); `jwt`: the JWT authorizer. */
 export type ApiAuth = 'none' | 'jwt';
 
@@ -76,6 +76,11 @@ export const apiRoutes: readonly ApiRoute[] = [
   { method: 'GET', path: '/relationships/{id}', fn: 'api', auth: 'jwt' },
   { method: 'GET', path: '/quarantine', fn: 'quarantine', auth: 'jwt' },
   { method: 'POST', path: '/quarantine/{id}/replay', fn: 'quarantine', auth: 'jwt' },
+  { method: 'GET', path: '/metrics', fn: 'metrics', auth: 'jwt' },
+  { method: 'GET', path: '/metrics.csv', fn: 'metrics', auth: 'jwt' },
+  { method: 'GET', path: '/metrics/feed.json', fn: 'metrics', auth: 'jwt' },
+  { method: 'POST', path: '/metrics/rebuild', fn: 'metrics', auth: 'jwt' },
+  { method: 'POST', path: '/config/diff', fn: 'config', auth: 'jwt' },
 ];
 
 /** Throws if a route must not be deployed: anything under /local, duplicates, public routes without a reason. */
@@ -115,6 +120,9 @@ export class IngestApi extends Construct {
   public readonly apiFunction: CultivateFunction;
   public readonly unsubscribeFunction: CultivateFunction;
   public readonly quarantineFunction: CultivateFunction;
+  /** GET /metrics, /metrics.csv, /metrics/feed.json; POST /metrics/rebuild. */
+  public readonly metricsFunction: CultivateFunction;
+  public readonly configFunction: CultivateFunction;
   public readonly functions: Record<ApiFunctionName, CultivateFunction>;
   public readonly authorizer: HttpJwtAuthorizer;
   /** Created only when context `jwtIssuer` is not set. */
@@ -166,7 +174,44 @@ export class IngestApi extends Construct {
       .bindBus(props.bus)
       .bindSecret('UNSUBSCRIBE_KEY_SECRET_ARN', props.unsubscribeKey);
 
-    this.functions = { ingest: this.ingestFunction, api: this.apiFunction, unsubscribe: this.unsubscribeFunction, quarantine: this.quarantineFunction };
+    this.metricsFunction = new CultivateFunction(this, 'Metrics', {
+      entry: lambdaEntry('metrics-api'),
+      description: 'Cultivate: metrics report, CSV, weekly JSON Feed and rebuild',
+      // The rebuild scans the table; API Gateway waits at most 30 s for an answer.
+      timeout: Duration.seconds(29),
+      memorySize: 512,
+      // config/ travels with it (metrics.yaml, tracks and content series); no pipeline() here.
+      bundling: { commandHooks: copyConfigHooks },
+    });
+    // Reads: one Query per aggregate partition. Rebuild: Scan, then BatchWriteItem to replace the
+    // aggregates. No single-item writes, no secrets, no bus.
+    props.table.grant(this.metricsFunction, 'dynamodb:Query', 'dynamodb:Scan', 'dynamodb:BatchWriteItem');
+    this.metricsFunction.addEnvironment('TABLE_NAME', props.table.tableName);
+    const cfnTable = props.table.node.defaultChild;
+    if (cfnTable instanceof CfnElement && this.metricsFunction.role) {
+      Validations.of(this.metricsFunction.role).acknowledge({
+        id: `AwsSolutions-IAM5[Resource::<${Stack.of(cfnTable).getLogicalId(cfnTable)}.Arn>/index/*]`,
+        reason: `Table grants cover ${props.table.node.id}'s own secondary indexes only (Query, Scan, BatchWriteItem listed, no action wildcard).`,
+      });
+    }
+
+    this.configFunction = new CultivateFunction(this, 'ConfigDiff', {
+      entry: lambdaEntry('config-api'),
+      description: 'Cultivate: cultivate diff, proposed rules against the live store',
+      timeout: Duration.seconds(29),
+      memorySize: 1024,
+      // The published rules (config/) travel with it; no pipeline() here.
+      bundling: { commandHooks: copyConfigHooks },
+    }).bindTable({ table: props.table, access: 'read' });
+
+    this.functions = {
+      config: this.configFunction,
+      ingest: this.ingestFunction,
+      api: this.apiFunction,
+      unsubscribe: this.unsubscribeFunction,
+      quarantine: this.quarantineFunction,
+      metrics: this.metricsFunction,
+    };
 
     // JWT issuer: from context, or a Cognito user pool created here.
     let issuer: string;
@@ -251,6 +296,8 @@ export class IngestApi extends Construct {
       api: new HttpLambdaIntegration('ApiIntegration', this.apiFunction),
       unsubscribe: new HttpLambdaIntegration('UnsubscribeIntegration', this.unsubscribeFunction),
       quarantine: new HttpLambdaIntegration('QuarantineIntegration', this.quarantineFunction),
+      metrics: new HttpLambdaIntegration('MetricsIntegration', this.metricsFunction),
+      config: new HttpLambdaIntegration('ConfigDiffIntegration', this.configFunction),
     };
     for (const route of routes) {
       const [httpRoute] = this.httpApi.addRoutes({

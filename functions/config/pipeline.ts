@@ -9,6 +9,7 @@ import type { RelationshipState } from '#domain/types';
 import type { ContentItem, OwnerProfile, SenderSettings } from '#domain/email';
 import type { Planner } from '#domain/planner';
 import { loadConfig } from './load.ts';
+import { loadMetricsConfig, type MetricsConfig } from './metrics.ts';
 import { resolveOwner } from './owners.ts';
 import type { CultivateConfig } from './schema.ts';
 import { loadSendingConfig, type SendingConfig } from './sending.ts';
@@ -28,12 +29,15 @@ export interface PipelineConfig {
   ownerZone(state: RelationshipState): string;
   /** Who takes an overdue task of `ownerEmail`: their manager (routed past inactive ones), if any. */
   managerOf(ownerEmail: string): OwnerProfile | undefined;
+  /** config/metrics.yaml (the holdout the relationship handler assigns at nurture entry); absent when not given. */
+  metrics?: MetricsConfig;
 }
 
-export function pipelineConfig(rules: CultivateConfig, sending: SendingConfig, publicBaseUrl: string, configurationSetName?: string): PipelineConfig {
+export function pipelineConfig(rules: CultivateConfig, sending: SendingConfig, publicBaseUrl: string, configurationSetName?: string, metrics?: MetricsConfig): PipelineConfig {
   const byId = new Map(rules.content.items.map((i) => [i.id, i]));
   return {
     rules,
+    ...(metrics && { metrics }),
     sending,
     settings: {
       sendingDomain: sending.sendingDomain,
@@ -64,5 +68,5 @@ export function pipelineConfig(rules: CultivateConfig, sending: SendingConfig, p
 }
 
 export function loadPipelineConfig(dir: string, publicBaseUrl: string, configurationSetName?: string): PipelineConfig {
-  return pipelineConfig(loadConfig(dir), loadSendingConfig(dir), publicBaseUrl, configurationSetName);
+  return pipelineConfig(loadConfig(dir), loadSendingConfig(dir), publicBaseUrl, configurationSetName, loadMetricsConfig(dir));
 }

@@ -9,10 +9,16 @@ import { parseGenericBody, publishInboundEvents } from '#handlers/ingest';
 import type { Quarantine, QuarantinedItem } from '#ports/ports';
 import type { InboundEvent } from '#catalog/events';
 import { decodeBody, keepAndPublish } from './ingest.ts';
+import { RELAY_QUARANTINE_SOURCE, relayNotifications } from './salesforce-relay.ts';
+import { RelayEventError } from './salesforce/relay.ts';
 import { type NormaliseDeps, publishNormalised } from './normalise.ts';
 import { type CrmName, crmNames, type CrmNotification } from './types.ts';
 
-export type ReplayDeps = Pick<NormaliseDeps, 'clock' | 'logger' | 'inbox' | 'publisher' | 'hasher' | 'adapter'> & { quarantine: Quarantine };
+export type ReplayDeps = Pick<NormaliseDeps, 'clock' | 'logger' | 'inbox' | 'publisher' | 'hasher' | 'adapter'> & {
+  quarantine: Quarantine;
+  /** CULTIVATE_SALESFORCE_ORG_IDS, for replaying a relayed Salesforce event. */
+  allowedOrgIds?: () => Promise<string | undefined>;
+};
 
 export type ReplayResult =
   | { status: 200; outcome: string; item: QuarantinedItem }
@@ -33,6 +39,16 @@ export async function replayQuarantined(deps: ReplayDeps, id: string): Promise<R
     if (!body.ok) return { status: 422, error: `still not processable: ${body.error}`, issues: body.issues };
     await publishInboundEvents(deps, body.events, { crm: 'generic', source: EventSources.ingestGeneric, receivedAt: now });
     outcome = `published ${body.events.length} event(s)`;
+  } else if (item.kind === 'webhook' && item.source === RELAY_QUARANTINE_SOURCE) {
+    let notifications;
+    try {
+      notifications = await relayNotifications({ allowedOrgIds: deps.allowedOrgIds ?? (async () => undefined) }, JSON.parse(text));
+    } catch (err) {
+      if (!(err instanceof RelayEventError)) throw err;
+      return { status: 422, error: `still not processable: ${err.message}`, issues: err.issues };
+    }
+    await keepAndPublish(deps, notifications, now);
+    outcome = `requeued ${notifications.length} relayed notification(s) for normalising`;
   } else if (item.kind === 'webhook' && isCrm(item.source)) {
     const adapter = deps.adapter(item.source);
     if (!adapter) return { status: 422, error: `the ${item.source} adapter is not configured (its settings are absent)` };

@@ -22,9 +22,14 @@ export interface Planner {
 
 const DAY_MS = 86_400_000;
 
-/** Nothing is planned for someone who asked not to be contacted, or who is not in nurture. */
+/** In the holdout: measured like everyone else, touched by no one (no e-mail, no task). */
+export function heldOut(state: Pick<RelationshipState, 'holdout'>): boolean {
+  return state.holdout?.group === 'holdout';
+}
+
+/** Nothing is planned for someone who asked not to be contacted, who is not in nurture, or who is held out. */
 export function mayBeTouched(state: RelationshipState): boolean {
-  return state.stage === 'nurturing' && !state.suppressions.some((s) => s.scope === 'do-not-contact');
+  return state.stage === 'nurturing' && !state.suppressions.some((s) => s.scope === 'do-not-contact') && !heldOut(state);
 }
 
 /**

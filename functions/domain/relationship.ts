@@ -9,7 +9,8 @@ import type { InboundEvent, InboundEventOf, InternalDetail, LostReason } from '#
 import { buildBrief } from './brief.ts';
 import { addConsentFact, addSuppression, applyConsentRecord, canEmail, topicStopped } from './consent.ts';
 import { relationshipIdOfTouch } from './identity.ts';
-import { mayBeTouched, type Planner } from './planner.ts';
+import { assignHoldout, type HoldoutSettings } from './metrics/holdout.ts';
+import { heldOut, mayBeTouched, type Planner } from './planner.ts';
 import {
   APPLIED_EVENT_MEMORY,
   type ContactFields,
@@ -34,6 +35,8 @@ export interface ApplyContext {
   initialSuppressions?: readonly Suppression[];
   /** Newest-first recent timeline, for the re-engagement brief. */
   recentTimeline?: readonly TimelineEntry[];
+  /** config/metrics.yaml `holdout`: decides the group when the relationship first enters nurture. Absent: no decision. */
+  holdout?: HoldoutSettings;
 }
 
 export type Emitted =
@@ -157,6 +160,10 @@ export function applyInbound(
             ...(d.contractEndsAt !== undefined && { contractEndsAt: d.contractEndsAt }),
           },
         };
+        // Decided once, by account (people without one are their own unit), before the plan below.
+        if (ctx.holdout && !state.holdout) {
+          state = { ...state, holdout: { group: assignHoldout(state.accountId ?? state.id, ctx.holdout), percent: ctx.holdout.percent, assignedAt: at } };
+        }
         const dnc = state.suppressions.some((s) => s.scope === 'do-not-contact');
         state = moveTo(state, dnc ? 'retired' : 'nurturing', at);
         replan = true;
@@ -183,7 +190,8 @@ export function applyInbound(
           const brief = buildBrief(state, what, at, ctx.recentTimeline ?? []);
           state = moveTo(state, 're-engaged', at);
           entry(`${what}: re-engaged`, compact({ classification: event.type === 'contact-replied' ? event.data.classification : undefined }));
-          emit.push({
+          // The holdout gets nothing from a rep either: the CRM outcome is measured, no brief is sent.
+          if (!heldOut(state)) emit.push({
             type: 'relationship-re-engaged',
             detail: { relationshipId: state.id, crmIds: state.crmIds, ...(state.owner && { owner: state.owner }), ...(state.accountId && { accountId: state.accountId }), ...(state.nurture?.dealId && { dealId: state.nurture.dealId }), brief },
           });
@@ -212,7 +220,7 @@ export function applyInbound(
             retireReason = 'left-company';
           }
           entry(`Left the company${event.data.newCompany ? ` (joined ${event.data.newCompany})` : ''}${wasRetired ? '' : ': retired'}`, compact({ newCompany: event.data.newCompany, newAddressGiven: event.data.newEmail !== undefined || undefined }));
-          emit.push({ type: 'task-assigned', detail: researchTask(state, event.data, at, eventId) });
+          if (!heldOut(state)) emit.push({ type: 'task-assigned', detail: researchTask(state, event.data, at, eventId) });
         } else {
           // Found at the new company: the history follows them. A new address needs fresh consent,
           // and a relationship retired because they left comes back into nurture.

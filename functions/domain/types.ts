@@ -104,6 +104,18 @@ export interface RelationshipState {
   /** No touch is planned before this instant (an out-of-office reply stated a return date). */
   pausedUntil?: string;
   history: TouchHistory;
+  /**
+   * The holdout decision (docs/metrics.md), taken once when the relationship first enters nurture
+   * and kept, so a later change of percent or salt moves no one. Never shown to reps.
+   */
+  holdout?: HoldoutDecision;
+}
+
+export interface HoldoutDecision {
+  group: 'nurtured' | 'holdout';
+  /** The share held out when it was decided (config/metrics.yaml). */
+  percent: number;
+  assignedAt: string;
 }
 
 export interface TimelineEntry {

@@ -25,7 +25,7 @@ export interface TouchDecision {
   touchId: string;
   kind: string;
   channel: string;
-  outcome: 'planned' | 'queued' | 'sending' | 'sent' | 'task-assigned' | 'skipped' | 'unknown' | 'pushed';
+  outcome: 'planned' | 'queued' | 'sending' | 'sent' | 'task-assigned' | 'skipped' | 'unknown' | 'pushed' | 'dry-run' | 'escalated';
   rule: string;
   note?: string;
 }
@@ -36,6 +36,8 @@ const OUTCOME_OF: Record<string, TouchDecision['outcome']> = {
   'touch-skipped': 'skipped',
   'touch-unknown': 'unknown',
   'touch-pushed': 'pushed',
+  'touch-dry-run': 'dry-run',
+  'task-escalated': 'escalated',
 };
 
 export function decisionsOf(state: RelationshipState, timeline: readonly TimelineEntry[]): TouchDecision[] {
@@ -51,7 +53,7 @@ export function decisionsOf(state: RelationshipState, timeline: readonly Timelin
         channel: String(d.channel ?? (e.type === 'email-sent' ? 'email' : 'task')),
         outcome,
         rule: String(d.rule ?? '(recorded before rules were kept)'),
-        ...(outcome === 'skipped' || outcome === 'unknown' || outcome === 'pushed' ? { note: e.summary } : {}),
+        ...(outcome === 'skipped' || outcome === 'unknown' || outcome === 'pushed' || outcome === 'dry-run' || outcome === 'escalated' ? { note: e.summary } : {}),
       },
     ];
   });

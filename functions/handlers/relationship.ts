@@ -6,6 +6,7 @@
 import { InboundEnvelope } from '#catalog/events';
 import { crmSources, EventSources } from '#catalog/routing';
 import type { Planner } from '#domain/planner';
+import type { HoldoutSettings } from '#domain/metrics/holdout';
 import { applyInbound, type Emitted } from '#domain/relationship';
 import { optsBackInAfterErasure } from '#domain/consent';
 import type { RelationshipState, TimelineEntry } from '#domain/types';
@@ -20,6 +21,8 @@ export interface RelationshipDeps {
   hasher: () => Promise<KeyedHasher>;
   logger: Logger;
   newId?: () => string;
+  /** config/metrics.yaml `holdout` (pipeline config): decides each new nurture entry's group. */
+  holdout?: HoldoutSettings;
 }
 
 export type ApplyOutcome = 'applied' | 'superseded' | 'duplicate' | 'erased' | 'suppressed' | 'already-processed';
@@ -97,6 +100,7 @@ export async function handleInboundEnvelope(deps: RelationshipDeps, detail: unkn
       planner: deps.planner,
       recentTimeline,
       emailHashOf: (email) => hasher.emailHash(email),
+      ...(deps.holdout && { holdout: deps.holdout }),
     });
 
     if (decision.kind === 'duplicate') continue; // handled at the top of the loop

@@ -27,7 +27,8 @@ async function readSecret(arn: string): Promise<string> {
   return value;
 }
 
-export const registry = crmRegistry(envSettings(process.env, readSecret));
+export const crmSettings = envSettings(process.env, readSecret);
+export const registry = crmRegistry(crmSettings);
 
 let config: CrmFile | undefined;
 export function crmConfig(): CrmFile {

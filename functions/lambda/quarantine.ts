@@ -6,10 +6,10 @@
 import { Hono } from 'hono';
 import { handle } from 'hono/aws-lambda';
 import { quarantineRoutes, withErrors } from '#http/app';
-import { quarantine, registry } from './crm.ts';
+import { crmSettings, quarantine, registry } from './crm.ts';
 import { clock, hasher, inboxStore, logger, publisher } from './runtime.ts';
 
 const app = withErrors(new Hono(), logger);
-app.route('/', quarantineRoutes({ clock, logger, inbox: inboxStore(), publisher: publisher(), hasher, adapter: (crm) => registry.adapter(crm), quarantine: quarantine() }));
+app.route('/', quarantineRoutes({ clock, logger, inbox: inboxStore(), publisher: publisher(), hasher, adapter: (crm) => registry.adapter(crm), quarantine: quarantine(), allowedOrgIds: () => crmSettings.get('CULTIVATE_SALESFORCE_ORG_IDS') }));
 
 export const handler = handle(app);

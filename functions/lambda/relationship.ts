@@ -1,10 +1,20 @@
 /** EventBridge rule target: one inbound event (by reference) applied to its relationship. */
 import type { EventBridgeEvent } from 'aws-lambda';
-import { handleInboundEnvelope } from '#handlers/relationship';
+import { handleInboundEnvelope, type RelationshipDeps } from '#handlers/relationship';
 import { pipeline } from './config.ts';
 import { clock, hasher, inboxStore, logger, publisher, relationshipStore } from './runtime.ts';
 
-const deps = { clock, store: relationshipStore(), inbox: inboxStore(), publisher: publisher(), planner: pipeline().planner, hasher, logger };
+const config = pipeline();
+const deps: RelationshipDeps = {
+  clock,
+  store: relationshipStore(),
+  inbox: inboxStore(),
+  publisher: publisher(),
+  planner: config.planner,
+  hasher,
+  logger,
+  ...(config.metrics && { holdout: config.metrics.holdout }),
+};
 
 export const handler = async (event: EventBridgeEvent<string, unknown>) => {
   logger.appendKeys({ busEventId: event.id });

@@ -7,13 +7,18 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, ResourceNotFoundException, UpdateTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DescribeTableCommand, DynamoDBClient, ResourceNotFoundException, UpdateTableCommand, UpdateTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
+import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { serve, type ServerType } from '@hono/node-server';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Hono } from 'hono';
 import { DynamoInboxStore, DynamoRelationshipStore, documentClient } from '#adapters/dynamo-store';
 import { DynamoQuarantine } from '#adapters/dynamo-quarantine';
 import { idempotentOn } from '#adapters/idempotency';
+import { readConfigSources } from '#config/load';
+import { controlFor } from '#domain/cadence';
+import { DynamoRelationshipPages } from '#handlers/config-diff';
+import { configDiffRoutes } from '#http/config';
 import { TTL_ATTRIBUTE, idempotencyTableDefinition, tableDefinition } from '#adapters/table';
 import type { Planner } from '#domain/planner';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
@@ -34,6 +39,10 @@ import { handleInboundMail, type RepliesDeps } from '#handlers/replies';
 import { type CrmRoutesDeps, quarantineRoutes, readRoutes, unsubscribeRoutes, webhookRoutes, withErrors } from '#http/app';
 import { DynamoMassCloseCounter } from '#adapters/dynamo-mass-close';
 import { DynamoCapacityStore } from '#adapters/dynamo-capacity';
+import { DynamoMetricsStore } from '#adapters/dynamo-metrics';
+import { loadMetricsConfig } from '#config/metrics';
+import { handleMetricsStream, metricsContext } from '#handlers/metrics-stream';
+import { metricsRoutes } from '#http/metrics';
 import { loadCrmConfig } from '#crm/config';
 import { handleCrmNotification, mappingOf, type NormaliseDeps } from '#crm/normalise';
 import { deliverToAll, type DeliveryJob, outboundTargets } from '#crm/outbound';
@@ -46,6 +55,7 @@ import { LocalClock } from './clock.ts';
 import { startDynamoDbLocal } from './dynamodb-local.ts';
 import { startSesLocal } from './ses-local.ts';
 import { localRoutes, type LocalControl } from './routes.ts';
+import { StreamPoller } from './stream-poller.ts';
 
 export { LOCAL_DEFAULT_WEBHOOK_SECRET as DEFAULT_WEBHOOK_SECRET } from '#shared/hmac';
 import { LOCAL_DEFAULT_WEBHOOK_SECRET as DEFAULT_WEBHOOK_SECRET } from '#shared/hmac';
@@ -101,6 +111,16 @@ async function ensureTable(ddb: DynamoDBClient, def: ReturnType<typeof tableDefi
   await ddb.send(new UpdateTimeToLiveCommand({ TableName: def.TableName, TimeToLiveSpecification: { Enabled: true, AttributeName: ttl } }));
 }
 
+/** The main table's stream ARN; a table kept from before the metrics had no stream: it gets one now. */
+async function ensureStream(ddb: DynamoDBClient, tableName: string): Promise<string> {
+  const table = (await ddb.send(new DescribeTableCommand({ TableName: tableName }))).Table;
+  if (table?.StreamSpecification?.StreamEnabled && table.LatestStreamArn) return table.LatestStreamArn;
+  const out = await ddb.send(new UpdateTableCommand({ TableName: tableName, StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' } }));
+  const arn = out.TableDescription?.LatestStreamArn;
+  if (!arn) throw new Error(`DynamoDB Local gave table ${tableName} no stream`);
+  return arn;
+}
+
 /**
  * Local keys (identity hashing, unsubscribe tokens) must not change between runs, or hashes and
  * links stop matching: generated once and kept in the data folder, like a local secret store.
@@ -123,6 +143,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   const ddb = new DynamoDBClient({ endpoint: dynamo.endpoint, region: 'local', credentials });
   await ensureTable(ddb, tableDefinition(TABLE), TTL_ATTRIBUTE);
   await ensureTable(ddb, idempotencyTableDefinition(IDEMPOTENCY_TABLE), 'expiration');
+  const streamArn = await ensureStream(ddb, TABLE);
   const { server: sesServer, endpoint: sesEndpoint } = await startSesLocal();
 
   const clock = new LocalClock(opts.clockStart);
@@ -135,6 +156,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   const unsubscribeKey = localKey(opts.dataDir, 'unsubscribe', 'CULTIVATE_UNSUBSCRIBE_KEY');
   const config = loadPipelineConfig(opts.configDir ?? 'config', opts.publicBaseUrl ?? 'http://127.0.0.1');
   const planner = opts.planner ?? config.planner;
+  const metricsConfig = config.metrics ?? loadMetricsConfig(opts.configDir ?? 'config');
   const webhookSecret = opts.webhookSecret ?? DEFAULT_WEBHOOK_SECRET;
 
   const outbound: (OutboundMessage & { targets?: string[] })[] = [];
@@ -155,7 +177,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     extra: { local: async (m) => outbound.push({ ...m, targets: targets.names().filter((t) => t !== 'local') }) },
     logger,
   });
-  const deliverJob = idempotentOn((job: DeliveryJob) => targets.deliverJob(job), { client: ddb, tableName: IDEMPOTENCY_TABLE });
+  const deliverJob = idempotentOn((job: DeliveryJob) => targets.deliverJob(job), { client: ddb, tableName: IDEMPOTENCY_TABLE, outsideLambdaTimeoutMs: 30_000 });
   const deliver = (m: OutboundMessage) => deliverToAll(targets, deliverJob, m);
 
   let relationshipDeps: RelationshipDeps;
@@ -168,7 +190,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     logger,
     () => clock.now(),
   );
-  relationshipDeps = { clock, store, inbox, publisher: bus, planner, hasher: async () => hasher, logger };
+  relationshipDeps = { clock, store, inbox, publisher: bus, planner, hasher: async () => hasher, logger, holdout: metricsConfig.holdout };
   const normaliseDeps: NormaliseDeps = {
     clock,
     logger,
@@ -203,6 +225,8 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     suppressionsFor: async (state) =>
       (await store.getSuppression([...(state.emailHash ? [state.emailHash] : []), ...state.crmIds.map((id) => hasher.crmHash(id))]))?.scopes ?? [],
     onSent: (r) => sentRecords.set(r.messageId, r),
+    // Kill switches and dry-run (config/controls.yaml), checked at the final claim.
+    controls: (state) => controlFor(config.rules, state),
     guardrails: {
       capacity: new DynamoCapacityStore(doc, TABLE, (e) => hasher.emailHash(e)),
       rules: config.guardrails,
@@ -240,6 +264,23 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     return fired.slice(start);
   };
 
+  // Metrics: the table's stream read by a poller standing in for the event source mapping, with
+  // the same handler as the Lambda. The local clock is the pipeline's time, so the records' wall
+  // clock creation time is dropped and the handler falls back to the clock.
+  const metricsStore = new DynamoMetricsStore(doc, TABLE);
+  const metricsCtx = metricsContext(config.rules, metricsConfig);
+  const streams = new DynamoDBStreamsClient({ endpoint: dynamo.endpoint, region: 'local', credentials });
+  const poller = new StreamPoller(
+    streams,
+    streamArn,
+    (shardId, records) =>
+      handleMetricsStream(
+        { store: metricsStore, context: metricsCtx, shardOf: async () => shardId, logger, clock },
+        { Records: records.map((r) => ({ ...r, ...(r.dynamodb && { dynamodb: { ...r.dynamodb, ApproximateCreationDateTime: undefined } }) })) },
+      ),
+    logger,
+  );
+
   const control: LocalControl = {
     clock,
     bus,
@@ -257,7 +298,11 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     },
     sweep,
     nextDueAt: (until) => touches.earliestDue(until),
-    extraIdle: () => sendQueue.idle(),
+    // The send queue, then the metrics: a drain or a clock step ends with the aggregates up to date.
+    extraIdle: async () => {
+      await sendQueue.idle();
+      await poller.drain();
+    },
     deadLetters: () => sendQueue.deadLetters,
   };
   // Replies: the same handler as the inbound-mail Lambda; a message that cannot be read is kept
@@ -306,7 +351,10 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   app.route('/', webhookRoutes(ingestDeps));
   app.route('/', readRoutes({ store, hasher: async () => hasher }));
   app.route('/', unsubscribeRoutes({ clock, store, inbox, publisher: bus, unsubscribeKeys: async () => [unsubscribeKey], logger }));
-  app.route('/', quarantineRoutes({ clock, logger, inbox, publisher: bus, hasher: async () => hasher, adapter: (crm) => registry.adapter(crm), quarantine }));
+  app.route('/', quarantineRoutes({ clock, logger, inbox, publisher: bus, hasher: async () => hasher, adapter: (crm) => registry.adapter(crm), quarantine, allowedOrgIds: () => crmSettings.get('CULTIVATE_SALESFORCE_ORG_IDS') }));
+  // cultivate diff: proposed rules against the live store (the current rules read from the config folder).
+  app.route('/', configDiffRoutes({ clock, logger, pages: new DynamoRelationshipPages(doc, TABLE), currentSources: () => readConfigSources(opts.configDir ?? 'config') }));
+  app.route('/', metricsRoutes({ store: () => new DynamoMetricsStore(doc, TABLE), config: metricsConfig, context: metricsCtx, clock, logger, paused: (work) => poller.paused(work) }));
   app.route('/', localRoutes(control));
   // Local only: SES has no event stream here, so a bounce, complaint or click on a sent message can
   // be injected in the shape SES publishes to EventBridge, and goes through the same handler.
@@ -334,6 +382,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   if (!opts.publicBaseUrl) config.settings.publicBaseUrl = `http://127.0.0.1:${port}`;
   const timer = opts.sweepEveryMinute === false ? undefined : setInterval(() => void control.sweep?.().catch((err: Error) => logger.error('sweep failed', { error: err.message })), 60_000);
   timer?.unref();
+  poller.start();
 
   return {
     url: `http://127.0.0.1:${port}`,
@@ -353,6 +402,8 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       await new Promise<void>((res) => sesServer.close(() => res()));
       await bus.idle();
       await sendQueue.idle();
+      await poller.stop();
+      streams.destroy();
       ddb.destroy();
       ses.destroy();
       await dynamo.stop();

@@ -99,3 +99,44 @@ describe('CRM functions', () => {
     expect(alarm!.Properties?.AlarmActions?.length).toBeGreaterThan(0);
   });
 });
+
+describe('Salesforce Event Relay (context salesforceEventRelaySource)', () => {
+  const SOURCE = 'aws.partner/salesforce.com/00D5e000000KQ2eEAG/0YL5e000000CabWGAS';
+
+  it('absent by default', () => {
+    expect(stack.salesforceRelay).toBeUndefined();
+  });
+
+  it('a partner bus for the source, a rule for change events with a DLQ, and the relay function writing to the inbox and Cultivate bus only', () => {
+    const { stack: s, template: t } = synthStack({ ...crmContext, CULTIVATE_SALESFORCE_ORG_IDS: '00D5e000000KQ2e', CULTIVATE_SALESFORCE_TOKEN: 'cultivate/sf-token', salesforceEventRelaySource: SOURCE });
+    const relay = s.salesforceRelay!;
+    expect(relay).toBeDefined();
+    t.hasResourceProperties('AWS::Events::EventBus', { Name: SOURCE, EventSourceName: SOURCE });
+    const rules = Object.values(resources(t, 'AWS::Events::Rule')).filter((r) => r.Properties?.EventBusName?.Ref === logicalId(s, relay.partnerBus));
+    expect(rules).toHaveLength(1);
+    expect(rules[0]!.Properties?.EventPattern).toEqual({ source: [{ prefix: 'aws.partner/salesforce.com' }], 'detail-type': [{ suffix: 'ChangeEvent' }] });
+    expect(rules[0]!.Properties?.Targets[0].DeadLetterConfig.Arn).toEqual({ 'Fn::GetAtt': [logicalId(s, relay.deadLetterQueue), 'Arn'] });
+    const vars = resources(t, 'AWS::Lambda::Function')[logicalId(s, relay.relayFunction)]!.Properties!.Environment.Variables;
+    expect(vars.CULTIVATE_SALESFORCE_ORG_IDS).toBe('00D5e000000KQ2e');
+    // It reads no CRM secret.
+    const st = roleStatements(t, functionRoleId(t, logicalId(s, relay.relayFunction))).filter((x) => x.actions.includes('secretsmanager:GetSecretValue'));
+    expect(st).toEqual([]);
+    const alarms = Object.values(resources(t, 'AWS::CloudWatch::Alarm'));
+    expect(alarms.some((a) => JSON.stringify(a.Properties?.Dimensions ?? []).includes(logicalId(s, relay.deadLetterQueue)))).toBe(true);
+  });
+
+  it('a source that is not a Salesforce partner event source fails the synth naming the setting', () => {
+    expect(() => synthStack({ salesforceEventRelaySource: 'aws.partner/other.com/x' })).toThrow(/salesforceEventRelaySource/);
+  });
+});
+
+describe('cultivate diff on AWS', () => {
+  it('POST /config/diff behind the JWT authorizer, in a function that can read the table and nothing else', () => {
+    const route = Object.values(resources(template, 'AWS::ApiGatewayV2::Route')).find((r) => r.Properties?.RouteKey === 'POST /config/diff');
+    expect(route?.Properties?.AuthorizationType).toBe('JWT');
+    const st = roleStatements(template, functionRoleId(template, logicalId(stack, stack.api.configFunction)));
+    const actions = new Set(st.flatMap((x) => x.actions));
+    expect(actions.has('dynamodb:Scan')).toBe(true);
+    for (const a of ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem', 'events:PutEvents', 'secretsmanager:GetSecretValue']) expect(actions.has(a), a).toBe(false);
+  });
+});

@@ -94,8 +94,10 @@ describe('EventBridge bus, archive and rules', () => {
     const alarms = Object.values(resources(template, 'AWS::CloudWatch::Alarm'));
     const sendQueueId = logicalId(stack, stack.sending.sendQueue);
     // Rule DLQs (custom bus + SES events), 5 on-failure queues (relationship, CRM outbound, CRM
-    // normaliser, SES events, inbound mail), the send DLQ, the sweep schedule DLQ; plus the send queue.
-    expect(Object.keys(queues).length).toBe(routingTable.length + 1 + 5 + 2 + 1);
+    // normaliser, SES events, inbound mail), the send DLQ, the sweep schedule DLQ, the metrics
+    // stream's on-failure queue; plus the send queue.
+    expect(Object.keys(queues).length).toBe(routingTable.length + 1 + 5 + 3 + 1);
+    expect(Object.keys(queues)).toContain(logicalId(stack, stack.metrics.deadLetterQueue));
     for (const queueId of Object.keys(queues).filter((id) => id !== sendQueueId)) {
       const alarm = alarms.find(
         (a) =>

@@ -26,6 +26,9 @@ const all = {
   sender: stack.sending.senderFunction,
   sesEvents: stack.sesEvents.sesEventsFunction,
   inboundMail: (stack.replies as NonNullable<typeof stack.replies>).inboundMailFunction,
+  metricsStream: stack.metrics.streamFunction,
+  metricsApi: stack.api.metricsFunction,
+  configDiff: stack.api.configFunction,
 } satisfies Record<string, CultivateFunction>;
 
 function props(fn: CultivateFunction) {
@@ -44,8 +47,9 @@ const dynamoWrites = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Delet
 const dynamoReads = ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:Scan', 'dynamodb:BatchGetItem'];
 
 describe('Lambda functions', () => {
-  it('exactly the eleven functions, all nodejs22.x on arm64 with active tracing, JSON logs and bundling defaults', () => {
-    expect(Object.keys(functions)).toHaveLength(11);
+  it('exactly the fourteen functions, all nodejs22.x on arm64 with active tracing, JSON logs and bundling defaults', () => {
+    // Eleven for the pipeline, the metrics stream consumer and the metrics API, and `cultivate diff`.
+    expect(Object.keys(functions)).toHaveLength(14);
     expect(new Set(Object.values(all).map((fn) => logicalId(stack, fn)))).toEqual(new Set(Object.keys(functions)));
     const timeouts: Record<string, number> = {
       [logicalId(stack, all.sweeper)]: 50,
@@ -55,9 +59,15 @@ describe('Lambda functions', () => {
       [logicalId(stack, all.crmOutbound)]: 30,
       [logicalId(stack, all.crmNormalise)]: 60,
       [logicalId(stack, all.quarantine)]: 30,
+      // A stream batch of 100 records with its reads and transactions; the rebuild within API Gateway's 30 s.
+      [logicalId(stack, all.metricsStream)]: 60,
+      [logicalId(stack, all.metricsApi)]: 29,
+      [logicalId(stack, all.configDiff)]: 29,
     };
     // Parsing MIME of up to 10 MB wants more memory than the rest.
-    const memory: Record<string, number> = { [logicalId(stack, all.inboundMail)]: 512 };
+    // The rebuild holds every aggregate of a scan in memory.
+    // `diff` plans every person twice, under both rule sets.
+    const memory: Record<string, number> = { [logicalId(stack, all.inboundMail)]: 512, [logicalId(stack, all.metricsApi)]: 512, [logicalId(stack, all.configDiff)]: 1024 };
     for (const [id, fn] of Object.entries(functions)) {
       const p = fn.Properties!;
       expect(p.Runtime, id).toBe('nodejs22.x');
@@ -98,6 +108,9 @@ describe('Lambda functions', () => {
       [...base, ...config, 'EVENT_BUS_NAME', 'IDENTITY_KEY_SECRET_ARN', 'TABLE_NAME', 'UNSUBSCRIBE_KEY_SECRET_ARN'].sort(),
     );
     expect(env(all.sesEvents)).toEqual([...base, ...config, 'EVENT_BUS_NAME', 'TABLE_NAME'].sort());
+    // The metrics functions read config/ from their bundle (no pipeline(), so no base URL or configuration set).
+    expect(env(all.metricsStream)).toEqual([...base, 'TABLE_NAME'].sort());
+    expect(env(all.metricsApi)).toEqual([...base, 'TABLE_NAME'].sort());
     expect(env(all.crmOutbound)).toEqual(
       [...base, ...config, 'CULTIVATE_OUTBOUND_WEBHOOK_URL', 'IDEMPOTENCY_TABLE_NAME', 'OUTBOUND_SECRET_ARN'].sort(),
     );
@@ -224,7 +237,7 @@ describe('IAM least privilege', () => {
     expect(text).toContain(logicalId(stack, stack.email.identity));
     expect(text).toContain(':configuration-set/');
     expect(text).toContain(logicalId(stack, stack.email.configurationSet));
-    for (const fn of [all.ingest, all.api, all.relationship, all.crmOutbound, all.unsubscribe, all.sweeper, all.sesEvents]) {
+    for (const fn of [all.ingest, all.api, all.relationship, all.crmOutbound, all.unsubscribe, all.sweeper, all.sesEvents, all.metricsStream, all.metricsApi]) {
       expect(actions(fn).has('ses:SendEmail'), fn.node.path).toBe(false);
     }
   });

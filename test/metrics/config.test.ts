@@ -20,7 +20,8 @@ function problems(text: string): string[] {
 describe('metrics config', () => {
   it('the shipped config/metrics.yaml is valid', () => {
     const c = loadMetricsConfig('config');
-    expect(c.holdout.percent).toBe(10);
+    // Off until there is enough volume (see the file): fixtures and demos are all nurtured.
+    expect(c.holdout.percent).toBe(0);
     expect(c.reviewThresholds).toEqual({ bounceRate: 0.05, complaintRate: 0.001, alarmAt: 0.5 });
   });
 
@@ -32,7 +33,7 @@ describe('metrics config', () => {
   });
 
   it('a bad value is reported at its line and column with the field named', () => {
-    const text = shipped.replace('  percent: 10', '  percent: 80');
+    const text = shipped.replace('  percent: 0', '  percent: 80');
     const line = text.split('\n').findIndex((l) => l.startsWith('  percent: 80')) + 1;
     expect(problems(text)).toEqual([`config/metrics.yaml:${line}:12: holdout.percent: percent above 50 would hold out most accounts`]);
   });

@@ -14,7 +14,7 @@ const state = {
   owner: 'sam@seller.example',
   contact: { email: 'dana@hotmail.de', role: 'champion' as const },
   nurture: { lostReason: 'timing' as const, lostAt: '2026-01-05T10:00:00.000Z' },
-  holdout: { group: 'nurtured' as const },
+  holdout: { group: 'nurtured' as const, percent: 10, assignedAt: '2026-01-05T10:00:00.000Z' },
 };
 const profile = profileOf(state, context.holdout);
 const ctx: FactContext = { ...context, at: '2026-02-01T00:00:00.000Z', profile };

@@ -86,7 +86,7 @@ export class StreamSim {
         owner: opts.owner ?? 'sam@seller.example',
         contact: { email: opts.email ?? `${id}@company.example`, role: (opts.role ?? 'champion') as never },
         nurture: { lostReason: (opts.reason ?? 'timing') as never, lostAt: at },
-        ...(opts.group && { holdout: { group: opts.group } }),
+        ...(opts.group && { holdout: { group: opts.group, percent: metricsConfig.holdout.percent, assignedAt: at } }),
       },
       at,
     );

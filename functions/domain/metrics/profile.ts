@@ -4,10 +4,10 @@ import { assignHoldout, type Group, type HoldoutSettings } from './holdout.ts';
 import type { Profile, Provider } from './types.ts';
 
 /**
- * Where the integrator records the holdout decision at nurture entry (optional until then): when
- * present it wins over re-hashing, so a later change of percent or salt cannot move anyone.
+ * The state as the metrics read it. Its `holdout` decision (taken once at nurture entry) wins over
+ * re-hashing when present, so a later change of percent or salt cannot move anyone.
  */
-export type MetricsState = RelationshipState & { holdout?: { group: Group } };
+export type MetricsState = RelationshipState;
 
 const PROVIDERS: Record<string, Provider> = {
   'gmail.com': 'gmail',

@@ -15,6 +15,8 @@ export const METRICS_SCHEMA_VERSION = 1;
 export const HORIZONS = [30, 90, 180, 365] as const;
 const MAX_RANGE_DAYS = 3 * 366;
 
+const validDates = (q: { from: unknown; to: unknown }) => [q.from, q.to].every((d) => typeof d === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(d) && Number.isFinite(Date.parse(d)));
+
 export const ReportQuery = z
   .object({
     from: z.iso.date({ message: 'from must be a date such as 2026-01-01' }),
@@ -22,8 +24,9 @@ export const ReportQuery = z
     groupBy: z.enum(['week', 'month'], { message: 'groupBy must be week or month' }).default('week'),
   })
   .strict()
-  .refine((q) => q.from <= q.to, { message: 'from must not be after to', path: ['from'] })
-  .refine((q) => Date.parse(q.to) - Date.parse(q.from) <= MAX_RANGE_DAYS * 86_400_000, { message: `the range may span at most ${MAX_RANGE_DAYS} days`, path: ['to'] });
+  // A date that is not one is reported by its own field only: comparing it would add noise.
+  .refine((q) => !validDates(q) || q.from <= q.to, { message: 'from must not be after to', path: ['from'] })
+  .refine((q) => !validDates(q) || Date.parse(q.to) - Date.parse(q.from) <= MAX_RANGE_DAYS * 86_400_000, { message: `the range may span at most ${MAX_RANGE_DAYS} days`, path: ['to'] });
 export type ReportQuery = z.input<typeof ReportQuery>;
 
 /** The one read the report needs: every item of an aggregate partition. */

@@ -1,0 +1,149 @@
+/**
+ * The metrics routes (docs/metrics.md), shared by the local server and the `metrics` API function
+ * (JWT on AWS): the report as JSON, the same numbers as CSV rows, the weekly JSON Feed, and the
+ * rebuild that recomputes the aggregates from the timelines and says where live ones differ.
+ * Every answer names its schema version and what it cost to read (`Cultivate-Read-Units`).
+ */
+import { type Context, Hono } from 'hono';
+import { z } from 'zod';
+import type { DynamoMetricsStore, ReadStats } from '#adapters/dynamo-metrics';
+import type { MetricsConfig } from '#config/metrics';
+import { rebuildMetrics } from '#handlers/metrics-stream';
+import { compareAggregates } from '#domain/metrics/compare';
+import { FEED_CONTENT_TYPE, weeklyFeed, weekStart } from '#domain/metrics/feed';
+import { isoWeek, periodsBetween } from '#domain/metrics/periods';
+import type { RebuildContext } from '#domain/metrics/rebuild';
+import { METRICS_SCHEMA_VERSION, metricsReport, ReportQuery } from '#domain/metrics/report';
+import { metricRows, type MetricRow, toCsv } from '#domain/metrics/rows';
+import type { Clock, Logger } from '#ports/ports';
+
+export type MetricsRouteStore = Pick<DynamoMetricsStore, 'partition' | 'takeReadStats' | 'allAggregates' | 'relationships' | 'replaceAll'>;
+
+export interface MetricsRoutesDeps {
+  /** A fresh store per request, so its read statistics are that request's alone. */
+  store: () => MetricsRouteStore;
+  config: MetricsConfig;
+  context: RebuildContext;
+  clock: Clock;
+  logger: Logger;
+  /** Runs the rebuild with the stream consumer paused, where the runtime can (the local poller). */
+  paused?: <T>(work: () => Promise<T>) => Promise<T>;
+}
+
+const DAY_MS = 86_400_000;
+/** Without `from`/`to`: the last twelve weeks up to today. */
+const DEFAULT_RANGE_DAYS = 83;
+const FEED_WEEKS_DEFAULT = 12;
+const MAX_DIFFERENCES_SHOWN = 200;
+
+const FeedQuery = z
+  .object({ weeks: z.coerce.number({ message: 'weeks must be a number' }).int('weeks must be a whole number').min(1, 'weeks must be at least 1').max(52, 'weeks may be at most 52').default(FEED_WEEKS_DEFAULT) })
+  .strict();
+const RebuildQuery = z.object({ dryRun: z.enum(['true', 'false'], { message: 'dryRun must be true or false' }).optional() }).strict();
+
+type Issue = z.core.$ZodIssue;
+const issuesOf = (issues: readonly Issue[]) =>
+  issues.map((i) => ({ path: i.path.join('.') || (i.code === 'unrecognized_keys' ? i.keys.join(', ') : '(query)'), message: i.message }));
+
+function badQuery(c: Context, issues: readonly Issue[]) {
+  const list = issuesOf(issues);
+  return c.json({ error: `invalid query: ${list.map((i) => `${i.path}: ${i.message}`).join('; ')}`, issues: list }, 400);
+}
+
+const queryOf = (c: Context): Record<string, string> => Object.fromEntries(new URL(c.req.url).searchParams);
+
+/** The report query with today's defaults filled in (a feed reader or a bookmark sends none). */
+function reportQuery(c: Context, now: Date) {
+  const q = queryOf(c);
+  const today = now.toISOString().slice(0, 10);
+  const to = q.to ?? today;
+  const base = Date.parse(to);
+  const from = q.from ?? (Number.isFinite(base) ? new Date(base - DEFAULT_RANGE_DAYS * DAY_MS).toISOString().slice(0, 10) : today);
+  return ReportQuery.safeParse({ ...q, from, to });
+}
+
+function costHeaders(c: Context, stats: ReadStats) {
+  c.header('Cultivate-Schema-Version', String(METRICS_SCHEMA_VERSION));
+  // DynamoDB's consumed read capacity for this request, and how many queries it took.
+  c.header('Cultivate-Read-Units', String(stats.readUnits));
+  c.header('Cultivate-Read-Queries', String(stats.queries));
+  c.header('Cache-Control', 'private, max-age=60');
+}
+
+export function metricsRoutes(deps: MetricsRoutesDeps): Hono {
+  const app = new Hono();
+
+  app.get('/metrics', async (c) => {
+    const q = reportQuery(c, deps.clock.now());
+    if (!q.success) return badQuery(c, q.error.issues);
+    const store = deps.store();
+    const report = await metricsReport(store, deps.config, q.data, deps.clock.now());
+    costHeaders(c, store.takeReadStats());
+    return c.json(report);
+  });
+
+  app.get('/metrics.csv', async (c) => {
+    const q = reportQuery(c, deps.clock.now());
+    if (!q.success) return badQuery(c, q.error.issues);
+    const store = deps.store();
+    const rows = await metricRows(store, q.data.groupBy ?? 'week', q.data.from, q.data.to);
+    costHeaders(c, store.takeReadStats());
+    c.header('Content-Disposition', `inline; filename="cultivate-metrics-${q.data.from}-${q.data.to}.csv"`);
+    return c.body(toCsv(rows), 200, { 'content-type': 'text/csv; charset=utf-8; header=present' });
+  });
+
+  app.get('/metrics/feed.json', async (c) => {
+    const q = FeedQuery.safeParse(queryOf(c));
+    if (!q.success) return badQuery(c, q.error.issues);
+    const now = deps.clock.now();
+    // The week before the first shown is read too: each item compares with its previous week.
+    const first = new Date(weekStart(isoWeek(now)).getTime() - q.data.weeks * 7 * DAY_MS);
+    const from = first.toISOString().slice(0, 10);
+    const to = now.toISOString().slice(0, 10);
+    const store = deps.store();
+    const rows = await metricRows(store, 'week', from, to, { levels: false });
+    const byWeek = new Map<string, MetricRow[]>();
+    for (const r of rows) byWeek.set(r.period, [...(byWeek.get(r.period) ?? []), r]);
+    const [previous, ...weeks] = periodsBetween('week', from, to);
+    const url = new URL(c.req.url);
+    const base = `${url.protocol}//${url.host}`;
+    const feed = weeklyFeed({
+      weeks,
+      rowsByWeek: byWeek,
+      ...(previous && { previousRows: byWeek.get(previous) ?? [] }),
+      now,
+      thresholds: deps.config.reviewThresholds,
+      schemaVersion: METRICS_SCHEMA_VERSION,
+      feedUrl: `${base}/metrics/feed.json`,
+      homePageUrl: `${base}/metrics`,
+    });
+    costHeaders(c, store.takeReadStats());
+    return c.body(JSON.stringify(feed), 200, { 'content-type': `${FEED_CONTENT_TYPE}; charset=utf-8` });
+  });
+
+  app.post('/metrics/rebuild', async (c) => {
+    const q = RebuildQuery.safeParse(queryOf(c));
+    if (!q.success) return badQuery(c, q.error.issues);
+    const write = q.data.dryRun !== 'true';
+    const store = deps.store();
+    const run = async () => {
+      // Live first: the comparison is with what readers saw before the rebuild replaced it.
+      const live = await store.allAggregates();
+      const { report, rebuilt } = await rebuildMetrics(store, deps.context, { write });
+      return { report, differences: compareAggregates(live, rebuilt.deltas) };
+    };
+    const { report, differences } = deps.paused ? await deps.paused(run) : await run();
+    deps.logger.info('metrics rebuilt', { write, relationships: report.relationships, entries: report.entries, aggregates: report.aggregates, differences: differences.length });
+    c.header('Cultivate-Schema-Version', String(METRICS_SCHEMA_VERSION));
+    return c.json({
+      schemaVersion: METRICS_SCHEMA_VERSION,
+      written: write,
+      report,
+      differences: differences.length,
+      // Erased people and changed owners differ by design (docs/metrics.md, Rebuild).
+      shown: differences.slice(0, MAX_DIFFERENCES_SHOWN),
+    });
+  });
+
+  return app;
+}
