@@ -179,7 +179,7 @@ describe('POST /config/diff over DynamoDB Local', () => {
     const pure = diffPlans(people, planSide(current), planSide(proposed), NOW);
     expect(diff.counts).toEqual(pure.counts);
     // The store is scanned in key order, not the fixture's: compare track changes without order.
-    const byRoute = (t: { from: string; to: string }) => `${t.from}>${t.to}`;
+    const byRoute = (t: { from: string | null; to: string | null }) => `${t.from}>${t.to}`;
     const sorted = (ts: ConfigDiff['trackChanges']) => [...ts].sort((a, b) => byRoute(a).localeCompare(byRoute(b)));
     expect(sorted(diff.trackChanges)).toEqual(sorted(pure.trackChanges));
     expect(diff.scanned).toBe(7); // six states and one timeline entry read
