@@ -10,12 +10,14 @@
  *   cultivate quarantine list [--day D]             what was kept instead of applied, and why
  *   cultivate quarantine replay <id>                run a kept entry again (after fixing config/crm.yaml)
  *   cultivate metrics rebuild [--url U] [--dry-run] recompute the metric aggregates from the timelines; print where live ones differed
+ *   cultivate import <crm> [--since D] [--dry-run]  backfill past lost deals (age limits in config/crm.yaml `import`)
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { catalogJsonSchemas } from '#catalog/json-schema';
 import { CONFIG_USAGE, runConfigCommands } from '../functions/cli/index.ts';
+import { IMPORT_USAGE, importCommand } from '#http/import';
 import { LOCAL_DEFAULT_WEBHOOK_SECRET as DEFAULT_WEBHOOK_SECRET, signBody } from '#shared/hmac';
 
 // Sales ops' commands: config check, preview.
@@ -37,6 +39,7 @@ function usage(code: number): never {
       '  quarantine list [--day YYYY-MM-DD] [--url U] [--token T] [--json]   what was kept instead of applied, and why (default: today, UTC)',
       '  quarantine replay <id> [--url U] [--token T]                         run a kept entry again, once its cause is fixed',
       '  metrics rebuild [--url U] [--token T] [--dry-run] [--json]   recompute the metrics from the timelines and print where the live ones differed',
+      IMPORT_USAGE,
       '                  (U: --url, CULTIVATE_URL or http://127.0.0.1:3000; T: --token or CULTIVATE_API_TOKEN, a JWT on AWS)',
     ].join('\n'),
   );
@@ -200,6 +203,10 @@ switch (command) {
       for (const d of body.shown) console.log(`  ${d.pk} ${d.sk} ${d.attribute}: live ${d.live}, rebuilt ${d.rebuilt}`);
       if (body.shown.length < body.differences) console.log(`  ... and ${body.differences - body.shown.length} more (--json for the first ${body.shown.length})`);
     }
+    break;
+  }
+  case 'import': {
+    process.exitCode = await importCommand(rest, { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t), env: process.env });
     break;
   }
   case undefined:

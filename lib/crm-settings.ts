@@ -67,18 +67,20 @@ export class CrmSettingsBinding {
 
   /**
    * Sets every present setting on the function. Secrets are granted only where the function reads
-   * them: `inbound` grants the webhook-authentication secrets (the ingest function only needs to know
-   * the others exist, to route), `all` every CRM secret (normaliser, outbound), `none` nothing (the
-   * quarantine review only needs to know which CRMs are on).
+   * them: `inbound` the webhook-authentication secrets (the ingest function only needs to know the
+   * others exist, to route), `api` the CRM API secrets and never the webhook ones (normaliser,
+   * outbound, import, reply forwards), `none` nothing (the quarantine review and the Event Relay
+   * function only need to know which CRMs are on).
    */
-  bind(fn: CultivateFunction, read: 'none' | 'inbound' | 'all'): void {
+  bind(fn: CultivateFunction, read: 'none' | 'inbound' | 'api'): void {
     for (const { setting, value } of this.present) {
       if (!setting.secret) {
         fn.addEnvironment(setting.name, value);
         continue;
       }
       const secret = this.secret(setting.name, value);
-      if (read === 'all' || (read === 'inbound' && INBOUND_AUTH_SETTINGS.includes(setting.name))) secret.grantRead(fn);
+      const forInbound = INBOUND_AUTH_SETTINGS.includes(setting.name);
+      if ((read === 'inbound' && forInbound) || (read === 'api' && !forInbound)) secret.grantRead(fn);
       fn.addEnvironment(`${setting.name}_SECRET_ARN`, secret.secretArn);
     }
   }

@@ -21,7 +21,7 @@ import { readSettings } from './settings.ts';
 
 export type ApiMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 /** The functions behind the API. */
-export type ApiFunctionName = 'ingest' | 'api' | 'unsubscribe' | 'quarantine' | 'config' | 'metrics';
+export type ApiFunctionName = 'ingest' | 'api' | 'unsubscribe' | 'quarantine' | 'config' | 'crmImport' | 'metrics';
 /** `none`: public (webhooks verify signatures, health, signed unsubscribe links); `jwt`: the JWT authorizer. */
 export type ApiAuth = 'none' | 'jwt';
 
@@ -81,6 +81,7 @@ export const apiRoutes: readonly ApiRoute[] = [
   { method: 'GET', path: '/metrics/feed.json', fn: 'metrics', auth: 'jwt' },
   { method: 'POST', path: '/metrics/rebuild', fn: 'metrics', auth: 'jwt' },
   { method: 'POST', path: '/config/diff', fn: 'config', auth: 'jwt' },
+  { method: 'POST', path: '/crm/{crm}/import', fn: 'crmImport', auth: 'jwt' },
 ];
 
 /** Throws if a route must not be deployed: anything under /local, duplicates, public routes without a reason. */
@@ -123,6 +124,7 @@ export class IngestApi extends Construct {
   /** GET /metrics, /metrics.csv, /metrics/feed.json; POST /metrics/rebuild. */
   public readonly metricsFunction: CultivateFunction;
   public readonly configFunction: CultivateFunction;
+  public readonly crmImportFunction: CultivateFunction;
   public readonly functions: Record<ApiFunctionName, CultivateFunction>;
   public readonly authorizer: HttpJwtAuthorizer;
   /** Created only when context `jwtIssuer` is not set. */
@@ -204,7 +206,21 @@ export class IngestApi extends Construct {
       bundling: { commandHooks: copyConfigHooks },
     }).bindTable({ table: props.table, access: 'read' });
 
+    this.crmImportFunction = new CultivateFunction(this, 'CrmImport', {
+      entry: lambdaEntry('crm-import'),
+      description: 'Cultivate: cultivate import, past lost deals from a CRM',
+      timeout: Duration.seconds(29),
+      // config/crm.yaml (mappings, import age rule) travels with it.
+      bundling: { commandHooks: copyConfigHooks },
+    })
+      // The import ledger (reads and writes), the inbox, the bus.
+      .bindTable({ table: props.table, access: 'readwrite' })
+      .bindBus(props.bus);
+    // It calls the CRMs' search APIs with their API secrets.
+    props.crmSettings.bind(this.crmImportFunction, 'api');
+
     this.functions = {
+      crmImport: this.crmImportFunction,
       config: this.configFunction,
       ingest: this.ingestFunction,
       api: this.apiFunction,
@@ -298,6 +314,7 @@ export class IngestApi extends Construct {
       quarantine: new HttpLambdaIntegration('QuarantineIntegration', this.quarantineFunction),
       metrics: new HttpLambdaIntegration('MetricsIntegration', this.metricsFunction),
       config: new HttpLambdaIntegration('ConfigDiffIntegration', this.configFunction),
+      crmImport: new HttpLambdaIntegration('CrmImportIntegration', this.crmImportFunction),
     };
     for (const route of routes) {
       const [httpRoute] = this.httpApi.addRoutes({

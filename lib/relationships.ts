@@ -71,7 +71,7 @@ export class Relationships extends Construct {
       .bindTable({ table: props.idempotencyTable, access: 'readwrite', envName: 'IDEMPOTENCY_TABLE_NAME' })
       .bindSecret('OUTBOUND_SECRET_ARN', props.outboundSecret);
 
-    props.crmSettings.bind(this.crmOutboundFunction, 'all');
+    props.crmSettings.bind(this.crmOutboundFunction, 'api');
 
     this.crmNormaliseFunction = new CultivateFunction(this, 'CrmNormalise', {
       entry: lambdaEntry('crm-normalise'),
@@ -86,7 +86,7 @@ export class Relationships extends Construct {
       .bindTable({ table: props.table, access: 'readwrite' })
       .bindBus(props.bus)
       .bindSecret('IDENTITY_KEY_SECRET_ARN', props.identityKey);
-    props.crmSettings.bind(this.crmNormaliseFunction, 'all');
+    props.crmSettings.bind(this.crmNormaliseFunction, 'api');
 
     this.routeTargets = {
       relationship: this.relationshipFunction,

@@ -90,7 +90,7 @@ export class Replies extends Construct {
       .bindSecret('UNSUBSCRIBE_KEY_SECRET_ARN', props.unsubscribeKey)
       .bindSecret('IDENTITY_KEY_SECRET_ARN', props.identityKey)
       .bindSecret('OUTBOUND_SECRET_ARN', props.outboundSecret);
-    props.crmSettings.bind(this.inboundMailFunction, 'all');
+    props.crmSettings.bind(this.inboundMailFunction, 'api');
     this.bucket.grantRead(this.inboundMailFunction, `${INBOUND_PREFIX}*`);
     if (this.inboundMailFunction.role) {
       Validations.of(this.inboundMailFunction.role).acknowledge({

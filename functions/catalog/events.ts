@@ -154,6 +154,10 @@ export const inboundData = {
       ...dealRef,
       revisitAfter: isoDateOrInstant.optional().describe('the rep asked to come back after this date'),
       contractEndsAt: isoDateOrInstant.optional().describe("the competitor's contract ends then"),
+      permissionAskOnly: z
+        .literal(true)
+        .optional()
+        .describe('an old loss brought in by `cultivate import`: no thank-you note and no value e-mails, only the permission-ask task until the contact opts in'),
     })
     .strict(),
   'deal-created': z.object({ ...dealRef }).strict(),

@@ -7,6 +7,9 @@
  * - sending.yaml: the `SendingConfig` schema, with positions;
  * - crm.yaml (optional): the CRM mappings, and CRM users mapped to owners that exist in owners.yaml;
  * - metrics.yaml (optional): holdout and costs.
+ *
+ * Online (`crmCoverage`): for each CRM whose API settings are present (or named with --crm), its
+ * pipelines, lost reasons, outcomes and users that crm.yaml does not map, as warnings.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -17,12 +20,26 @@ import { loadMetricsConfig, MetricsConfigError } from '#config/metrics';
 import { CRM_CONFIG_FILE, checkCrmConfig } from '#crm/config';
 import { trackChecks } from './track-checks.ts';
 import { YamlSource } from '#config/yaml-source';
+import { coverage, type CoverageReport, type CrmCatalog } from '#crm/coverage';
+import { emptyMapping, type CrmFile, type CrmMapping } from '#crm/mappings';
+import { envSettings } from '#crm/settings';
+import type { CrmName, CrmSettings } from '#crm/types';
+import { hubspotApiFromSettings } from '#crm/hubspot/api';
+import { hubspotCatalog } from '#crm/hubspot/catalog';
+import { HUBSPOT_SETTINGS } from '#crm/hubspot/settings';
+import { createSalesforceApi } from '#crm/salesforce/api';
+import { salesforceCatalog } from '#crm/salesforce/catalog';
+import { SF } from '#crm/salesforce/settings';
+import { createPipedriveApi, DEFAULT_API_URL as PIPEDRIVE_API_URL, DEFAULT_RATE_PER_2S } from '#crm/pipedrive/api';
+import { pipedriveCatalog } from '#crm/pipedrive/catalog';
+import { PIPEDRIVE_SETTINGS } from '#crm/pipedrive/index';
 
 export interface CheckResult {
   problems: ConfigProblem[];
   /** Set when there are no problems. */
   config?: CultivateConfig;
   sending?: SendingConfig;
+  crm?: CrmFile;
 }
 
 function readSource(dir: string, file: string, problems: ConfigProblem[]): YamlSource | undefined {
@@ -64,7 +81,8 @@ export function checkConfigDir(dir: string): CheckResult {
 
   // CRM mappings (optional file): schema, repeated keys, and CRM users mapped to owners that exist.
   const owners = config?.owners.owners.map((o) => o.email);
-  problems.push(...checkCrmConfig(dir, owners).problems);
+  const crmChecked = checkCrmConfig(dir, owners);
+  problems.push(...crmChecked.problems);
 
   // Metrics (holdout, costs): its own schema, with positions.
   const metricsFile = join(dir, 'metrics.yaml');
@@ -85,7 +103,7 @@ export function checkConfigDir(dir: string): CheckResult {
   };
   unique.sort((a, b) => rank(a.file) - rank(b.file) || a.line - b.line || a.col - b.col);
   if (unique.length > 0) return { problems: unique };
-  return { problems: [], ...(config && { config }), ...(sending && { sending }) };
+  return { problems: [], ...(config && { config }), ...(sending && { sending }), ...(crmChecked.config && { crm: crmChecked.config }) };
 }
 
 function dedupe(problems: readonly ConfigProblem[]): ConfigProblem[] {
@@ -122,4 +140,60 @@ export function controlsSummary(config: CultivateConfig): string | undefined {
     c.dryRun ? 'DRY-RUN: every track' : on('dryRun').length > 0 && `DRY-RUN: track ${on('dryRun').join(', ')}`,
   ].filter((p): p is string => typeof p === 'string');
   return parts.length > 0 ? `controls.yaml: ${parts.join('; ')}` : undefined;
+}
+
+/** The settings each CRM's API needs to list its values (the webhook secrets are not needed here). */
+export const CATALOG_SETTINGS: Record<CrmName, readonly string[]> = {
+  hubspot: [HUBSPOT_SETTINGS.token],
+  salesforce: [SF.apiUrl, SF.clientId, SF.clientSecret],
+  pipedrive: [PIPEDRIVE_SETTINGS.apiToken],
+};
+
+async function readCatalog(crm: CrmName, settings: CrmSettings, mapping: CrmMapping): Promise<CrmCatalog> {
+  if (crm === 'hubspot') return hubspotCatalog(await hubspotApiFromSettings(settings), mapping);
+  if (crm === 'salesforce') return salesforceCatalog(createSalesforceApi(settings), mapping);
+  const rate = Number(await settings.get(PIPEDRIVE_SETTINGS.rateLimit));
+  const api = createPipedriveApi({
+    baseUrl: (await settings.get(PIPEDRIVE_SETTINGS.apiUrl))?.trim() || PIPEDRIVE_API_URL,
+    token: async () => (await settings.get(PIPEDRIVE_SETTINGS.apiToken))?.trim() ?? '',
+    ratePer2s: Number.isInteger(rate) && rate > 0 ? rate : DEFAULT_RATE_PER_2S,
+  });
+  return pipedriveCatalog(api);
+}
+
+export type CoverageOutcome = { crm: CrmName; report: CoverageReport } | { crm: CrmName; error: string };
+
+/**
+ * Asks each CRM for its values and compares them with crm.yaml. `requested`: the CRMs named with
+ * --crm (each must have its settings: an error names the missing ones); undefined: every CRM whose
+ * settings are present, and none otherwise.
+ */
+export async function crmCoverage(crm: CrmFile, env: Record<string, string | undefined>, requested?: readonly CrmName[]): Promise<CoverageOutcome[]> {
+  const settings = envSettings(env);
+  const missing = (name: CrmName) => CATALOG_SETTINGS[name].filter((s) => !settings.has(s));
+  const crms = requested ?? (Object.keys(CATALOG_SETTINGS) as CrmName[]).filter((name) => missing(name).length === 0);
+  return Promise.all(
+    crms.map(async (name): Promise<CoverageOutcome> => {
+      const absent = missing(name);
+      if (absent.length > 0) return { crm: name, error: `missing setting${absent.length === 1 ? '' : 's'} ${absent.join(', ')}` };
+      const mapping = crm[name] ?? emptyMapping;
+      try {
+        return { crm: name, report: coverage(mapping, await readCatalog(name, settings, mapping)) };
+      } catch (err) {
+        // The client's errors name the call and the status, never a body or a secret.
+        return { crm: name, error: `cannot read its values: ${(err as Error).message}` };
+      }
+    }),
+  );
+}
+
+/** The report of one CRM as lines: a summary, then every warning and note. */
+export function formatCoverage(report: CoverageReport): string[] {
+  const n = report.findings.length;
+  const verdict = n === 0 ? 'everything is mapped' : `${n} unmapped`;
+  return [
+    `${report.crm}: checked ${report.checked.join(', ') || 'nothing'} against crm.yaml: ${verdict}`,
+    ...report.findings.map((f) => `${report.crm}: warning: ${f.message}`),
+    ...report.notes.map((note) => `${report.crm}: note: ${note}`),
+  ];
 }

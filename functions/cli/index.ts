@@ -1,7 +1,9 @@
 /**
  * The sales-ops commands of the `cultivate` CLI (DESIGN.md §2):
  *
- *   cultivate config check [dir]     validate every file in config/ (exit 0) or list every problem (exit 1)
+ *   cultivate config check [dir] [--crm C] [--strict]
+ *                                    validate every file in config/ (exit 0) or list every problem (exit 1);
+ *                                    then list what each configured CRM has that crm.yaml does not map
  *   cultivate preview --reason R ... simulate the cadence for one contact (exit 2 on bad flags)
  *   cultivate send-test <track> --to A  a track's e-mails, [test], to company addresses only
  *   cultivate diff <dir>             what a proposed config changes over the live store (POST /config/diff)
@@ -11,7 +13,8 @@
  */
 import { parseArgs } from 'node:util';
 import { ConfigError } from '#config/load';
-import { checkConfigDir, controlsSummary, formatProblem, summary } from './config-check.ts';
+import { crmNames, type CrmName } from '#crm/types';
+import { checkConfigDir, controlsSummary, crmCoverage, formatCoverage, formatProblem, summary } from './config-check.ts';
 import { diffCommand } from './diff.ts';
 import { previewJson, PreviewOptions, previewTable, simulate } from './preview.ts';
 import { sendTestCommand, type SendTestIO } from './send-test.ts';
@@ -30,7 +33,8 @@ const processIO: CliIO = {
 };
 
 export const CONFIG_USAGE = [
-  '  config check [dir]                   validate cadence, content, owners, controls and sending in <dir> (default: config/)',
+  '  config check [dir] [--crm C] [--strict]  validate cadence, content, owners, controls and sending in <dir> (default: config/),',
+  '                                       then list CRM pipelines, lost reasons, outcomes and users crm.yaml does not map',
   '  preview --reason R [options]         simulate the cadence for one contact, touch by touch',
   '  send-test <track> --to A [--to B] [--dry] [--endpoint URL] [--config DIR] [--allow-domain D]',
   '                                       a track\'s e-mails, subject [test], to company addresses only',
@@ -55,7 +59,13 @@ export const PREVIEW_USAGE = `usage: cultivate preview --reason <lost reason> [o
   --config DIR       the config folder (default: CULTIVATE_CONFIG_DIR or config)
 `;
 
-const CHECK_USAGE = 'usage: cultivate config check [dir]\n';
+const CHECK_USAGE = `usage: cultivate config check [dir] [--crm hubspot|salesforce|pipedrive|all] [--strict]
+  dir          the config folder (default: config)
+  --crm C      also ask CRM C's API for its pipelines, lost reasons, outcomes and users, and list
+               those crm.yaml does not map (repeatable; all: every CRM). Without --crm, every CRM
+               whose API settings are in the environment is asked; none otherwise.
+  --strict     exit 1 when anything is unmapped (otherwise unmapped values are warnings)
+`;
 
 export async function runConfigCommands(argv: string[], io: CliIO & Pick<SendTestIO, 'mailer'> = processIO): Promise<number | undefined> {
   const [command, ...rest] = argv;
@@ -66,7 +76,7 @@ export async function runConfigCommands(argv: string[], io: CliIO & Pick<SendTes
   return undefined;
 }
 
-function configCommand(args: string[], io: CliIO): number {
+async function configCommand(args: string[], io: CliIO): Promise<number> {
   const [sub, ...rest] = args;
   if (sub === '--help' || sub === 'help' || sub === undefined) {
     (sub === undefined ? io.err : io.out)(CHECK_USAGE);
@@ -80,13 +90,16 @@ function configCommand(args: string[], io: CliIO): number {
     io.out(CHECK_USAGE);
     return 0;
   }
-  if (rest.length > 1 || rest.some((a) => a.startsWith('-'))) {
-    io.err(`cultivate config check: expected at most one folder, got ${rest.join(' ')}\n${CHECK_USAGE}`);
+  let flags: ReturnType<typeof parseCheckFlags>;
+  try {
+    flags = parseCheckFlags(rest);
+  } catch (err) {
+    io.err(`cultivate config check: ${(err as Error).message}\n${CHECK_USAGE}`);
     return 2;
   }
-  const dir = rest[0] ?? 'config';
+  const dir = flags.dir;
   const result = checkConfigDir(dir);
-  if (result.problems.length > 0 || !result.config || !result.sending) {
+  if (result.problems.length > 0 || !result.config || !result.sending || !result.crm) {
     for (const p of result.problems) io.err(`${formatProblem(p)}\n`);
     const n = result.problems.length;
     io.err(`${dir}: ${n} problem${n === 1 ? '' : 's'}\n`);
@@ -95,7 +108,43 @@ function configCommand(args: string[], io: CliIO): number {
   io.out(`${summary(dir, result.config, result.sending)}\n`);
   const controls = controlsSummary(result.config);
   if (controls) io.out(`${controls}\n`);
+
+  const outcomes = await crmCoverage(result.crm, io.env ?? process.env, flags.crms);
+  let errors = 0;
+  let unmapped = 0;
+  for (const o of outcomes) {
+    if ('error' in o) {
+      errors++;
+      io.err(`${o.crm}: error: ${o.error}\n`);
+      continue;
+    }
+    unmapped += o.report.findings.length;
+    for (const line of formatCoverage(o.report)) io.out(`${line}\n`);
+  }
+  if (errors > 0) return 1;
+  if (flags.strict && unmapped > 0) {
+    io.err(`cultivate config check: ${unmapped} unmapped CRM value${unmapped === 1 ? '' : 's'} (--strict)\n`);
+    return 1;
+  }
   return 0;
+}
+
+/** `[dir] [--crm C]... [--strict]`; throws with the reason on anything else. */
+function parseCheckFlags(args: string[]): { dir: string; crms?: CrmName[]; strict: boolean } {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    strict: true,
+    options: { crm: { type: 'string', multiple: true }, strict: { type: 'boolean', default: false } },
+  });
+  if (positionals.length > 1) throw new Error(`expected at most one folder, got ${positionals.join(' ')}`);
+  let crms: CrmName[] | undefined;
+  for (const value of values.crm ?? []) {
+    const named = value === 'all' ? [...crmNames] : (crmNames as readonly string[]).includes(value) ? [value as CrmName] : undefined;
+    if (!named) throw new Error(`--crm "${value}" is not one of ${crmNames.join(', ')}, all`);
+    crms = [...new Set([...(crms ?? []), ...named])];
+  }
+  return { dir: positionals[0] ?? 'config', ...(crms && { crms }), strict: values.strict };
 }
 
 function previewCommand(args: string[], io: CliIO): number {

@@ -29,6 +29,22 @@ export interface NormaliseDeps {
   massClose: MassCloseCounter;
 }
 
+/**
+ * Set by `cultivate import` (functions/crm/import.ts) on the notifications it makes. An import
+ * passes the mass-close gate on purpose (it is a mass close by nature; the runner bounds its own
+ * rate), and an old loss enters nurture with the permission ask only.
+ */
+export interface ImportMark {
+  permissionAskOnly: boolean;
+}
+export type MaybeImported = CrmNotification & { import?: ImportMark };
+
+/** The adapter's events with an import's age rule applied to each closed-lost. */
+export function markImported(events: readonly InboundEvent[], mark: ImportMark | undefined): InboundEvent[] {
+  if (!mark?.permissionAskOnly) return [...events];
+  return events.map((e) => (e.type === 'lead-closed-lost' ? { ...e, data: { ...e.data, permissionAskOnly: true as const } } : e));
+}
+
 export type NormaliseOutcome = 'published' | 'nothing-to-do' | 'quarantined' | 'held' | 'gone';
 
 const encode = (v: unknown) => new TextEncoder().encode(JSON.stringify(v));
@@ -40,7 +56,7 @@ export function mappingOf(config: CrmFile, crm: CrmName): CrmMapping {
 export async function handleCrmNotification(deps: NormaliseDeps, detail: unknown): Promise<NormaliseOutcome> {
   const ref = internalDetail['crm-notification'].parse(detail);
   const log = { crm: ref.crm, notificationId: ref.id, kind: ref.kind };
-  const stored = (await deps.inbox.getNotification(ref.inboxKey)) as CrmNotification | undefined;
+  const stored = (await deps.inbox.getNotification(ref.inboxKey)) as MaybeImported | undefined;
   if (!stored) {
     // Normalised already (the inbox item goes last), or expired: nothing left to do.
     deps.logger.info('CRM notification already normalised', log);
@@ -64,8 +80,8 @@ export async function handleCrmNotification(deps: NormaliseDeps, detail: unknown
   const result = await adapter.normalise(stored, { mapping: mappingOf(deps.crmConfig, ref.crm), now: deps.clock.now(), logger: deps.logger });
   if (result.kind === 'unmapped') return keep('unmapped', result.reason, result.paths, stored);
 
-  const events = result.events;
-  if (events.some((e) => e.type === 'lead-closed-lost')) {
+  const events = markImported(result.events, stored.import);
+  if (!stored.import && events.some((e) => e.type === 'lead-closed-lost')) {
     const rule = deps.crmConfig.massClose;
     const count = await deps.massClose.count(ref.crm, deps.clock.now(), rule.windowMinutes);
     if (count > rule.maxLostDeals) {

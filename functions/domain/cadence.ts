@@ -13,6 +13,9 @@
  *   without consent: one permission-ask task for the owner, then no e-mail until consent arrives
  *            (then the weekly e-mails start). No ask when the contact denied consent or a
  *            suppression blocks e-mail.
+ *   an imported old loss (`nurture.permissionAskOnly`, `cultivate import`): no thank-you; only the
+ *            permission-ask task (even with consent on record, and past the quiet cutoff) until
+ *            the contact opts in; then the e-mails above.
  *
  * Engine contract: after a touch is done the caller increments `history.cadenceStep` (and for an
  * e-mail `emailsSent`, pushes `contentId` to `sentContent`, sets `lastEmailAt`), then calls
@@ -230,7 +233,6 @@ export function createCadencePlanner(config: CultivateConfig): Planner {
       const h = state.history;
       const step = h.cadenceStep;
       const base = { touchId: touchIdFor(state.id, state.planVersion), status: 'planned' as const, step };
-      const thankYouAfter = durationOf(track.thankYou?.after);
       const late = (moved: boolean, at: Date) => (moved ? `; the planned slot had passed, moved to ${at.toISOString()}` : '');
       const contactTz = contactTimeZone(config, state);
       // The cadence's slot, then the per-person guardrails (calendar, gap, caps) move it later if
@@ -243,8 +245,15 @@ export function createCadencePlanner(config: CultivateConfig): Planner {
         return { at: placed.at, note: late(moved, ideal) + movesText(placed.moves), extra: pushedBy.length > 0 ? { pushedBy } : {} };
       };
 
+      // An imported old loss (`permissionAskOnly` set at all): a thank-you years late reads oddly,
+      // and until the contact says yes only the owner's personal permission ask may go.
+      const oldLoss = state.nurture.permissionAskOnly !== undefined;
+      const askOnly = state.nurture.permissionAskOnly === true;
+      const thankYou = oldLoss ? undefined : track.thankYou;
+      const thankYouAfter = durationOf(thankYou?.after);
+
       // Step 0: the thank-you note, a task for the owner in the owner's zone.
-      if (track.thankYou && step === 0) {
+      if (thankYou && step === 0) {
         const tz = ownerTimeZone(config, state);
         const w = taskWindow('thank-you-note');
         const from = addDurationToDate(localDateOf(lostAt, tz), thankYouAfter);
@@ -255,7 +264,7 @@ export function createCadencePlanner(config: CultivateConfig): Planner {
           at: p.at.toISOString(),
           channel: 'task',
           kind: 'thank-you-note',
-          rule: `${track.id}: thank-you note task for the owner, ${track.thankYou.after} after the loss${p.note}`,
+          rule: `${track.id}: thank-you note task for the owner, ${thankYou.after} after the loss${p.note}`,
           ...p.extra,
         };
         return touch;
@@ -263,7 +272,7 @@ export function createCadencePlanner(config: CultivateConfig): Planner {
 
       const cutoff = quietCutoff(track, state);
       const beforeCutoff = (at: Date) => cutoff === undefined || at.getTime() < cutoff.getTime();
-      const thankYouSteps = track.thankYou ? 1 : 0;
+      const thankYouSteps = thankYou ? 1 : 0;
       const emailsSent = h.emailsSent;
       const askDone = step - thankYouSteps - emailsSent >= 1;
       // Earliest local date for the touch after the thank-you: from the last touch when known,
@@ -281,7 +290,7 @@ export function createCadencePlanner(config: CultivateConfig): Planner {
       const honour = (tz: string, from: LocalDate): LocalDate => (notBefore ? laterDate(from, localDateOf(notBefore.at, tz)) : from);
       const honourNote = notBefore ? `; not before ${notBefore.at.toISOString().slice(0, 10)} (${notBefore.why})` : '';
 
-      if (!canEmail(state)) {
+      if (askOnly || !canEmail(state)) {
         const mayAsk =
           track.permissionAsk !== undefined &&
           emailsSent === 0 &&
@@ -292,13 +301,17 @@ export function createCadencePlanner(config: CultivateConfig): Planner {
         const tz = ownerTimeZone(config, state);
         const w = taskWindow('permission-ask');
         const p = place(tz, honour(tz, afterPrevious(tz, durationOf(track.permissionAsk.after))), w.days, w.days, personMinute(state.id, w), 'task');
-        if (!p || !beforeCutoff(p.at)) return null;
+        // The quiet cutoff ends automated e-mail; an old loss is past it by nature, and its one ask is the point.
+        if (!p || (!askOnly && !beforeCutoff(p.at))) return null;
+        const why = askOnly
+          ? "an imported old loss, so only the owner's personal permission ask until they say yes"
+          : 'no e-mail consent on record, so the owner asks permission personally instead of e-mails';
         const touch: GuardedTouch = {
           ...base,
           at: p.at.toISOString(),
           channel: 'task',
           kind: 'permission-ask',
-          rule: `${track.id}: no e-mail consent on record, so the owner asks permission personally instead of e-mails${honourNote}${p.note}`,
+          rule: `${track.id}: ${why}${honourNote}${p.note}`,
           ...p.extra,
         };
         return touch;

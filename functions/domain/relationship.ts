@@ -158,6 +158,7 @@ export function applyInbound(
             ...(d.currency !== undefined && { currency: d.currency }),
             ...(d.revisitAfter !== undefined && { revisitAfter: d.revisitAfter }),
             ...(d.contractEndsAt !== undefined && { contractEndsAt: d.contractEndsAt }),
+            ...(d.permissionAskOnly && { permissionAskOnly: true }),
           },
         };
         // Decided once, by account (people without one are their own unit), before the plan below.
@@ -242,6 +243,11 @@ export function applyInbound(
       case 'consent-changed': {
         const r = applyConsentChange(state, event, at, ctx.fromCrm);
         state = r.state;
+        // An explicit yes is what an imported old loss waits for: e-mails may start from here.
+        if (event.data.action === 'grant-email' && !r.superseded && state.nurture?.permissionAskOnly === true) {
+          // The yes is a human signal too: the quiet clock restarts, or a loss years old would get no e-mail at all.
+          state = { ...state, nurture: { ...state.nurture, permissionAskOnly: false }, history: { ...state.history, lastHumanSignalAt: at } };
+        }
         superseded = r.superseded;
         replan = !superseded;
         entry(r.summary, compact({ action: event.data.action, topic: event.data.topic }), superseded || undefined);

@@ -56,6 +56,12 @@ export interface NurtureInfo {
   currency?: string;
   revisitAfter?: string;
   contractEndsAt?: string;
+  /**
+   * Set for an old loss brought in by `cultivate import`: `true` while only the permission ask may
+   * go (no thank-you note, no value e-mails even with consent on record), `false` once the contact
+   * opted in after it (e-mails may start; still no thank-you, the loss is long past).
+   */
+  permissionAskOnly?: boolean;
 }
 
 export interface TouchHistory {

@@ -19,6 +19,8 @@ import { readConfigSources } from '#config/load';
 import { controlFor } from '#domain/cadence';
 import { DynamoRelationshipPages } from '#handlers/config-diff';
 import { configDiffRoutes } from '#http/config';
+import { DynamoImportLedger } from '#crm/import';
+import { importRoutes, lostDealListers } from '#http/import';
 import { TTL_ATTRIBUTE, idempotencyTableDefinition, tableDefinition } from '#adapters/table';
 import type { Planner } from '#domain/planner';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
@@ -352,6 +354,8 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   app.route('/', readRoutes({ store, hasher: async () => hasher }));
   app.route('/', unsubscribeRoutes({ clock, store, inbox, publisher: bus, unsubscribeKeys: async () => [unsubscribeKey], logger }));
   app.route('/', quarantineRoutes({ clock, logger, inbox, publisher: bus, hasher: async () => hasher, adapter: (crm) => registry.adapter(crm), quarantine, allowedOrgIds: () => crmSettings.get('CULTIVATE_SALESFORCE_ORG_IDS') }));
+  // cultivate import: past lost deals from a CRM's own search, through the same normaliser.
+  app.route('/', importRoutes({ clock, logger, inbox, publisher: bus, ledger: new DynamoImportLedger(doc, TABLE), rule: crmConfig.import, lister: lostDealListers(crmSettings, crmConfig) }));
   // cultivate diff: proposed rules against the live store (the current rules read from the config folder).
   app.route('/', configDiffRoutes({ clock, logger, pages: new DynamoRelationshipPages(doc, TABLE), currentSources: () => readConfigSources(opts.configDir ?? 'config') }));
   app.route('/', metricsRoutes({ store: () => new DynamoMetricsStore(doc, TABLE), config: metricsConfig, context: metricsCtx, clock, logger, paused: (work) => poller.paused(work) }));

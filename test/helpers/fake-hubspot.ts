@@ -12,6 +12,10 @@
  *
  * Every call must carry `Authorization: Bearer <token>` (401 in HubSpot's error shape otherwise).
  * The default sales pipeline (`default`, with `closedwon` and `closedlost`) is always there.
+ *
+ * For `cultivate config check`: GET /crm/v3/pipelines/deals (every pipeline, with `cultivate
+ * import`'s routes below), GET /crm/v3/properties/{type}/{name} (seed `properties`; `deals.closed_lost_reason` is HubSpot's
+ * default multi-line text unless seeded) and GET /crm/v3/owners (seed `owners`; paged by `limit`).
  */
 import { serve } from '@hono/node-server';
 import { Hono, type Context } from 'hono';
@@ -44,6 +48,23 @@ export interface FakeHubSpotSeed {
   history?: Record<string, Record<string, { value: string; timestamp: string }[]>>;
   associations?: FakeAssociation[];
   pipelines?: { id: string; label: string; stages: FakeStage[] }[];
+  /** Property definitions by object type and name; `type: 'enumeration'` with options, or e.g. `string`. */
+  properties?: Partial<Record<ObjectType, Record<string, FakeProperty>>>;
+  owners?: FakeOwner[];
+}
+
+export interface FakeProperty {
+  type: string;
+  label?: string;
+  options?: { value: string; label: string; hidden?: boolean }[];
+}
+
+export interface FakeOwner {
+  id: string;
+  email: string;
+  firstName?: string;
+  lastName?: string;
+  archived?: boolean;
 }
 
 export interface FakeCall {
@@ -95,6 +116,8 @@ export async function startFakeHubSpot(opts: { token?: string } = {}): Promise<F
   const pipelines = new Map<string, typeof DEFAULT_PIPELINE>([[DEFAULT_PIPELINE.id, DEFAULT_PIPELINE]]);
   const created: Record<'tasks' | 'notes', { id: string; properties: Props; associations: unknown[] }[]> = { tasks: [], notes: [] };
   const unsubscribed: string[] = [];
+  const properties = new Map<string, FakeProperty>([['deals/closed_lost_reason', { type: 'string', label: 'Closed Lost Reason' }]]);
+  const owners: FakeOwner[] = [];
   const calls: FakeCall[] = [];
   let limitNext = false;
   let nextId = 70_000;
@@ -223,6 +246,52 @@ export async function startFakeHubSpot(opts: { token?: string } = {}): Promise<F
     });
   });
 
+  // Shape from developers.hubspot.com/docs/api/crm/properties ("Retrieve a property").
+  app.get('/crm/v3/properties/:type/:name', (c) => {
+    const name = c.req.param('name');
+    const p = properties.get(`${c.req.param('type')}/${name}`);
+    if (!p) return c.json(errorBody('error', `Unable to find property ${name}`, 'OBJECT_NOT_FOUND'), 404);
+    return c.json({
+      updatedAt: at,
+      createdAt: at,
+      name,
+      label: p.label ?? name,
+      type: p.type,
+      fieldType: p.type === 'enumeration' ? 'select' : 'textarea',
+      description: '',
+      groupName: 'dealinformation',
+      options: (p.options ?? []).map((o, i) => ({ label: o.label, value: o.value, description: '', displayOrder: i, hidden: o.hidden ?? false })),
+      displayOrder: -1,
+      calculated: false,
+      externalOptions: false,
+      hasUniqueValue: false,
+      hidden: false,
+      modificationMetadata: { archivable: true, readOnlyDefinition: false, readOnlyValue: false },
+      formField: true,
+    });
+  });
+
+  // Shape from developers.hubspot.com/docs/api/crm/owners ("Retrieve a list of owners"); `after` is an offset here.
+  app.get('/crm/v3/owners', (c) => {
+    const archived = c.req.query('archived') === 'true';
+    const all = owners.filter((o) => (o.archived ?? false) === archived);
+    const start = Number(c.req.query('after') ?? 0);
+    const limit = Number(c.req.query('limit') ?? 100);
+    const page = all.slice(start, start + limit).map((o, i) => ({
+      id: o.id,
+      email: o.email,
+      type: 'PERSON',
+      firstName: o.firstName ?? '',
+      lastName: o.lastName ?? '',
+      userId: 9_586_500 + start + i,
+      userIdIncludingInactive: 9_586_500 + start + i,
+      createdAt: at,
+      updatedAt: at,
+      archived: o.archived ?? false,
+    }));
+    return c.json({ results: page, ...(start + limit < all.length && { paging: { next: { after: String(start + limit), link: '' } } }) });
+  });
+
   app.post('/communication-preferences/v4/statuses/:subscriber/unsubscribe-all', (c) => {
     const subscriber = decodeURIComponent(c.req.param('subscriber'));
     if (c.req.query('channel') !== 'EMAIL') return c.json(errorBody('error', 'channel is required', 'VALIDATION_ERROR'), 400);
@@ -235,6 +304,56 @@ export async function startFakeHubSpot(opts: { token?: string } = {}): Promise<F
       completedAt: at,
     });
   });
+
+  // --- `cultivate import` (backfill): CRM search, every pipeline, account details ---------------
+  // CRM search (developers.hubspot.com/docs/api/crm/search): filterGroups are ORed, the filters in
+  // a group ANDed; at most 5 groups, 6 filters per group and 18 in all; `limit` up to 200;
+  // `after` is an offset; HubSpot stops paging at 10,000 results. Dates compare as epoch ms.
+  app.post('/crm/v3/objects/:type/search', (c) => {
+    const type = c.req.param('type');
+    const b = (body(c) ?? {}) as { filterGroups?: { filters?: SearchFilter[] }[]; sorts?: unknown[]; properties?: string[]; limit?: number; after?: string };
+    const groups = b.filterGroups ?? [];
+    const filterCount = groups.reduce((n, g) => n + (g.filters?.length ?? 0), 0);
+    if (groups.length > 5 || groups.some((g) => (g.filters?.length ?? 0) > 6) || filterCount > 18)
+      return c.json(errorBody('error', 'Too many filter groups or filters (at most 5 groups, 6 filters per group, 18 in all)', 'VALIDATION_ERROR'), 400);
+    const limit = b.limit ?? 10;
+    if (limit > 200) return c.json(errorBody('error', 'limit must be at most 200', 'VALIDATION_ERROR'), 400);
+    const offset = Number(b.after ?? 0);
+    if (offset >= 10_000) return c.json(errorBody('error', 'search results are limited to 10,000; narrow the filters', 'VALIDATION_ERROR'), 400);
+    let rows = [...store(type)].filter(([, props]) => groups.length === 0 || groups.some((g) => (g.filters ?? []).every((f) => matchesFilter(props[f.propertyName] ?? null, f))));
+    const sort = b.sorts?.[0];
+    const sortBy = typeof sort === 'string' ? { propertyName: sort.replace(/^-/, ''), direction: sort.startsWith('-') ? 'DESCENDING' : 'ASCENDING' } : (sort as { propertyName: string; direction?: string } | undefined);
+    if (sortBy) {
+      const sign = sortBy.direction === 'DESCENDING' ? -1 : 1;
+      rows = rows.sort(([ia, a], [ib, b2]) => sign * (comparable(a[sortBy.propertyName] ?? null) - comparable(b2[sortBy.propertyName] ?? null)) || Number(ia) - Number(ib));
+    }
+    const page = rows.slice(offset, offset + limit);
+    const next = offset + limit < rows.length ? String(offset + limit) : undefined;
+    return c.json({
+      total: rows.length,
+      results: page.map(([id, props]) => objectJson(type, id, props, b.properties)),
+      ...(next && { paging: { next: { after: next, link: `?after=${next}` } } }),
+    });
+  });
+
+  app.get('/crm/v3/pipelines/deals', (c) =>
+    c.json({
+      results: [...pipelines.values()].map((p) => ({
+        id: p.id,
+        label: p.label,
+        displayOrder: 0,
+        archived: false,
+        createdAt: at,
+        updatedAt: at,
+        stages: p.stages.map((s, i) => ({ id: s.id, label: s.label, displayOrder: i, metadata: { isClosed: String(s.isClosed), probability: s.probability.toFixed(1) }, archived: false, createdAt: at, updatedAt: at })),
+      })),
+    }),
+  );
+
+  // Account details (developers.hubspot.com/docs/api/settings/account-information-api).
+  app.get('/account-info/v3/details', (c) =>
+    c.json({ portalId: FAKE_HUBSPOT_PORTAL_ID, accountType: 'STANDARD', timeZone: 'US/Eastern', companyCurrency: 'USD', additionalCurrencies: [], utcOffset: '-05:00', utcOffsetMilliseconds: -18000000, uiDomain: 'app.hubspot.com', dataHostingLocation: 'na1' }),
+  );
 
   app.notFound((c) => c.json(errorBody('error', `fake HubSpot: no route for ${c.req.method} ${new URL(c.req.url).pathname}`, 'NOT_FOUND'), 404));
 
@@ -252,6 +371,8 @@ export async function startFakeHubSpot(opts: { token?: string } = {}): Promise<F
       for (const [id, h] of Object.entries(data.history ?? {})) history.set(id, { ...history.get(id), ...h });
       associations.push(...(data.associations ?? []));
       for (const p of data.pipelines ?? []) pipelines.set(p.id, p);
+      for (const [type, byName] of Object.entries(data.properties ?? {})) for (const [name, p] of Object.entries(byName ?? {})) properties.set(`${type}/${name}`, p);
+      owners.push(...(data.owners ?? []));
     },
     rateLimitOnce() {
       limitNext = true;
@@ -259,4 +380,46 @@ export async function startFakeHubSpot(opts: { token?: string } = {}): Promise<F
     created: (type) => created[type],
     stop: () => new Promise<void>((resolve, reject) => server.close((err) => (err ? reject(err) : resolve()))),
   };
+}
+
+/** The portal id the fake's account details answer (`GET /account-info/v3/details`). */
+export const FAKE_HUBSPOT_PORTAL_ID = 62515;
+
+interface SearchFilter {
+  propertyName: string;
+  operator: string;
+  value?: string | number;
+  values?: (string | number)[];
+}
+
+/** HubSpot compares datetime properties as epoch milliseconds; the fake stores ISO or ms strings. */
+function comparable(v: string | number | null): number {
+  if (v === null) return Number.NEGATIVE_INFINITY;
+  const n = Number(v);
+  return Number.isFinite(n) ? n : Date.parse(String(v));
+}
+
+function matchesFilter(actual: string | null, f: SearchFilter): boolean {
+  const same = (x: string | number) => actual !== null && String(x).toLowerCase() === actual.toLowerCase();
+  switch (f.operator) {
+    case 'EQ':
+      return f.value !== undefined && same(f.value);
+    case 'NEQ':
+      return f.value === undefined || !same(f.value);
+    case 'IN':
+      return (f.values ?? []).some(same);
+    case 'HAS_PROPERTY':
+      return actual !== null && actual !== '';
+    case 'GT':
+    case 'GTE':
+    case 'LT':
+    case 'LTE': {
+      if (actual === null || f.value === undefined) return false;
+      const a = comparable(actual);
+      const v = comparable(f.value);
+      return f.operator === 'GT' ? a > v : f.operator === 'GTE' ? a >= v : f.operator === 'LT' ? a < v : a <= v;
+    }
+    default:
+      return false;
+  }
 }

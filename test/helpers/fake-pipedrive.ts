@@ -14,7 +14,10 @@
  *   await pd.stop();
  *
  * Endpoints: GET /api/v2/deals/:id, GET /api/v1/deals/:id/participants, GET|PATCH /api/v2/persons/:id,
- * GET /api/v2/organizations/:id, GET|POST /api/v2/activities(/:id), POST /api/v1/notes.
+ * GET /api/v2/organizations/:id, GET|POST /api/v2/activities(/:id), POST /api/v1/notes; and for
+ * `cultivate config check`: GET /api/v1/dealFields (the `lost_reason` field with the seeded
+ * `lostReasons` as its options, paged by start/limit), GET /api/v1/activityTypes (Pipedrive's
+ * default types unless `activityTypes` is seeded), GET /api/v1/users (seed `users`).
  */
 import { serve } from '@hono/node-server';
 import { Hono, type Context } from 'hono';
@@ -28,7 +31,22 @@ export interface FakePipedriveSeed {
   activities?: Row[];
   /** Deal id -> person ids on it (the deal's own person is a participant too in Pipedrive). */
   participants?: Record<number, number[]>;
+  /** The company's predefined lost reasons (Company settings > Lost reasons), in order. */
+  lostReasons?: string[];
+  /** Replaces the default activity types: `{ key_string, name, active_flag }`. */
+  activityTypes?: { key_string: string; name: string; active_flag?: boolean }[];
+  users?: { id: number; name: string; email: string; active_flag?: boolean }[];
 }
+
+// Pipedrive's default activity types (key_string = Activity.type).
+const DEFAULT_ACTIVITY_TYPES = [
+  { key_string: 'call', name: 'Call', icon_key: 'call' },
+  { key_string: 'meeting', name: 'Meeting', icon_key: 'meeting' },
+  { key_string: 'task', name: 'Task', icon_key: 'task' },
+  { key_string: 'deadline', name: 'Deadline', icon_key: 'deadline' },
+  { key_string: 'email', name: 'Email', icon_key: 'email' },
+  { key_string: 'lunch', name: 'Lunch', icon_key: 'lunch' },
+];
 
 export interface FakeCall {
   method: string;
@@ -60,6 +78,9 @@ export async function startFakePipedrive(opts: { token?: string } = {}): Promise
   const activities = new Map<number, Row>();
   const participants = new Map<number, number[]>();
   const calls: FakeCall[] = [];
+  let lostReasons: string[] = [];
+  let activityTypes: { key_string: string; name: string; active_flag?: boolean; icon_key?: string }[] = DEFAULT_ACTIVITY_TYPES;
+  let users: { id: number; name: string; email: string; active_flag?: boolean }[] = [];
   const created = { activities: [] as Row[], notes: [] as Row[] };
   let nextId = 9000;
   let limited = 0;
@@ -128,6 +149,32 @@ export async function startFakePipedrive(opts: { token?: string } = {}): Promise
     });
     return c.json({ success: true, data: page, additional_data: { pagination: { start, limit, more_items_in_collection: start + limit < all.length } } });
   });
+  // Shapes from developers.pipedrive.com/docs/api/v1 (DealFields, ActivityTypes, Users): `{ success, data, additional_data }`.
+  app.get('/api/v1/dealFields', (c) => {
+    const at = '2019-06-09 10:23:02';
+    const fields = [
+      { id: 12453, key: 'title', name: 'Title', field_type: 'varchar', add_time: at, active_flag: true, edit_flag: false },
+      { id: 12461, key: 'status', name: 'Status', field_type: 'status', add_time: at, active_flag: true, edit_flag: false, options: ['open', 'won', 'lost', 'deleted'].map((s) => ({ id: s, label: s[0]?.toUpperCase() + s.slice(1) })) },
+      { id: 12472, key: 'lost_reason', name: 'Lost reason', field_type: 'varchar_options', add_time: at, active_flag: true, edit_flag: false, mandatory_flag: { status: '=lost' }, ...(lostReasons.length > 0 && { options: lostReasons.map((label, i) => ({ id: 49 + i, label })) }) },
+      { id: 12476, key: 'lost_time', name: 'Lost time', field_type: 'date', add_time: at, active_flag: true, edit_flag: false },
+    ];
+    const start = Number(c.req.query('start') ?? 0);
+    const limit = Number(c.req.query('limit') ?? 100);
+    const more = start + limit < fields.length;
+    return c.json({ success: true, data: fields.slice(start, start + limit), additional_data: { pagination: { start, limit, more_items_in_collection: more, ...(more && { next_start: start + limit }) } } });
+  });
+  app.get('/api/v1/activityTypes', (c) =>
+    c.json({
+      success: true,
+      data: activityTypes.map((t, i) => ({ id: i + 1, order_nr: i + 1, name: t.name, key_string: t.key_string, icon_key: t.icon_key ?? 'task', active_flag: t.active_flag ?? true, color: null, is_custom_flag: !DEFAULT_ACTIVITY_TYPES.some((d) => d.key_string === t.key_string), add_time: '2019-06-09 10:23:02', update_time: null })),
+    }),
+  );
+  app.get('/api/v1/users', (c) =>
+    c.json({
+      success: true,
+      data: users.map((u) => ({ id: u.id, name: u.name, default_currency: 'EUR', locale: 'en_US', lang: 1, email: u.email, phone: null, activated: true, last_login: '2026-11-20 08:00:00', created: '2024-01-10 09:00:00', modified: '2026-11-20 08:00:00', has_created_company: false, access: [{ app: 'sales', admin: false, permission_set_id: '1' }], active_flag: u.active_flag ?? true, timezone_name: 'Europe/Berlin', timezone_offset: '+01:00', role_id: 1, icon_url: null, is_you: false, is_deleted: false })),
+    }),
+  );
   app.post('/api/v2/activities', (c) => {
     const row = { id: nextId++, ...bodyOf(c), add_time: new Date().toISOString() };
     created.activities.push(row);
@@ -152,6 +199,35 @@ export async function startFakePipedrive(opts: { token?: string } = {}): Promise
     return c.json({ success: true, data: next });
   });
 
+  // --- `cultivate import` (backfill) ------------------------------------------------------------
+  // GET /api/v2/deals (developers.pipedrive.com/docs/api/v1/Deals#getDeals, API v2): filters by
+  // status and update time, sorts by id, update_time or add_time, pages with an opaque `cursor`
+  // answered as `additional_data.next_cursor` (null on the last page); `limit` at most 500.
+  app.get('/api/v2/deals', (c) => {
+    const q = (k: string) => c.req.query(k);
+    const limit = Number(q('limit') ?? 100);
+    if (!Number.isInteger(limit) || limit < 1 || limit > 500) return fail(c, 400, 'limit must be between 1 and 500');
+    const sortBy = q('sort_by') ?? 'id';
+    if (!['id', 'update_time', 'add_time'].includes(sortBy)) return fail(c, 400, 'sort_by must be one of id, update_time, add_time');
+    const sign = q('sort_direction') === 'desc' ? -1 : 1;
+    const since = q('updated_since') ? Date.parse(q('updated_since') as string) : undefined;
+    const until = q('updated_until') ? Date.parse(q('updated_until') as string) : undefined;
+    const updated = (d: Row) => Date.parse(String(d.update_time ?? d.lost_time ?? d.add_time ?? '1970-01-01T00:00:00Z'));
+    const key = (d: Row) => (sortBy === 'id' ? d.id : sortBy === 'update_time' ? updated(d) : Date.parse(String(d.add_time ?? '')));
+    const rows = [...deals.values()]
+      .filter((d) => !q('status') || d.status === q('status'))
+      .filter((d) => (since === undefined || updated(d) >= since) && (until === undefined || updated(d) < until))
+      .sort((a, b) => sign * (key(a) - key(b)) || a.id - b.id);
+    const start = q('cursor') ? Number(Buffer.from(q('cursor') as string, 'base64url').toString('utf8').replace(/^offset:/, '')) : 0;
+    if (!Number.isInteger(start) || start < 0) return fail(c, 400, 'invalid cursor');
+    const next = start + limit < rows.length ? Buffer.from(`offset:${start + limit}`).toString('base64url') : null;
+    return c.json({ success: true, data: rows.slice(start, start + limit), additional_data: { next_cursor: next } });
+  });
+  // GET /api/v1/users/me: the token's user, with the company it belongs to.
+  app.get('/api/v1/users/me', (c) =>
+    c.json({ success: true, data: { id: 12415231, name: 'Fake Admin', email: 'admin@seller.example', company_id: FAKE_PIPEDRIVE_COMPANY_ID, company_name: 'Seller Example', company_domain: 'sellerexample', is_admin: 1, active_flag: true, timezone_name: 'Europe/Berlin' } }),
+  );
+
   const server = await new Promise<ReturnType<typeof serve>>((resolve) => {
     const s = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s));
   });
@@ -169,6 +245,9 @@ export async function startFakePipedrive(opts: { token?: string } = {}): Promise
       for (const o of data.organizations ?? []) orgs.set(o.id, o);
       for (const a of data.activities ?? []) activities.set(a.id, a);
       for (const [dealId, ids] of Object.entries(data.participants ?? {})) participants.set(Number(dealId), ids);
+      if (data.lostReasons) lostReasons = data.lostReasons;
+      if (data.activityTypes) activityTypes = data.activityTypes;
+      if (data.users) users = data.users;
     },
     reset() {
       for (const m of [deals, persons, orgs, activities, participants]) m.clear();
@@ -178,6 +257,9 @@ export async function startFakePipedrive(opts: { token?: string } = {}): Promise
       nextId = 9000;
       limited = 0;
       refuseMarketing = false;
+      lostReasons = [];
+      activityTypes = DEFAULT_ACTIVITY_TYPES;
+      users = [];
     },
     rateLimitNext(count = 1) {
       limited = count;
@@ -188,3 +270,6 @@ export async function startFakePipedrive(opts: { token?: string } = {}): Promise
     stop: () => new Promise<void>((resolve, reject) => server.close((err) => (err ? reject(err) : resolve()))),
   };
 }
+
+/** The company id the fake's `GET /api/v1/users/me` answers. */
+export const FAKE_PIPEDRIVE_COMPANY_ID = 8087566;

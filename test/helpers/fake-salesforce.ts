@@ -18,6 +18,12 @@
  * the forms the adapter sends. Relationship paths (`Account.Name`, `Contact.Account.Name`) follow
  * `<Rel>Id` to the seeded record. Seeded fields that are absent answer null, as Salesforce does.
  * OpportunityStage holds the standard stages unless seeded.
+ *
+ * sObject Describe (GET /services/data/vXX.X/sobjects/{object}/describe), for `cultivate config
+ * check`: Opportunity and Task with a few standard fields (StageName from OpportunityStage,
+ * Task.CallDisposition as text); `sf.defineField('Opportunity', { name: 'Loss_Reason__c', type:
+ * 'picklist', picklistValues: [...] })` adds or replaces one. Users are seeded as `User` records
+ * (`UserType`, `IsActive`) and read through SOQL.
  */
 import { serve } from '@hono/node-server';
 import { Hono, type Context } from 'hono';
@@ -45,7 +51,17 @@ export interface FakeSalesforce {
   /** Invalidates every issued token: the next call answers 401 INVALID_SESSION_ID. */
   expireSessions(): void;
   records(object: string): ({ Id: string } & Fields)[];
+  /** Adds or replaces one field in an sObject's describe (the object is created when new). */
+  defineField(object: string, field: FakeField): void;
   stop(): Promise<void>;
+}
+
+export interface FakeField {
+  name: string;
+  label?: string;
+  /** Salesforce's field type: picklist, multipicklist, string, textarea, boolean, id, ... */
+  type: string;
+  picklistValues?: { value: string; label?: string; active?: boolean }[];
 }
 
 const STANDARD_STAGES: [string, boolean, boolean][] = [
@@ -107,6 +123,35 @@ export async function startFakeSalesforce(opts: { clientId?: string; clientSecre
 
   const sfError = (c: Context, status: number, errorCode: string, message: string) => c.json([{ message, errorCode }], status as 400);
 
+  const described = new Map<string, Map<string, FakeField>>();
+  const defineField = (object: string, field: FakeField) => {
+    let fields = described.get(object);
+    if (!fields) described.set(object, (fields = new Map()));
+    fields.set(field.name, field);
+  };
+  for (const [object, name, type] of [['Opportunity', 'Id', 'id'], ['Opportunity', 'Name', 'string'], ['Opportunity', 'IsClosed', 'boolean'], ['Opportunity', 'IsWon', 'boolean'], ['Task', 'Id', 'id'], ['Task', 'Subject', 'combobox'], ['Task', 'CallDisposition', 'string']] as const)
+    defineField(object, { name, type });
+  // Shape from the REST API Developer Guide, "sObject Describe" (DescribeSObjectResult, Field, PicklistEntry).
+  const describeJson = (object: string, fields: Map<string, FakeField>) => {
+    const stages = object === 'Opportunity' ? [...table('OpportunityStage').values()].map((r) => ({ value: String(r.ApiName), label: String(r.MasterLabel), active: true })) : undefined;
+    const all = [...fields.values(), ...(stages ? [{ name: 'StageName', label: 'Stage', type: 'picklist', picklistValues: stages }] : [])];
+    return {
+      name: object,
+      label: object,
+      custom: false,
+      queryable: true,
+      urls: { describe: `/services/data/v62.0/sobjects/${object}/describe` },
+      fields: all.map((f) => ({
+        name: f.name,
+        label: f.label ?? f.name,
+        type: f.type,
+        custom: f.name.endsWith('__c'),
+        nillable: f.type !== 'id' && f.type !== 'boolean',
+        picklistValues: (f.picklistValues ?? []).map((v) => ({ active: v.active ?? true, defaultValue: false, label: v.label ?? v.value, validFor: null, value: v.value })),
+      })),
+    };
+  };
+
   const app = new Hono();
   app.use('*', async (c, next) => {
     const raw = await c.req.raw.clone().text();
@@ -157,6 +202,12 @@ export async function startFakeSalesforce(opts: { clientId?: string; clientSecre
     return c.json({ totalSize: rows.length, done: true, records: rows.map((r) => project(object, r, paths)) });
   });
 
+  app.get('/services/data/:version/sobjects/:object/describe', (c) => {
+    const object = c.req.param('object');
+    const fields = described.get(object);
+    return fields ? c.json(describeJson(object, fields)) : sfError(c, 404, 'NOT_FOUND', 'The requested resource does not exist');
+  });
+
   app.post('/services/data/:version/sobjects/:object', async (c) => {
     const object = c.req.param('object');
     const fields = (await c.req.json()) as Fields;
@@ -174,6 +225,44 @@ export async function startFakeSalesforce(opts: { clientId?: string; clientSecre
     return c.body(null, 204);
   });
 
+  // --- `cultivate import` (backfill) ------------------------------------------------------------
+  // The REST API's documented form `GET /services/data/vXX.X/query/?q=...` (Salesforce REST API
+  // Developer Guide, "Execute a SOQL Query"), with the WHERE clauses a backfill sends: conditions
+  // joined by AND, comparing with = != > >= < <= against 'strings', true/false, null, numbers,
+  // and date literals (YYYY-MM-DD), which compare with date and datetime fields by their date.
+  app.get('/services/data/:version/query/', (c) => {
+    const q = (c.req.query('q') ?? '').trim();
+    const m = /^SELECT\s+(.+?)\s+FROM\s+(\w+)(?:\s+WHERE\s+(.+?))?(?:\s+ORDER\s+BY\s+(\w+)(?:\s+(ASC|DESC))?)?(?:\s+LIMIT\s+(\d+))?$/is.exec(q);
+    if (!m) return sfError(c, 400, 'MALFORMED_QUERY', 'unexpected token');
+    const [, select = '', object = '', where, orderBy, direction, limit] = m;
+    const conditions: { field: string; op: string; value: unknown }[] = [];
+    for (const part of where ? where.split(/\s+AND\s+/i) : []) {
+      const cm = /^(\w+)\s*(=|!=|>=|<=|>|<)\s*('(?:[^'\\]|\\.)*'|true|false|null|\d{4}-\d{2}-\d{2}(?:T[\d:.]+Z)?|-?\d+(?:\.\d+)?)$/i.exec(part.trim());
+      if (!cm) return sfError(c, 400, 'MALFORMED_QUERY', `unexpected token: ${part.trim().slice(0, 40)}`);
+      const [, field = '', op = '', literal = ''] = cm;
+      const value = literal.startsWith("'") ? literal.slice(1, -1).replace(/\\(.)/g, '$1') : /^(true|false)$/i.test(literal) ? literal.toLowerCase() === 'true' : /^null$/i.test(literal) ? null : /^-?\d+(\.\d+)?$/.test(literal) ? Number(literal) : literal;
+      conditions.push({ field, op, value });
+    }
+    const comparable = (actual: unknown, value: unknown): [unknown, unknown] =>
+      typeof value === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(value) && typeof actual === 'string' ? [actual.slice(0, 10), value] : [actual, value];
+    const holds = (row: Fields, { field, op, value }: { field: string; op: string; value: unknown }) => {
+      const [a, v] = comparable(row[field] ?? null, value);
+      if (op === '=') return field.endsWith('Id') && typeof v === 'string' ? sameId(a, v) : a === v;
+      if (op === '!=') return a !== v;
+      if (a === null || v === null) return false;
+      const cmp = String(a) < String(v) ? -1 : String(a) > String(v) ? 1 : 0;
+      return op === '>' ? cmp > 0 : op === '>=' ? cmp >= 0 : op === '<' ? cmp < 0 : cmp <= 0;
+    };
+    let rows = [...table(object).values()].filter((r) => conditions.every((cond) => holds(r, cond)));
+    if (orderBy) {
+      const sign = direction?.toUpperCase() === 'DESC' ? -1 : 1;
+      rows.sort((a, b) => sign * (String(a[orderBy] ?? '') < String(b[orderBy] ?? '') ? -1 : String(a[orderBy] ?? '') > String(b[orderBy] ?? '') ? 1 : 0));
+    }
+    if (limit) rows = rows.slice(0, Number(limit));
+    const paths = select.split(',').map((f) => f.trim().split('.'));
+    return c.json({ totalSize: rows.length, done: true, records: rows.map((r) => project(object, r, paths)) });
+  });
+
   app.notFound((c) => sfError(c, 404, 'NOT_FOUND', 'The requested resource does not exist'));
 
   const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' });
@@ -189,6 +278,7 @@ export async function startFakeSalesforce(opts: { clientId?: string; clientSecre
     failNext: (status = 429) => void failures.push(status),
     expireSessions: () => tokens.clear(),
     records: (object) => [...table(object).values()] as ({ Id: string } & Fields)[],
+    defineField,
     stop: () =>
       new Promise<void>((resolve, reject) => {
         failures = [];

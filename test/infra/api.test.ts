@@ -42,6 +42,7 @@ describe('HTTP API routes', () => {
         'GET /metrics/feed.json',
         'POST /metrics/rebuild',
         'POST /config/diff',
+        'POST /crm/{crm}/import',
         'POST /quarantine/{id}/replay',
         'GET /unsubscribe/{token}',
         'POST /unsubscribe/{token}',

@@ -34,14 +34,15 @@ describe('CRM settings on AWS', () => {
     }
   });
 
-  it('the ingest function may read the webhook-authentication secrets only; the normaliser and outbound all; the quarantine review none', () => {
+  it('the ingest function may read the webhook-authentication secrets only; the normaliser, outbound and import the API ones only; the quarantine review none', () => {
     const ingest = readableSecrets(stack.api.ingestFunction);
     expect(ingest).toContain('cultivate/hubspot-client-secret');
     expect(ingest).toContain('cultivate/pipedrive-basic-auth');
     expect(ingest).not.toContain('cultivate/hubspot-token');
-    for (const fn of [stack.relationships.crmNormaliseFunction, stack.relationships.crmOutboundFunction]) {
+    for (const fn of [stack.relationships.crmNormaliseFunction, stack.relationships.crmOutboundFunction, stack.api.crmImportFunction]) {
       expect(readableSecrets(fn)).toContain('cultivate/hubspot-token');
-      expect(readableSecrets(fn)).toContain('cultivate/hubspot-client-secret');
+      expect(readableSecrets(fn)).not.toContain('cultivate/hubspot-client-secret');
+      expect(readableSecrets(fn)).not.toContain('cultivate/pipedrive-basic-auth');
     }
     const quarantine = readableSecrets(stack.api.quarantineFunction);
     expect(quarantine).not.toContain('cultivate/');

@@ -29,6 +29,7 @@ const all = {
   metricsStream: stack.metrics.streamFunction,
   metricsApi: stack.api.metricsFunction,
   configDiff: stack.api.configFunction,
+  crmImport: stack.api.crmImportFunction,
 } satisfies Record<string, CultivateFunction>;
 
 function props(fn: CultivateFunction) {
@@ -47,9 +48,9 @@ const dynamoWrites = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Delet
 const dynamoReads = ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:Scan', 'dynamodb:BatchGetItem'];
 
 describe('Lambda functions', () => {
-  it('exactly the fourteen functions, all nodejs22.x on arm64 with active tracing, JSON logs and bundling defaults', () => {
-    // Eleven for the pipeline, the metrics stream consumer and the metrics API, and `cultivate diff`.
-    expect(Object.keys(functions)).toHaveLength(14);
+  it('exactly the fifteen functions, all nodejs22.x on arm64 with active tracing, JSON logs and bundling defaults', () => {
+    // Eleven for the pipeline, the metrics stream consumer and the metrics API, `cultivate diff` and `cultivate import`.
+    expect(Object.keys(functions)).toHaveLength(15);
     expect(new Set(Object.values(all).map((fn) => logicalId(stack, fn)))).toEqual(new Set(Object.keys(functions)));
     const timeouts: Record<string, number> = {
       [logicalId(stack, all.sweeper)]: 50,
@@ -63,6 +64,7 @@ describe('Lambda functions', () => {
       [logicalId(stack, all.metricsStream)]: 60,
       [logicalId(stack, all.metricsApi)]: 29,
       [logicalId(stack, all.configDiff)]: 29,
+      [logicalId(stack, all.crmImport)]: 29,
     };
     // Parsing MIME of up to 10 MB wants more memory than the rest.
     // The rebuild holds every aggregate of a scan in memory.

@@ -38,6 +38,29 @@ const Pipeline = z.looseObject({
   stages: z.array(z.looseObject({ id: z.string(), label: z.string().optional(), metadata: z.record(z.string(), z.unknown()).default({}) })),
 });
 
+const PipelineList = z.looseObject({ results: z.array(Pipeline.extend({ label: z.string().optional() })) });
+
+export const PropertyInfo = z.looseObject({
+  name: z.string(),
+  label: z.string().optional(),
+  type: z.string(),
+  options: z.array(z.looseObject({ value: z.string(), label: z.string().optional(), hidden: z.boolean().optional() })).default([]),
+});
+export type PropertyInfo = z.infer<typeof PropertyInfo>;
+
+const OwnerPage = z.looseObject({
+  results: z.array(z.looseObject({ id: z.string(), email: z.string().nullish(), firstName: z.string().nullish(), lastName: z.string().nullish(), archived: z.boolean().optional() })),
+  paging: z.looseObject({ next: z.looseObject({ after: z.string() }).optional() }).optional(),
+});
+export type Owner = z.infer<typeof OwnerPage>['results'][number];
+
+/** A deal pipeline with every stage's metadata, for `cultivate config check`. */
+export interface PipelineInfo {
+  id: string;
+  label: string | undefined;
+  stages: ({ id: string; label: string | undefined } & StageInfo)[];
+}
+
 export interface StageInfo {
   isClosed: boolean;
   /** HubSpot's win probability: 1 for closed-won, 0 for closed-lost. */
@@ -67,6 +90,17 @@ export interface HubSpotApi {
   stage(pipelineId: string, stageId: string): Promise<StageInfo | undefined>;
   create(type: 'tasks' | 'notes', properties: Record<string, string>, associations: CreateAssociation[]): Promise<{ id: string }>;
   unsubscribeAllEmail(email: string): Promise<void>;
+  /** Every deal pipeline with its stages (pipelines v3). */
+  pipelines(): Promise<PipelineInfo[]>;
+  /** A property's definition with its options (properties v3); undefined when the property does not exist. */
+  property(type: ObjectType, name: string): Promise<PropertyInfo | undefined>;
+  /** Every active (not archived) owner (owners v3), all pages. */
+  owners(): Promise<Owner[]>;
+}
+
+function stageInfo(metadata: Record<string, unknown>): StageInfo {
+  const probability = Number(metadata.probability);
+  return { isClosed: String(metadata.isClosed) === 'true', probability: Number.isFinite(probability) ? probability : undefined };
 }
 
 const PIPELINE_TTL_MS = 10 * 60 * 1000;
@@ -140,7 +174,32 @@ export function hubspotApi(client: RestClient): HubSpotApi {
     await client.request('POST', `/communication-preferences/v4/statuses/${encodeURIComponent(email)}/unsubscribe-all`, undefined, { channel: 'EMAIL' });
   }
 
-  return { getObject, batchRead, associations, stage, create, unsubscribeAllEmail };
+  async function allPipelines(): Promise<PipelineInfo[]> {
+    const list = PipelineList.parse(await client.get('/crm/v3/pipelines/deals'));
+    return list.results.map((p) => ({ id: p.id, label: p.label, stages: p.stages.map((s) => ({ id: s.id, label: s.label, ...stageInfo(s.metadata) })) }));
+  }
+
+  async function property(type: ObjectType, name: string) {
+    try {
+      return PropertyInfo.parse(await client.get(`/crm/v3/properties/${type}/${encodeURIComponent(name)}`));
+    } catch (err) {
+      if (err instanceof CrmApiError && err.status === 404) return undefined;
+      throw err;
+    }
+  }
+
+  async function owners() {
+    const out: Owner[] = [];
+    let after: string | undefined;
+    do {
+      const page = OwnerPage.parse(await client.get('/crm/v3/owners', { limit: 500, archived: 'false', after }));
+      out.push(...page.results.filter((o) => o.archived !== true));
+      after = page.paging?.next?.after;
+    } while (after);
+    return out;
+  }
+
+  return { getObject, batchRead, associations, stage, create, unsubscribeAllEmail, pipelines: allPipelines, property, owners };
 }
 
 /** The client for a deployment's settings; undefined without a token. The token is read per call, so a rotated secret is picked up. */

@@ -85,6 +85,18 @@ const Participants = z.looseObject({
   additional_data: z.looseObject({ pagination: z.looseObject({ more_items_in_collection: z.boolean().nullish() }).nullish() }).nullish(),
 });
 
+const Option = z.looseObject({ id: z.union([z.number(), z.string()]), label: z.string() });
+export const PdField = z.looseObject({ key: z.string(), name: z.string().nullish(), field_type: z.string().nullish(), options: z.array(Option).nullish() });
+export type PdField = z.infer<typeof PdField>;
+export const PdActivityType = z.looseObject({ id, name: z.string().nullish(), key_string: z.string(), active_flag: z.boolean().nullish() });
+export type PdActivityType = z.infer<typeof PdActivityType>;
+export const PdUser = z.looseObject({ id, name: z.string().nullish(), email: z.string().nullish(), active_flag: z.boolean().nullish() });
+export type PdUser = z.infer<typeof PdUser>;
+const FieldPage = z.looseObject({
+  data: z.array(PdField).nullish(),
+  additional_data: z.looseObject({ pagination: z.looseObject({ more_items_in_collection: z.boolean().nullish(), next_start: z.number().nullish() }).nullish() }).nullish(),
+});
+
 export interface PipedriveApiOptions {
   baseUrl: string;
   token: () => Promise<string>;
@@ -103,7 +115,17 @@ export interface PipedriveApi {
   addActivity(body: Record<string, unknown>): Promise<number>;
   addNote(body: Record<string, unknown>): Promise<number>;
   updatePerson(personId: number, body: Record<string, unknown>): Promise<void>;
+  /** Every deal field (v1 dealFields, all pages): `lost_reason` carries the company's predefined lost reasons as options. */
+  dealFields(): Promise<PdField[]>;
+  /** Every activity type (v1 activityTypes), active or not. */
+  activityTypes(): Promise<PdActivityType[]>;
+  /** Every user of the company (v1 users). */
+  users(): Promise<PdUser[]>;
 }
+
+const FIELD_PAGE = 500;
+// Companies have tens of deal fields; the bound only stops a misbehaving paginator.
+const FIELD_PAGES = 20;
 
 const PARTICIPANT_PAGE = 100;
 // A deal with more people than this is not a buying committee; the rest are left out (and logged by the caller's count).
@@ -143,5 +165,16 @@ export function createPipedriveApi(opts: PipedriveApiOptions): PipedriveApi {
     updatePerson: async (personId, body) => {
       await rest.patch(`/api/v2/persons/${personId}`, body);
     },
+    async dealFields() {
+      const fields: PdField[] = [];
+      for (let page = 0; page < FIELD_PAGES; page++) {
+        const res = FieldPage.parse(await rest.get('/api/v1/dealFields', { start: page * FIELD_PAGE, limit: FIELD_PAGE }));
+        fields.push(...(res.data ?? []));
+        if (!res.additional_data?.pagination?.more_items_in_collection) break;
+      }
+      return fields;
+    },
+    activityTypes: async () => get(z.array(PdActivityType), '/api/v1/activityTypes'),
+    users: async () => get(z.array(PdUser), '/api/v1/users'),
   };
 }

@@ -29,6 +29,14 @@ export interface SalesforceApi {
   query<T = Record<string, unknown>>(soql: string): Promise<T[]>;
   create(object: string, body: Record<string, unknown>): Promise<{ id: string }>;
   update(object: string, id: string, body: Record<string, unknown>): Promise<void>;
+  /** The sObject's field metadata (sObject Describe), for `cultivate config check`. */
+  describe(object: string): Promise<SObjectDescribe>;
+}
+
+/** What Cultivate reads of an sObject Describe answer (Salesforce sends much more). */
+export interface SObjectDescribe {
+  name: string;
+  fields: { name: string; label?: string; type: string; picklistValues?: { value: string; label?: string | null; active: boolean }[] }[];
 }
 
 export interface ApiOptions {
@@ -137,6 +145,12 @@ export function createSalesforceApi(settings: CrmSettings, opts: ApiOptions = {}
     async update(object, id, body) {
       const v = await version();
       await call((c) => c.patch(`/services/data/v${v}/sobjects/${object}/${id}`, body));
+    },
+    async describe(object) {
+      const v = await version();
+      const res = await call((c) => c.get<SObjectDescribe>(`/services/data/v${v}/sobjects/${encodeURIComponent(object)}/describe`));
+      if (!res || !Array.isArray(res.fields)) throw new CrmApiError(`salesforce describe ${object}: no fields in the answer`, 0, false);
+      return res;
     },
   };
 }
