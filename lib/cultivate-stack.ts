@@ -216,17 +216,18 @@ export class CultivateStack extends Stack {
       this.sending.sweeperFunction.metricErrors({ period: this.fiveMinutes }),
       'The due sweeper failed.',
     );
-    // SES reviews an account at a 5 % bounce rate or a 0.1 % complaint rate: warn before that.
+    // SES reviews an account at a 5 % bounce rate or a 0.1 % complaint rate: alarm at half of each,
+    // while there is time to find the list or the content that causes it.
     const reputation = (metricName: string) =>
       new cloudwatch.Metric({ namespace: 'AWS/SES', metricName, statistic: cloudwatch.Stats.MAXIMUM, period: Duration.hours(1) });
-    this.operations.alarmAbove('SesBounceRateAlarm', reputation('Reputation.BounceRate'), 'SES bounce rate above 4 % (review at 5 %).', {
-      threshold: 0.04,
+    this.operations.alarmAbove('SesBounceRateAlarm', reputation('Reputation.BounceRate'), 'SES bounce rate above 2.5 % (half of the 5 % at which SES reviews the account).', {
+      threshold: 0.025,
     });
     this.operations.alarmAbove(
       'SesComplaintRateAlarm',
       reputation('Reputation.ComplaintRate'),
-      'SES complaint rate above 0.08 % (review at 0.1 %).',
-      { threshold: 0.0008 },
+      'SES complaint rate above 0.05 % (half of the 0.1 % at which SES reviews the account).',
+      { threshold: 0.0005 },
     );
   }
 
