@@ -56,11 +56,9 @@ export function parseConfig(sources: ConfigSources): CultivateConfig {
   const rawOf = (k: ConfigFileKey): unknown => {
     const f = files[k];
     if (!f) return undefined;
-    if (f.doc.errors.length > 0) {
-      problems.push(...f.syntaxProblems());
-      return undefined;
-    }
-    return f.data();
+    const data = f.data();
+    if (data === undefined) problems.push(...f.syntaxProblems());
+    return data;
   };
   const raw = { cadence: rawOf('cadence'), content: rawOf('content'), owners: rawOf('owners'), controls: rawOf('controls') };
   const check = <T>(k: ConfigFileKey, schema: z.ZodType<T>): T | undefined => {

@@ -53,9 +53,9 @@ export class MetricsConfigError extends Error {
 /** Validates the text of metrics.yaml; throws a MetricsConfigError naming every problem's place. */
 export function parseMetricsConfig(text: string, name = 'config/metrics.yaml'): MetricsConfig {
   const source = new YamlSource(name, text);
-  const syntax = source.syntaxProblems();
-  if (syntax.length > 0) throw new MetricsConfigError(syntax);
-  const parsed = MetricsConfig.safeParse(source.data());
+  const data = source.data();
+  if (data === undefined) throw new MetricsConfigError(source.syntaxProblems());
+  const parsed = MetricsConfig.safeParse(data);
   if (!parsed.success) throw new MetricsConfigError(source.zodProblems(parsed.error.issues, MetricsConfig));
   return parsed.data;
 }

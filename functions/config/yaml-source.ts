@@ -3,7 +3,7 @@
  * config loader and the CLI alike (rules: the deepest existing node on the path, the key itself for
  * an unknown key, "is required but missing" for a missing one).
  */
-import { isMap, isNode, isPair, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
+import { isMap, isNode, isPair, isScalar, LineCounter, parseDocument, YAMLParseError, type Document } from 'yaml';
 import type { z } from 'zod';
 
 export interface ConfigProblem {
@@ -35,10 +35,19 @@ export class YamlSource {
     });
   }
 
-  /** The plain data, or undefined when the file is not valid YAML. */
+  /**
+   * The plain data, or undefined when the file is not valid YAML. A file that parses but cannot be
+   * turned into data (an alias bomb past `maxAliasCount`) gets that as one more syntax error, so
+   * every caller reports it as a problem rather than throwing.
+   */
   data(): unknown {
     if (this.doc.errors.length > 0) return undefined;
-    return this.doc.toJS({ maxAliasCount: 100 }) ?? {};
+    try {
+      return this.doc.toJS({ maxAliasCount: 100 }) ?? {};
+    } catch (err) {
+      this.doc.errors.push(new YAMLParseError([0, 1], 'BAD_ALIAS', (err as Error).message));
+      return undefined;
+    }
   }
 
   problem(offset: number | undefined, message: string): ConfigProblem {

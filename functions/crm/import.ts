@@ -10,10 +10,7 @@
  * deal has a stable notification id (`<crm>:<portal>:import:<deal id>`) recorded in a ledger after
  * publishing, and a deal recorded there is never published again.
  */
-import { BatchGetCommand, type BatchGetCommandOutput, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { z } from 'zod';
-import { batchWrite } from '#adapters/dynamo-store';
-import { TTL_ATTRIBUTE } from '#adapters/table';
 import type { Clock, EventPublisher, Logger, NotificationInbox } from '#ports/ports';
 import { keepAndPublish } from './ingest.ts';
 import type { ImportRule } from './mappings.ts';
@@ -174,42 +171,6 @@ async function publishPaced(deps: ImportDeps, notifications: readonly MaybeImpor
   return published;
 }
 
-/** The ledger in the table: `IMPORT#<notification id>` items, expiring once their deal is past the age limit. */
-export class DynamoImportLedger implements ImportLedger {
-  constructor(
-    private readonly doc: DynamoDBDocumentClient,
-    private readonly table: string,
-  ) {}
-
-  private static key(id: string) {
-    return { pk: `IMPORT#${id}`, sk: 'IMPORT' };
-  }
-
-  async seen(ids: readonly string[]): Promise<Set<string>> {
-    const found = new Set<string>();
-    const unique = [...new Set(ids)];
-    // BatchGetItem takes at most 100 keys; unprocessed keys are asked again.
-    for (let i = 0; i < unique.length; i += 100) {
-      let keys: Record<string, unknown>[] | undefined = unique.slice(i, i + 100).map((id) => DynamoImportLedger.key(id));
-      for (let attempt = 0; keys && keys.length > 0 && attempt < 8; attempt++) {
-        if (attempt > 0) await sleepMs(50 * 2 ** attempt);
-        const out: BatchGetCommandOutput = await this.doc.send(new BatchGetCommand({ RequestItems: { [this.table]: { Keys: keys, ProjectionExpression: 'pk' } } }));
-        for (const item of out.Responses?.[this.table] ?? []) found.add(String(item.pk).slice('IMPORT#'.length));
-        keys = out.UnprocessedKeys?.[this.table]?.Keys;
-      }
-      if (keys && keys.length > 0) throw new Error('the import ledger could not be read (DynamoDB left keys unprocessed)');
-    }
-    return found;
-  }
-
-  async remember(items: readonly { id: string; expiresAt: Date }[]): Promise<void> {
-    await batchWrite(
-      this.doc,
-      this.table,
-      items.map((i) => ({ PutRequest: { Item: { ...DynamoImportLedger.key(i.id), [TTL_ATTRIBUTE]: Math.floor(i.expiresAt.getTime() / 1000) } } })),
-    );
-  }
-}
 
 /** For tests and a one-off local run. */
 export class MemoryImportLedger implements ImportLedger {

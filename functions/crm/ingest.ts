@@ -101,9 +101,10 @@ export async function ingestCrmWebhook(deps: CrmIngestDeps, adapter: CrmInboundA
   try {
     await keepAndPublish(deps, parsed.notifications, receivedAt);
   } catch (err) {
-    if (!(err instanceof PublishError)) throw err;
-    deps.logger.error('bus refused CRM notifications; asking the CRM to retry', { crm, failed: err.failed, status: 503 });
-    return json(503, { error: 'the event bus is not accepting events right now; retry later' });
+    // Not kept or not published (the bus after retries, or the inbox write): the CRM retries.
+    const failed = err instanceof PublishError ? { failed: err.failed } : {};
+    deps.logger.error('could not keep or publish CRM notifications; asking the CRM to retry', { crm, error: (err as Error).name, ...failed, status: 503 });
+    return json(503, { error: 'the request could not be kept right now; retry later' });
   }
   deps.logger.info('CRM webhook accepted', { crm, notifications: parsed.notifications.length, kinds: [...new Set(parsed.notifications.map((n) => n.kind))] });
   return adapter.accepted(parsed.notifications);

@@ -70,8 +70,9 @@ export async function replayQuarantined(deps: ReplayDeps, id: string): Promise<R
   } else {
     return { status: 422, error: `cannot replay an entry of kind ${item.kind} from ${item.source}` };
   }
-  // Two reviewers replaying at once: the events dedupe downstream; only one is recorded.
-  await deps.quarantine.markReplayed(id, outcome, now);
+  // Two reviewers replaying at once: both publish the same ids (they dedupe downstream); only the
+  // first is recorded, and the second hears so.
+  if (!(await deps.quarantine.markReplayed(id, outcome, now))) return { status: 409, error: 'replayed at the same time by someone else' };
   deps.logger.info('quarantine entry replayed', { quarantineId: id, source: item.source, kind: item.kind, outcome });
   return { status: 200, outcome, item: { ...item, replayedAt: now.toISOString(), replayOutcome: outcome } };
 }

@@ -74,9 +74,11 @@ export async function ingestGenericWebhook(deps: IngestDeps, req: WebhookRequest
   try {
     await publishInboundEvents(deps, body.events, { crm: 'generic', source: EventSources.ingestGeneric, receivedAt: deps.clock.now() });
   } catch (err) {
-    if (!(err instanceof PublishError)) throw err;
-    deps.logger.error('bus refused events; asking the CRM to retry', { failed: err.failed, status: 503 });
-    return { status: 503, body: { error: 'the event bus is not accepting events right now; retry later' } };
+    // Not kept or not published (the bus after retries, the inbox write, the hashing key): the CRM retries.
+    const failed = err instanceof PublishError ? { failed: err.failed } : {};
+    deps.logger.error('could not keep or publish events; asking the CRM to retry', { error: (err as Error).name, ...failed, status: 503 });
+    const busDown = err instanceof PublishError;
+    return { status: 503, body: { error: busDown ? 'the event bus is not accepting events right now; retry later' : 'the request could not be kept right now; retry later' } };
   }
   deps.logger.info('webhook accepted', { accepted: body.events.length, types: [...new Set(body.events.map((e) => e.type))] });
   return { status: 202, body: { accepted: body.events.length } };

@@ -125,6 +125,11 @@ export function metricsRoutes(deps: MetricsRoutesDeps): Hono {
     const q = RebuildQuery.safeParse(queryOf(c));
     if (!q.success) return badQuery(c, q.error.issues);
     const write = q.data.dryRun !== 'true';
+    // Replacing the aggregates while the stream still adds to them loses or doubles counts: a
+    // writing rebuild needs the stream paused, which only the local stack can do today.
+    if (write && !deps.paused) {
+      return c.json({ error: 'a rebuild that writes needs the table stream paused, which this deployment cannot do: run it with ?dryRun=true to see the differences' }, 409);
+    }
     const store = deps.store();
     const run = async () => {
       // Live first: the comparison is with what readers saw before the rebuild replaced it.

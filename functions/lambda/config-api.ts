@@ -8,7 +8,7 @@ import { Hono } from 'hono';
 import { handle } from 'hono/aws-lambda';
 import { documentClient } from '#adapters/dynamo-store';
 import { readConfigSources } from '#config/load';
-import { DynamoRelationshipPages } from '#handlers/config-diff';
+import { DynamoRelationshipPages } from '#adapters/dynamo-relationship-pages';
 import { configDiffRoutes } from '#http/config';
 import { withErrors } from '#http/app';
 import { clock, dynamo, env, logger } from './runtime.ts';

@@ -5,7 +5,7 @@
 import { Hono } from 'hono';
 import { handle } from 'hono/aws-lambda';
 import { documentClient } from '#adapters/dynamo-store';
-import { DynamoImportLedger } from '#crm/import';
+import { DynamoImportLedger } from '#adapters/dynamo-import-ledger';
 import { withErrors } from '#http/app';
 import { importRoutes, lostDealListers } from '#http/import';
 import { crmConfig, crmSettings } from './crm.ts';

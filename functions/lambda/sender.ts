@@ -2,6 +2,7 @@
 import type { Context, SQSEvent, SQSRecord } from 'aws-lambda';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
+import pThrottle from 'p-throttle';
 import { DynamoCapacityStore } from '#adapters/dynamo-capacity';
 import { documentClient } from '#adapters/dynamo-store';
 import { DynamoTouchStore } from '#adapters/dynamo-touches';
@@ -13,6 +14,12 @@ import { pipeline } from './config.ts';
 import { clock, dynamo, env, hasher, logger, publisher, relationshipStore, secretList } from './runtime.ts';
 
 const processor = new BatchProcessor(EventType.SQS);
+
+/** One SendEmail per second per container (p-throttle), so concurrency = SES rate means sends/s <= SES rate. */
+function pacedSend(mailer: SesMailer): SesMailer['send'] {
+  const throttle = pThrottle({ limit: 1, interval: 1000 });
+  return throttle((mail: Parameters<SesMailer['send']>[0]) => mailer.send(mail));
+}
 const store = relationshipStore();
 let deps: SendDeps | undefined;
 
@@ -26,7 +33,7 @@ async function sendDeps(): Promise<SendDeps> {
     clock,
     touches: new DynamoTouchStore(doc, env('TABLE_NAME')),
     store,
-    mailer: new SesMailer(new SESv2Client({}), config.settings.configurationSetName),
+    mailer: { send: pacedSend(new SesMailer(new SESv2Client({}), config.settings.configurationSetName)) },
     publisher: publisher(),
     planner: config.planner,
     logger,
@@ -58,6 +65,7 @@ const record = async (r: SQSRecord) => {
   return { outcome };
 };
 
-// One record at a time: the event source's maximum concurrency then bounds the sends in flight to
-// the SES rate (records in parallel would multiply it by the batch size).
+// One record at a time, and at most one SES call per second per container (pacedSend): with the event
+// source's maximum concurrency equal to the SES rate, the sends per second stay under that rate
+// (concurrency alone bounds calls in flight, not calls per second). A batch of 10 takes ~10 s.
 export const handler = async (event: SQSEvent, context: Context) => processPartialResponse(event, record, processor, { context, processInParallel: false });

@@ -4,7 +4,7 @@
  */
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
-import { DynamoImportLedger } from '#crm/import';
+import { DynamoImportLedger } from '#adapters/dynamo-import-ledger';
 import { TTL_ATTRIBUTE } from '#adapters/table';
 import { withDynamoDbLocal } from '../helpers/dynamo.ts';
 

@@ -86,6 +86,28 @@ describe('webhook quarantine', () => {
   });
 });
 
+describe('storage failures ask the CRM to retry', () => {
+  it('an inbox write that fails is a 503 (never a 500), and nothing is published', async () => {
+    const publisher = new RecordingPublisher();
+    const body = new TextEncoder().encode(JSON.stringify({ id: 'e-503', type: 'contact-updated', occurredAt: '2026-11-24T10:00:00Z', contact: { externalId: 'c-1' }, data: {} }));
+    const sig = signBody(SECRET, body, NOW.getTime() / 1000);
+    const res = await ingestGenericWebhook(
+      {
+        clock: fixedClock(NOW),
+        wallClock: fixedClock(NOW),
+        webhookSecrets: async () => [SECRET],
+        hasher: async () => createKeyedHasher('k'),
+        inbox: { putMany: async () => Promise.reject(Object.assign(new Error('throughput exceeded'), { name: 'ProvisionedThroughputExceededException' })), get: async () => undefined, delete: async () => {} },
+        publisher,
+        logger: recordingLogger(),
+      },
+      { raw: body, header: () => sig },
+    );
+    expect(res.status).toBe(503);
+    expect(publisher.published).toEqual([]);
+  });
+});
+
 describe('quarantine review: list and replay', () => {
   const db = withDynamoDbLocal('cultivate-quarantine-replay');
   const LOST = {

@@ -108,6 +108,18 @@ describe('config loading', () => {
     expect(err.message).toContain(`owners.yaml:${line}:${col}: fallbackOwner: fallback owner lena@seller.example is not active`);
   });
 
+  it('an alias bomb (a few lines expanding past the alias limit) is a problem at the file, not a throw', () => {
+    const bomb = ['a: &a [x, x, x, x, x, x, x, x, x, x]', 'b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]', 'c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]', 'd: [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]'].join('\n');
+    let err: unknown;
+    try {
+      parseConfig({ cadence: { name: 'config/cadence.yaml', text: bomb }, content: { name: 'config/content.yaml', text: shipped.content }, owners: { name: 'config/owners.yaml', text: shipped.owners } });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).problems).toEqual([expect.objectContaining({ file: 'config/cadence.yaml', line: 1, col: 1, message: expect.stringMatching(/alias/i) })]);
+  });
+
   it('reports a missing key, an unknown content topic and a YAML syntax error, all at once', () => {
     const sources: ConfigSources = {
       cadence: { name: 'config/cadence.yaml', text: replaceOnce(shipped.cadence, '    stopEmailAfterQuiet: 6 months  #', '    #') },
