@@ -79,6 +79,11 @@ export function importRoutes(deps: ImportDeps): Hono {
           deps.logger.warn('CRM import search failed', { crm, status: err.status });
           return c.json({ error: `${crm} refused the search (${err.status || 'no answer'}); check its API settings and permissions` }, 502);
         }
+        if (err instanceof z.ZodError) {
+          // The CRM answered in a shape its documentation does not describe: its fault, not the client's.
+          deps.logger.warn('CRM import search answered in an unexpected shape', { crm, paths: err.issues.slice(0, 5).map((i) => i.path.join('.')) });
+          return c.json({ error: `${crm} answered the search in an unexpected shape; nothing was imported from that page` }, 502);
+        }
         throw err;
       }
     },

@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import { promisify } from 'node:util';
 import { serve } from '@hono/node-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import { CrmApiError } from '#crm/http-client';
 import { type ImportDeps, ImportCursorError, type ListLostDeals, MemoryImportLedger } from '#crm/import';
 import type { CrmName, CrmNotification } from '#crm/types';
@@ -100,6 +101,17 @@ describe('POST /crm/{crm}/import', () => {
   it('answers 400 for a cursor the CRM did not hand out, 502 when the CRM refuses', async () => {
     expect(await post('/crm/pipedrive/import', { cursor: 'abc' })).toMatchObject({ status: 400, body: { issues: [{ path: 'cursor' }] } });
     expect(await post('/crm/salesforce/import', {})).toMatchObject({ status: 502, body: { error: expect.stringMatching(/salesforce refused the search \(403\)/) } });
+  });
+
+  it('answers 502, not 500, when the CRM answers the search in a shape its documentation does not describe', async () => {
+    const oddShape: ListLostDeals = async () => {
+      z.object({ results: z.array(z.unknown()) }).parse({ unexpected: true });
+      return { notifications: [] };
+    };
+    const app = importRoutes({ ...deps, lister: () => oddShape });
+    const res = await app.request('/crm/pipedrive/import', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    expect(res.status).toBe(502);
+    expect(((await res.json()) as { error: string }).error).toContain('unexpected shape');
   });
 });
 
