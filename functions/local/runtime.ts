@@ -305,7 +305,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       await sendQueue.idle();
       await poller.drain();
     },
-    deadLetters: () => sendQueue.deadLetters,
+    deadLetters: () => [...sendQueue.deadLetters, ...poller.deadLetters],
   };
   // Replies: the same handler as the inbound-mail Lambda; a message that cannot be read is kept
   // under <data dir>/inbound-quarantine/ (a temporary folder when the data is in memory).

@@ -7,6 +7,11 @@
  *
  * Idle, it polls every `intervalMs` and backs off to `maxIntervalMs` while the stream is empty.
  * One round at a time: `drain()`, `paused()` and the timer wait for each other.
+ *
+ * A record that keeps failing (a poison record) is given up after `maxAttempts`, as the deployed
+ * mapping does after its retries: logged as an error, kept in `deadLetters` (served on `/local/dlq`,
+ * the local stand-in for the mapping's on-failure queue) and skipped, so one bad record cannot stop
+ * the metrics for good. `cultivate metrics rebuild` recovers what it missed.
  */
 import {
   DescribeStreamCommand,
@@ -23,7 +28,20 @@ export type ShardBatchHandler = (shardId: string, records: StreamRecord[]) => Pr
 export interface StreamPollerOptions {
   intervalMs?: number;
   maxIntervalMs?: number;
+  /** Attempts per record before it is given up (default: the deployed mapping's retries plus the first try). */
+  maxAttempts?: number;
 }
+
+/** What the on-failure destination of the deployed mapping would receive: where, not what (no item images). */
+export interface StreamDeadLetter {
+  queue: 'metrics-stream';
+  at: string;
+  error: string;
+  message: { shardId: string; sequenceNumber: string; eventName?: string; sk?: string; attempts: number };
+}
+
+/** lib/metrics.ts METRICS_STREAM_RETRY_ATTEMPTS (10 retries) plus the first attempt. */
+export const LOCAL_STREAM_MAX_ATTEMPTS = 11;
 
 /** The deployed event source mapping's filter (lib/metrics.ts): relationship state items and timeline entries. */
 export function passesMetricsFilter(record: StreamRecord): boolean {
@@ -35,6 +53,8 @@ interface ShardCursor {
   iterator: string | undefined;
   lastSequence?: string;
   closed: boolean;
+  /** The record that failed last and how often in a row. */
+  failing?: { sequence: string; attempts: number };
 }
 
 const MAX_ROUNDS_PER_DRAIN = 1000;
@@ -45,6 +65,7 @@ export class StreamPoller {
   private timer: NodeJS.Timeout | undefined;
   private interval: number;
   private stopped = false;
+  readonly deadLetters: StreamDeadLetter[] = [];
 
   constructor(
     private readonly client: DynamoDBStreamsClient,
@@ -154,17 +175,27 @@ export class StreamPoller {
       const records = out.Records ?? [];
       read += records.length;
       const wanted = records.filter(passesMetricsFilter);
-      const failed = wanted.length > 0 ? (await this.handle(shardId, wanted)).batchItemFailures[0]?.itemIdentifier : undefined;
+      const { failed, error } = await this.handleBatch(shardId, wanted);
       if (failed) {
-        // Read again from the failed record on, as Lambda retries a reported failure.
-        const before = records.findIndex((r) => r.dynamodb?.SequenceNumber === failed);
-        const prev = before > 0 ? records[before - 1]?.dynamodb?.SequenceNumber : undefined;
+        const index = records.findIndex((r) => r.dynamodb?.SequenceNumber === failed);
+        const attempts = cursor.failing?.sequence === failed ? cursor.failing.attempts + 1 : 1;
         cursor.iterator = undefined;
+        if (attempts >= (this.opts.maxAttempts ?? LOCAL_STREAM_MAX_ATTEMPTS)) {
+          // Give the poison record up and go on after it; the records before it were counted.
+          this.giveUp(shardId, records[index], failed, attempts, error);
+          cursor.lastSequence = failed;
+          cursor.failing = undefined;
+          continue;
+        }
+        cursor.failing = { sequence: failed, attempts };
+        // Read again from the failed record on, as Lambda retries a reported failure.
+        const prev = index > 0 ? records[index - 1]?.dynamodb?.SequenceNumber : undefined;
         if (prev) cursor.lastSequence = prev;
         // Not progress: a drain ends here and the timer retries later, instead of spinning.
         read -= records.length;
         continue;
       }
+      cursor.failing = undefined;
       const last = records[records.length - 1]?.dynamodb?.SequenceNumber;
       if (last) cursor.lastSequence = last;
       cursor.iterator = out.NextShardIterator;
@@ -172,5 +203,38 @@ export class StreamPoller {
       if (!out.NextShardIterator) cursor.closed = true;
     }
     return read;
+  }
+
+  /**
+   * The handler's verdict on one shard batch: the first failed record. A handler that throws
+   * fails the whole batch, from its first record on (as a Lambda error does).
+   */
+  private async handleBatch(shardId: string, wanted: StreamRecord[]): Promise<{ failed?: string; error: string }> {
+    if (wanted.length === 0) return { error: '' };
+    try {
+      const failed = (await this.handle(shardId, wanted)).batchItemFailures[0]?.itemIdentifier;
+      return failed ? { failed, error: 'reported as a batch item failure' } : { error: '' };
+    } catch (err) {
+      const first = wanted[0]?.dynamodb?.SequenceNumber;
+      this.logger.warn('metrics stream batch failed; it is read again', { shardId, error: (err as Error).name, message: (err as Error).message.slice(0, 200) });
+      return { ...(first && { failed: first }), error: `${(err as Error).name}: ${(err as Error).message.slice(0, 200)}` };
+    }
+  }
+
+  private giveUp(shardId: string, record: StreamRecord | undefined, sequenceNumber: string, attempts: number, error: string): void {
+    const letter: StreamDeadLetter = {
+      queue: 'metrics-stream',
+      at: new Date().toISOString(),
+      error,
+      message: {
+        shardId,
+        sequenceNumber,
+        attempts,
+        ...(record?.eventName && { eventName: record.eventName }),
+        ...(record?.dynamodb?.Keys?.sk?.S && { sk: record.dynamodb.Keys.sk.S }),
+      },
+    };
+    this.deadLetters.push(letter);
+    this.logger.error('metrics stream record given up after its retries; `cultivate metrics rebuild` recovers it', { ...letter.message, error });
   }
 }
