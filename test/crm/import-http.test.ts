@@ -37,7 +37,7 @@ const pipedrive: ListLostDeals = async (w) => {
   return { notifications: DEALS.slice(start, start + 10), ...(start + 10 < DEALS.length && { cursor: String(start + 10) }) };
 };
 const refusing: ListLostDeals = async () => {
-  throw new CrmApiError('salesforce GET /services/data/v62.0/query/ answered 403', 403, false);
+  throw new CrmApiError('salesforce GET /services/data/v62.0/query answered 403', 403, false);
 };
 
 const publisher = new RecordingPublisher();

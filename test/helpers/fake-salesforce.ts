@@ -14,7 +14,7 @@
  *   sf.records('Task')                          // records as stored (created Tasks, patched Contacts)
  *   await sf.stop();
  *
- * SOQL: `SELECT f1, Rel.f2 FROM Object WHERE Field = 'value' [ORDER BY f [ASC|DESC]] [LIMIT n]`,
+ * SOQL: `SELECT f1, Rel.f2 FROM Object [WHERE a = 'x' AND b >= 2026-01-01 ...] [ORDER BY f [ASC|DESC]] [LIMIT n]`,
  * the forms the adapter sends. Relationship paths (`Account.Name`, `Contact.Account.Name`) follow
  * `<Rel>Id` to the seeded record. Seeded fields that are absent answer null, as Salesforce does.
  * OpportunityStage holds the standard stages unless seeded.
@@ -78,8 +78,6 @@ const STANDARD_STAGES: [string, boolean, boolean][] = [
 ];
 
 const PREFIX: Record<string, string> = { Task: '00T', Contact: '003', Account: '001', Opportunity: '006', Lead: '00Q', OpportunityContactRole: '00K', OpportunityHistory: '008' };
-
-const SOQL = /^SELECT\s+(.+?)\s+FROM\s+(\w+)(?:\s+WHERE\s+(\w+)\s*=\s*'((?:[^'\\]|\\.)*)')?(?:\s+ORDER\s+BY\s+(\w+)(?:\s+(ASC|DESC))?)?(?:\s+LIMIT\s+(\d+))?\s*$/is;
 
 export async function startFakeSalesforce(opts: { clientId?: string; clientSecret?: string } = {}): Promise<FakeSalesforce> {
   const clientId = opts.clientId ?? '3MVG9fake.client.id';
@@ -183,25 +181,6 @@ export async function startFakeSalesforce(opts: { clientId?: string; clientSecre
     await next();
   });
 
-  app.get('/services/data/:version/query', (c) => {
-    const q = c.req.query('q') ?? '';
-    const m = SOQL.exec(q.trim());
-    if (!m) return sfError(c, 400, 'MALFORMED_QUERY', 'unexpected token');
-    const [, select = '', object = '', whereField, whereValue, orderBy, direction, limit] = m;
-    let rows = [...table(object).values()];
-    if (whereField) {
-      const value = (whereValue ?? '').replace(/\\(.)/g, '$1');
-      rows = rows.filter((r) => (whereField.endsWith('Id') ? sameId(r[whereField], value) : r[whereField] === value));
-    }
-    if (orderBy) {
-      const sign = direction?.toUpperCase() === 'DESC' ? -1 : 1;
-      rows.sort((a, b) => sign * (String(a[orderBy] ?? '') < String(b[orderBy] ?? '') ? -1 : String(a[orderBy] ?? '') > String(b[orderBy] ?? '') ? 1 : 0));
-    }
-    if (limit) rows = rows.slice(0, Number(limit));
-    const paths = select.split(',').map((f) => f.trim().split('.'));
-    return c.json({ totalSize: rows.length, done: true, records: rows.map((r) => project(object, r, paths)) });
-  });
-
   app.get('/services/data/:version/sobjects/:object/describe', (c) => {
     const object = c.req.param('object');
     const fields = described.get(object);
@@ -225,12 +204,11 @@ export async function startFakeSalesforce(opts: { clientId?: string; clientSecre
     return c.body(null, 204);
   });
 
-  // --- `cultivate import` (backfill) ------------------------------------------------------------
-  // The REST API's documented form `GET /services/data/vXX.X/query/?q=...` (Salesforce REST API
-  // Developer Guide, "Execute a SOQL Query"), with the WHERE clauses a backfill sends: conditions
-  // joined by AND, comparing with = != > >= < <= against 'strings', true/false, null, numbers,
-  // and date literals (YYYY-MM-DD), which compare with date and datetime fields by their date.
-  app.get('/services/data/:version/query/', (c) => {
+  // SOQL (Salesforce REST API Developer Guide, "Execute a SOQL Query": `GET /services/data/vXX.X/query?q=`,
+  // the trailing slash optional), with the WHERE clauses the adapter and the backfill send:
+  // conditions joined by AND, comparing with = != > >= < <= against 'strings', true/false, null,
+  // numbers, and date literals (YYYY-MM-DD), which compare with date and datetime fields by their date.
+  const soqlQuery = (c: Context) => {
     const q = (c.req.query('q') ?? '').trim();
     const m = /^SELECT\s+(.+?)\s+FROM\s+(\w+)(?:\s+WHERE\s+(.+?))?(?:\s+ORDER\s+BY\s+(\w+)(?:\s+(ASC|DESC))?)?(?:\s+LIMIT\s+(\d+))?$/is.exec(q);
     if (!m) return sfError(c, 400, 'MALFORMED_QUERY', 'unexpected token');
@@ -261,7 +239,9 @@ export async function startFakeSalesforce(opts: { clientId?: string; clientSecre
     if (limit) rows = rows.slice(0, Number(limit));
     const paths = select.split(',').map((f) => f.trim().split('.'));
     return c.json({ totalSize: rows.length, done: true, records: rows.map((r) => project(object, r, paths)) });
-  });
+  };
+  app.get('/services/data/:version/query', soqlQuery);
+  app.get('/services/data/:version/query/', soqlQuery);
 
   app.notFound((c) => sfError(c, 404, 'NOT_FOUND', 'The requested resource does not exist'));
 
