@@ -5,7 +5,6 @@
  */
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { getSecret } from '@aws-lambda-powertools/parameters/secrets';
 import { DynamoQuarantine } from '#adapters/dynamo-quarantine';
 import { documentClient } from '#adapters/dynamo-store';
 import { loadCrmConfig } from '#crm/config';
@@ -19,15 +18,9 @@ import { mappingOf } from '#crm/normalise';
 import { deliverToAll, type DeliveryJob, outboundTargets } from '#crm/outbound';
 import { type OutboundMessage, signedWebhookOutbound } from '#handlers/crm-outbound';
 import { pipeline } from './config.ts';
-import { clock, dynamo, env, logger, secret } from './runtime.ts';
+import { clock, dynamo, env, logger, secret, secretText } from './runtime.ts';
 
-async function readSecret(arn: string): Promise<string> {
-  const value = await getSecret(arn, { maxAge: 300 });
-  if (typeof value !== 'string' || value.length === 0) throw new Error('a CRM secret is empty or binary');
-  return value;
-}
-
-export const crmSettings = envSettings(process.env, readSecret);
+export const crmSettings = envSettings(process.env, (arn) => secretText(arn, 'of a CRM setting'));
 export const registry = crmRegistry(crmSettings);
 
 let config: CrmFile | undefined;

@@ -23,11 +23,15 @@ export function env(name: string): string {
 /** Secrets are cached for five minutes: rotation reaches every container within that. */
 const SECRET_MAX_AGE_SECONDS = 300;
 
-export async function secret(envName: string): Promise<string> {
-  const value = await getSecret(env(envName), { maxAge: SECRET_MAX_AGE_SECONDS });
-  if (typeof value !== 'string' || value.length === 0) throw new Error(`secret ${envName} is empty or binary`);
+/** A secret's text by ARN or name; `label` names it in the error (never its value). */
+export async function secretText(arn: string, label: string): Promise<string> {
+  const value = await getSecret(arn, { maxAge: SECRET_MAX_AGE_SECONDS });
+  if (typeof value !== 'string' || value.length === 0) throw new Error(`secret ${label} is empty or binary`);
   return value;
 }
+
+/** The secret whose ARN is in environment variable `envName`. */
+export const secret = (envName: string): Promise<string> => secretText(env(envName), envName);
 
 export const secretList = async (envName: string) => secretValues(await secret(envName));
 
