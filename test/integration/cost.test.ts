@@ -1,14 +1,25 @@
 /**
  * The cost budget (DESIGN.md §4), counted: one e-mail touch driven end to end (sweep, queue,
- * final claim, send, record, plan the next) against DynamoDB Local and the local SES v2 server,
- * every SDK call counted by operation with the capacity DynamoDB reports, priced at on-demand
- * list prices, and held to at most a tenth of SES's own fee ($0.01 per 1,000 touches).
+ * final claim with the shared guardrail counters and the kill switches, send, record, plan the
+ * next) against DynamoDB Local and the local SES v2 server, every SDK call counted by operation
+ * with the capacity DynamoDB reports, priced at on-demand list prices, and held to at most a tenth
+ * of SES's own fee ($0.01 per 1,000 touches). Then what the same touch costs the metrics: the
+ * table-stream records it produced, counted into the aggregates by the real stream handler
+ * (transactions priced double, as DynamoDB bills them), reported beside the path and bounded too.
  */
 import type { Server } from 'node:http';
+import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
+import { DescribeStreamCommand, DynamoDBStreamsClient, GetRecordsCommand, GetShardIteratorCommand, type _Record } from '@aws-sdk/client-dynamodb-streams';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { startSesLocal } from '#local/ses-local';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DynamoCapacityStore } from '#adapters/dynamo-capacity';
+import { DynamoMetricsStore, streamShardResolver } from '#adapters/dynamo-metrics';
 import { DynamoInboxStore, DynamoRelationshipStore, documentClient } from '#adapters/dynamo-store';
+import { loadMetricsConfig } from '#config/metrics';
+import { controlFor } from '#domain/cadence';
+import { handleMetricsStream, metricsContext } from '#handlers/metrics-stream';
+import { passesMetricsFilter } from '#local/stream-poller';
 import { DynamoTouchStore } from '#adapters/dynamo-touches';
 import { SesMailer } from '#adapters/ses-mailer';
 import { loadPipelineConfig } from '#config/pipeline';
@@ -44,6 +55,9 @@ const SCALE = {
   sweepMs: 400,
   /** Lambda's own per-invocation log lines (START, END, REPORT). */
   platformLogBytesPerInvocation: 350,
+  /** The metrics stream mapping's batch size (lib/metrics.ts); reading a stream for Lambda is free. */
+  streamBatch: 100,
+  metricsMsPerRecord: 5,
 };
 
 const clockAt = { t: new Date('2026-11-16T12:00:00.000Z') };
@@ -57,7 +71,8 @@ interface Tally {
   logBytes: number;
   logLines: number;
 }
-const tally: Tally = { writes: [], calls: new Map(), wcu: 0, rcu: 0, logBytes: 0, logLines: 0 };
+const emptyTally = (): Tally => ({ writes: [], calls: new Map(), wcu: 0, rcu: 0, logBytes: 0, logLines: 0 });
+let tally: Tally = emptyTally();
 let counting = false;
 const count = (name: string) => counting && tally.calls.set(name, (tally.calls.get(name) ?? 0) + 1);
 
@@ -74,8 +89,11 @@ const logger: Logger = Object.fromEntries(
   ]),
 ) as unknown as Logger;
 
+let currentDb: ReturnType<typeof withDynamoDbLocal>;
+
 describe('cost of one e-mail touch', () => {
   const db = withDynamoDbLocal('cultivate-cost');
+  currentDb = db;
   let sesServer: Server;
   let ses: SESv2Client;
 
@@ -97,7 +115,8 @@ describe('cost of one e-mail touch', () => {
           const consumed = (out.output as { ConsumedCapacity?: unknown }).ConsumedCapacity;
           for (const c of ([] as { WriteCapacityUnits?: number; ReadCapacityUnits?: number; CapacityUnits?: number }[]).concat((consumed as never) ?? [])) {
             const isWrite = /Put|Update|Delete|BatchWrite|TransactWrite/.test(String(context.commandName));
-            const units = c.WriteCapacityUnits ?? c.ReadCapacityUnits ?? c.CapacityUnits ?? 0;
+            // DynamoDB bills a transaction's items twice (prepare and commit); Local reports them once.
+            const units = (c.WriteCapacityUnits ?? c.ReadCapacityUnits ?? c.CapacityUnits ?? 0) * (/Transact/.test(String(context.commandName)) ? 2 : 1);
             if (isWrite) tally.wcu += units;
             else tally.rcu += units;
             if (isWrite) tally.writes.push(`${String(context.commandName).replace('Command', '')} ${units}`);
@@ -138,6 +157,15 @@ describe('cost of one e-mail touch', () => {
       content: config.content,
       unsubscribeKey: async () => 'unsubscribe-key',
       suppressionsFor: async (s: { emailHash?: string }) => (await store.getSuppression(s.emailHash ? [s.emailHash] : []))?.scopes ?? [],
+      controls: (state: Parameters<typeof controlFor>[1]) => controlFor(config.rules, state),
+      // The shared counters every real send pays: the account's rolling caps (and, for tasks, the owner's week).
+      guardrails: {
+        capacity: new DynamoCapacityStore(doc, db.table, (e) => hasher.emailHash(e)),
+        rules: config.guardrails,
+        contactZone: config.contactZone,
+        ownerZone: config.ownerZone,
+        managerOf: config.managerOf,
+      },
     };
 
     // A lost deal with consent; its thank-you task goes first (not counted).
@@ -157,10 +185,20 @@ describe('cost of one e-mail touch', () => {
       for (const m of queued.splice(0)) outcomes.push(await sendTouch(sendDeps, m));
       return { report, outcomes };
     };
-    expect((await runDue()).outcomes).toEqual(['task-assigned']);
+    const first = await runDue();
+    expect(first.outcomes).toEqual(['task-assigned']);
+    // The rep leaves the thank-you task open: its SLA check falls due before the first e-mail (not counted).
+    const id = (first.report.queued[0] as TouchMessage).relationshipId;
+    for (let i = 0; i < 5; i++) {
+      const due = await touches.earliestDue(new Date('2027-12-31T00:00:00Z'));
+      const state = await store.get(id);
+      if (state?.nextTouch?.kind === 'value-email' && due && Date.parse(state.nextTouch.at) === due.getTime()) break;
+      await runDue();
+    }
 
     // The counted touch: the first weekly e-mail, end to end.
     publisher.published.length = 0;
+    const streamBefore = await streamRecords();
     const next = await touches.earliestDue(new Date('2027-12-31T00:00:00Z'));
     clockAt.t = next as Date;
     counting = true;
@@ -196,7 +234,7 @@ describe('cost of one e-mail touch', () => {
       perTouch.logBytes * PRICES.logsPerByte;
     const per1000 = cost * 1000;
     const report1 = [
-      'One e-mail touch, counted (DynamoDB Local reports capacity with index writes; transactions would count double on AWS: none are used):',
+      'One e-mail touch, counted (DynamoDB Local reports capacity with index writes; none of these writes is a transaction):',
       ...[...tally.calls.entries()].sort().map(([k, v]) => `  ${k.padEnd(38)} ${v}`),
       `  DynamoDB writes in order (units, index writes included): ${tally.writes.join(', ')}`,
       `  DynamoDB write units ${tally.wcu.toFixed(1)}, read units ${tally.rcu.toFixed(1)} (of which ${sweepQueries} shard queries, paid once per sweep)`,
@@ -205,6 +243,65 @@ describe('cost of one e-mail touch', () => {
     ].join('\n');
     console.log(report1);
     expect(c('ses:SendEmailCommand')).toBe(1);
+    // The account's rolling-cap counter was read and written on the way (the path's only GetItem).
+    expect(c('dynamodb:GetItemCommand')).toBe(1);
     expect(per1000).toBeLessThanOrEqual(0.01);
+
+    // What this touch costs the metrics: the stream records it produced, counted by the real handler.
+    const seen = new Set(streamBefore.map((r) => r.dynamodb?.SequenceNumber));
+    const produced = (await streamRecords()).filter((r) => !seen.has(r.dynamodb?.SequenceNumber));
+    const wanted = produced.filter(passesMetricsFilter);
+    expect(wanted.length).toBeGreaterThan(0);
+    const path = tally;
+    tally = emptyTally();
+    counting = true;
+    const batch = await handleMetricsStream(
+      { store: new DynamoMetricsStore(doc, db.table), context: metricsContext(config.rules, loadMetricsConfig('config')), shardOf: async (r) => resolver(r.dynamodb?.SequenceNumber ?? ''), logger, clock },
+      { Records: wanted.map((r) => ({ ...r, ...(r.dynamodb && { dynamodb: { ...r.dynamodb, ApproximateCreationDateTime: undefined } }) })) as never },
+    );
+    counting = false;
+    expect(batch.batchItemFailures).toEqual([]);
+    const metricsTally = tally;
+    tally = path;
+    const metricsCost =
+      metricsTally.wcu * PRICES.dynamoWriteUnit +
+      metricsTally.rcu * PRICES.dynamoReadUnit +
+      (wanted.length / SCALE.streamBatch) * PRICES.lambdaRequest +
+      SCALE.memoryGb * ((SCALE.metricsMsPerRecord * wanted.length) / 1000) * PRICES.lambdaGbSecond +
+      metricsTally.logBytes * PRICES.logsPerByte;
+    console.log(
+      [
+        `Its metrics, counted: ${produced.length} stream records (${wanted.length} pass the mapping's filter), aggregated by the stream handler:`,
+        ...[...metricsTally.calls.entries()].sort().map(([k, v]) => `  ${k.padEnd(38)} ${v}`),
+        `  DynamoDB write units ${metricsTally.wcu.toFixed(1)} (transactions at twice their items), read units ${metricsTally.rcu.toFixed(1)}`,
+        `  => $${(metricsCost * 1000).toFixed(5)} per 1,000 touches for the metrics; path and metrics together $${((cost + metricsCost) * 1000).toFixed(5)}`,
+      ].join('\n'),
+    );
+    expect(metricsTally.wcu).toBeGreaterThan(0);
+    // Metrics ride on top of the path's budget: at most as much again (a tenth of the SES fee each).
+    expect(metricsCost * 1000).toBeLessThanOrEqual(0.01);
   });
 });
+
+let resolver: (sequenceNumber: string) => Promise<string> = async () => {
+  throw new Error('stream not read yet');
+};
+
+/** Every record on the table's stream so far (DynamoDB Local keeps them all). */
+async function streamRecords(): Promise<_Record[]> {
+  const db = currentDb;
+  const streams = new DynamoDBStreamsClient({ endpoint: db.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+  const arn = (await db.client.send(new DescribeTableCommand({ TableName: db.table }))).Table?.LatestStreamArn as string;
+  resolver = streamShardResolver(streams, arn);
+  const records: _Record[] = [];
+  for (const shard of (await streams.send(new DescribeStreamCommand({ StreamArn: arn }))).StreamDescription?.Shards ?? []) {
+    let it = (await streams.send(new GetShardIteratorCommand({ StreamArn: arn, ShardId: shard.ShardId, ShardIteratorType: 'TRIM_HORIZON' }))).ShardIterator;
+    for (let i = 0; it && i < 100; i++) {
+      const out = await streams.send(new GetRecordsCommand({ ShardIterator: it, Limit: 1000 }));
+      records.push(...(out.Records ?? []));
+      if ((out.Records ?? []).length === 0) break;
+      it = out.NextShardIterator;
+    }
+  }
+  return records;
+}
