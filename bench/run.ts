@@ -6,6 +6,8 @@
  *    Intl-based slot search vs a straightforward implementation on luxon (a general date library).
  *    Both must agree on every instant before any timing is printed: correctness first.
  * 2. Whole next-touch plans per second (the cadence planner from config/), for the same population.
+ * 3. Feed reads at 10,000 and 1,000,000 people on DynamoDB Local (bench/feed.ts): time, queries,
+ *    items and read units per request of GET /metrics, /metrics.csv and /metrics/feed.json.
  */
 import { DateTime } from 'luxon';
 import { loadConfig } from '#config/load';
@@ -13,6 +15,7 @@ import { createCadencePlanner } from '#domain/cadence';
 import { nextLocalSlot } from '#domain/local-time';
 import { newRelationship } from '#domain/relationship';
 import type { RelationshipState } from '#domain/types';
+import { feedBench } from './feed.ts';
 
 const ZONES = ['America/Chicago', 'America/New_York', 'America/Los_Angeles', 'Europe/Berlin', 'Europe/London', 'Asia/Kolkata', 'Asia/Tokyo', 'Australia/Sydney', 'America/Sao_Paulo', 'Africa/Johannesburg', 'Pacific/Auckland', 'Asia/Dubai'];
 const N = Number(process.env.BENCH_N ?? 100_000);
@@ -100,3 +103,5 @@ const plans = time('Cultivate: planNext', () => {
 });
 console.log(`  ratio: ${(plans / baseline).toFixed(2)}x the luxon slot baseline (a whole plan does more than one slot search)`);
 console.log(sink > 0 ? '' : '(sink)');
+
+await feedBench();

@@ -11,6 +11,7 @@
  *   cultivate quarantine replay <id>                run a kept entry again (after fixing config/crm.yaml)
  *   cultivate metrics rebuild [--url U] [--dry-run] recompute the metric aggregates from the timelines; print where live ones differed
  *   cultivate import <crm> [--since D] [--dry-run]  backfill past lost deals (age limits in config/crm.yaml `import`)
+ *   cultivate demo [--people N] [--weeks W] [--seed S] [--url U]  a simulated year of lost deals and responses against the local stack
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -18,6 +19,8 @@ import { parseArgs } from 'node:util';
 import { catalogJsonSchemas } from '#catalog/json-schema';
 import { CONFIG_USAGE, runConfigCommands } from '../functions/cli/index.ts';
 import { IMPORT_USAGE, importCommand } from '#http/import';
+import { demoCommand } from '../functions/cli/demo.ts';
+import { FEED_TOKEN_USAGE, feedTokenCommand } from '../functions/cli/feed-token.ts';
 import { LOCAL_DEFAULT_WEBHOOK_SECRET as DEFAULT_WEBHOOK_SECRET, signBody } from '#shared/hmac';
 
 // Sales ops' commands: config check, preview.
@@ -40,6 +43,8 @@ function usage(code: number): never {
       '  quarantine replay <id> [--url U] [--token T]                         run a kept entry again, once its cause is fixed',
       '  metrics rebuild [--url U] [--token T] [--dry-run] [--json]   recompute the metrics from the timelines and print where the live ones differed',
       IMPORT_USAGE,
+      FEED_TOKEN_USAGE,
+      '  demo [--url U] [--people N] [--weeks W] [--seed S] [--config DIR] [--json]   a simulated year of lost deals and responses against the running local stack, so the dashboard has data',
       '                  (U: --url, CULTIVATE_URL or http://127.0.0.1:3000; T: --token or CULTIVATE_API_TOKEN, a JWT on AWS)',
     ].join('\n'),
   );
@@ -207,6 +212,14 @@ switch (command) {
   }
   case 'import': {
     process.exitCode = await importCommand(rest, { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t), env: process.env });
+    break;
+  }
+  case 'feed-token': {
+    process.exitCode = await feedTokenCommand(rest, { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t), env: process.env });
+    break;
+  }
+  case 'demo': {
+    process.exitCode = await demoCommand(rest, { out: (t) => process.stdout.write(t), err: (t) => process.stderr.write(t), env: process.env });
     break;
   }
   case undefined:

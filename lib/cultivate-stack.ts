@@ -10,15 +10,17 @@ import type { Construct } from 'constructs';
 import { join } from 'node:path';
 import { loadSendingConfig } from '../functions/config/sending.ts';
 import { CultivateBus } from './bus.ts';
-import { CONFIG_DIR, projectRoot, type CultivateFunction } from './cultivate-function.ts';
+import { CultivateDashboard } from './dashboard.ts';
+import { CONFIG_DIR, CultivateFunction, projectRoot } from './cultivate-function.ts';
 import { Replies } from './replies.ts';
 import { CrmSettingsBinding } from './crm-settings.ts';
 import { CultivateEmail } from './email.ts';
 import { IngestApi, type ApiRoute } from './ingest-api.ts';
 import { CultivateMetrics } from './metrics.ts';
 import { SalesforceRelay } from './salesforce-relay.ts';
-import { CultivateOperations } from './operations.ts';
+import { CultivateOperations, QUARANTINE_KEPT_METRIC, SES_NAMESPACE, SES_REPUTATION_METRICS, SWEEPER_METRICS } from './operations.ts';
 import { Relationships } from './relationships.ts';
+import { CultivateRules } from './rules.ts';
 import { CultivateSecrets } from './secrets.ts';
 import { METRICS_NAMESPACE, METRICS_SERVICE, Sending } from './sending.ts';
 import { SesEvents } from './ses-events.ts';
@@ -46,6 +48,8 @@ export class CultivateStack extends Stack {
   public readonly replies: Replies | undefined;
   public readonly metrics: CultivateMetrics;
   public readonly salesforceRelay: SalesforceRelay | undefined;
+  public readonly dashboard: CultivateDashboard;
+  public readonly rules: CultivateRules;
 
   constructor(scope: Construct, id: string, props: CultivateStackProps = {}) {
     super(scope, id, props);
@@ -129,7 +133,7 @@ export class CultivateStack extends Stack {
     if (this.salesforceRelay) {
       this.operations.alarmOnQueueMessages('SalesforceRelayDlqAlarm', this.salesforceRelay.deadLetterQueue, 'The Salesforce Event Relay rule could not deliver events');
     }
-    this.operations.alarmOnQueueMessages('SendDlqAlarm', this.sending.sendDeadLetterQueue, 'Touches failed 10 send attempts');
+    const sendDlqAlarm = this.operations.alarmOnQueueMessages('SendDlqAlarm', this.sending.sendDeadLetterQueue, 'Touches failed 10 send attempts');
     this.operations.alarmOnQueueMessages(
       'MetricsStreamDlqAlarm',
       this.metrics.deadLetterQueue,
@@ -146,9 +150,10 @@ export class CultivateStack extends Stack {
       this.sending.scheduleDeadLetterQueue,
       'The scheduler could not invoke the due sweeper',
     );
+    const onFailureAlarms = new Map<CultivateFunction, cloudwatch.Alarm>();
     for (const fn of this.asyncFunctions) {
       if (fn.onFailureQueue) {
-        this.operations.alarmOnQueueMessages(`${fn.node.id}OnFailureAlarm`, fn.onFailureQueue, `${fn.node.id} failed after retries`);
+        onFailureAlarms.set(fn, this.operations.alarmOnQueueMessages(`${fn.node.id}OnFailureAlarm`, fn.onFailureQueue, `${fn.node.id} failed after retries`));
       }
     }
     this.operations.alarmOnCount(
@@ -165,9 +170,40 @@ export class CultivateStack extends Stack {
     this.addSendPathAlarms();
     this.addQuarantineAlarm();
 
+    // Published rules (AppConfig): a rollout rolls back when the functions that plan with the new
+    // version fail, as the relationship function's and the sender's dead letters show (lib/rules.ts).
+    const relationshipFailures = onFailureAlarms.get(this.relationships.relationshipFunction);
+    this.rules = new CultivateRules(this, 'Rules', { table: this.tables.table, rollbackAlarms: [...(relationshipFailures ? [relationshipFailures] : []), sendDlqAlarm] });
+    for (const fn of [
+      this.relationships.relationshipFunction,
+      this.relationships.crmOutboundFunction,
+      this.sending.sweeperFunction,
+      this.sending.senderFunction,
+      this.sesEvents.sesEventsFunction,
+      ...(this.replies ? [this.replies.inboundMailFunction] : []),
+    ]) {
+      this.rules.bindReader(fn);
+    }
+    this.rules.bindPublisher(this.api.configFunction);
+    this.operations.alarmOnQueueMessages('ReplanDlqAlarm', this.rules.replanDeadLetterQueue, 'The replan job failed 5 times on one page (see the replan function\'s logs; it resumes from its cursor when redriven)');
+    this.operations.alarmOnQueueMessages('DeploymentEventsDlqAlarm', this.rules.eventsDeadLetterQueue, 'A rules deployment finished but its replan job could not be started');
+    this.operations.alarmOnCount('ReplanErrorsAlarm', this.rules.replanFunction.metricErrors({ period: this.fiveMinutes }), 'The replan function failed (it retries the page from the job\'s cursor).');
+
+    // Last: it shows every alarm and function created above (a validation fails the synth otherwise).
+    this.dashboard = new CultivateDashboard(this, 'OnCall', {
+      api: this.api,
+      sending: this.sending,
+      metrics: this.metrics,
+      functions: this.node.findAll().filter((c) => c instanceof CultivateFunction),
+      deadLetterQueues: this.operations.deadLetterQueues,
+      table: this.tables.table,
+      alarms: this.operations.alarms,
+    });
+
     new CfnOutput(this, 'EventBusName', { value: bus.eventBusName });
     new CfnOutput(this, 'TableName', { value: this.tables.table.tableName });
     new CfnOutput(this, 'AlarmTopicArn', { value: this.operations.alarmTopic.topicArn });
+    new CfnOutput(this, 'DashboardUrl', { value: this.dashboard.consoleUrl, description: 'The on-call CloudWatch dashboard' });
   }
 
   /** Every function invoked asynchronously by an EventBridge rule (custom and default bus targets). */
@@ -195,13 +231,13 @@ export class CultivateStack extends Stack {
     // Missing data breaches: the sweeper publishes every minute, so silence means it is not running.
     this.operations.alarmAbove(
       'OldestDueTouchAgeAlarm',
-      sweeperMetric('OldestDueTouchAgeSeconds', cloudwatch.Stats.MAXIMUM),
+      sweeperMetric(SWEEPER_METRICS.oldestDueTouchAgeSeconds, cloudwatch.Stats.MAXIMUM),
       `Due touches are waiting more than ${OLDEST_DUE_ALARM_SECONDS / 60} minutes (or the sweeper is not running).`,
       { threshold: OLDEST_DUE_ALARM_SECONDS, evaluationPeriods: 3, treatMissingData: cloudwatch.TreatMissingData.BREACHING },
     );
     this.operations.alarmAbove(
       'TouchesUnknownAlarm',
-      sweeperMetric('TouchesUnknown', cloudwatch.Stats.SUM),
+      sweeperMetric(SWEEPER_METRICS.touchesUnknown, cloudwatch.Stats.SUM),
       'A touch\'s send lease expired in `sending`: it may or may not have been sent and will not be retried. Investigate.',
       { threshold: 0 },
     );
@@ -219,13 +255,13 @@ export class CultivateStack extends Stack {
     // SES reviews an account at a 5 % bounce rate or a 0.1 % complaint rate: alarm at half of each,
     // while there is time to find the list or the content that causes it.
     const reputation = (metricName: string) =>
-      new cloudwatch.Metric({ namespace: 'AWS/SES', metricName, statistic: cloudwatch.Stats.MAXIMUM, period: Duration.hours(1) });
-    this.operations.alarmAbove('SesBounceRateAlarm', reputation('Reputation.BounceRate'), 'SES bounce rate above 2.5 % (half of the 5 % at which SES reviews the account).', {
+      new cloudwatch.Metric({ namespace: SES_NAMESPACE, metricName, statistic: cloudwatch.Stats.MAXIMUM, period: Duration.hours(1) });
+    this.operations.alarmAbove('SesBounceRateAlarm', reputation(SES_REPUTATION_METRICS.bounceRate), 'SES bounce rate above 2.5 % (half of the 5 % at which SES reviews the account).', {
       threshold: 0.025,
     });
     this.operations.alarmAbove(
       'SesComplaintRateAlarm',
-      reputation('Reputation.ComplaintRate'),
+      reputation(SES_REPUTATION_METRICS.complaintRate),
       'SES complaint rate above 0.05 % (half of the 0.1 % at which SES reviews the account).',
       { threshold: 0.0005 },
     );
@@ -237,7 +273,7 @@ export class CultivateStack extends Stack {
    * log group counts them into one metric, and any in five minutes alarms: someone should look.
    */
   private addQuarantineAlarm(): void {
-    const metricName = 'QuarantineKept';
+    const metricName = QUARANTINE_KEPT_METRIC;
     const sources = [this.api.ingestFunction, this.relationships.crmNormaliseFunction, ...(this.salesforceRelay ? [this.salesforceRelay.relayFunction] : [])];
     for (const fn of sources) {
       new logs.MetricFilter(this, `${fn.node.id}QuarantineFilter`, {

@@ -1,8 +1,9 @@
 /**
  * The HTTP API: CRM webhooks and health (no authorizer; the function verifies signatures over the
  * raw bytes), unsubscribe links (no authorizer; the tokens are signed) and the relationship read
- * API and the metrics (JWT authorizer). Routes are declared once in
- * `apiRoutes`; nothing under /local is ever deployed (the guard throws at synth).
+ * API and the metrics (JWT authorizer), and the metrics for feed readers under /feeds (no
+ * authorizer; the metrics function verifies a feed token, docs/adr/0006). Routes are declared once
+ * in `apiRoutes`; nothing under /local is ever deployed (the guard throws at synth).
  */
 import { CfnElement, CfnOutput, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
@@ -10,11 +11,13 @@ import * as apigwv2 from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpJwtAuthorizer } from 'aws-cdk-lib/aws-apigatewayv2-authorizers';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import * as cognito from 'aws-cdk-lib/aws-cognito';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as events from 'aws-cdk-lib/aws-events';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
+import { FEED_TOKEN_PK } from '#adapters/dynamo-feed-tokens';
 import { copyConfigHooks, CultivateFunction, lambdaEntry, toRetentionDays } from './cultivate-function.ts';
 import type { CrmSettingsBinding } from './crm-settings.ts';
 import { readSettings } from './settings.ts';
@@ -22,8 +25,17 @@ import { readSettings } from './settings.ts';
 export type ApiMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 /** The functions behind the API. */
 export type ApiFunctionName = 'ingest' | 'api' | 'unsubscribe' | 'quarantine' | 'config' | 'crmImport' | 'metrics';
-/** `none`: public (webhooks verify signatures, health, signed unsubscribe links); `jwt`: the JWT authorizer. */
-export type ApiAuth = 'none' | 'jwt';
+/**
+ * `none`: public (webhooks verify signatures, health, signed unsubscribe links); `jwt`: the JWT
+ * authorizer; `token`: no API Gateway authorizer, the metrics function verifies a feed token
+ * (GET under /feeds only; the guard below holds it to that).
+ */
+export type ApiAuth = 'none' | 'jwt' | 'token';
+
+/** The feed-token routes' reason on record for having no API Gateway authorizer (cdk-nag APIG4). */
+export const FEED_TOKEN_AUTH_REASON =
+  'Feed readers (feed readers, chat integrations, spreadsheets) cannot sign in for a JWT: the metrics function verifies a revocable per-consumer feed token, stored hashed, on every request (docs/adr/0006).';
+const FEEDS_PREFIX = '/feeds/';
 
 export interface ApiRoute {
   readonly method: ApiMethod;
@@ -80,11 +92,30 @@ export const apiRoutes: readonly ApiRoute[] = [
   { method: 'GET', path: '/metrics.csv', fn: 'metrics', auth: 'jwt' },
   { method: 'GET', path: '/metrics/feed.json', fn: 'metrics', auth: 'jwt' },
   { method: 'POST', path: '/metrics/rebuild', fn: 'metrics', auth: 'jwt' },
+  { method: 'GET', path: '/dashboard', fn: 'metrics', auth: 'jwt' },
+  { method: 'POST', path: '/metrics/tokens', fn: 'metrics', auth: 'jwt' },
+  { method: 'GET', path: '/metrics/tokens', fn: 'metrics', auth: 'jwt' },
+  { method: 'DELETE', path: '/metrics/tokens/{id}', fn: 'metrics', auth: 'jwt' },
+  // The same metrics GETs for feed readers: the function checks the token, and refuses any other method.
+  { method: 'GET', path: '/feeds/metrics', fn: 'metrics', auth: 'token' },
+  { method: 'GET', path: '/feeds/metrics.csv', fn: 'metrics', auth: 'token' },
+  { method: 'GET', path: '/feeds/metrics/feed.json', fn: 'metrics', auth: 'token' },
+  { method: 'GET', path: '/feeds/dashboard', fn: 'metrics', auth: 'token' },
   { method: 'POST', path: '/config/diff', fn: 'config', auth: 'jwt' },
+  // cultivate config publish / rollback / versions / replan (AppConfig; lib/rules.ts).
+  { method: 'POST', path: '/config/publish', fn: 'config', auth: 'jwt' },
+  { method: 'POST', path: '/config/rollback', fn: 'config', auth: 'jwt' },
+  { method: 'GET', path: '/config/versions', fn: 'config', auth: 'jwt' },
+  { method: 'GET', path: '/config/versions/{version}', fn: 'config', auth: 'jwt' },
+  { method: 'GET', path: '/config/replan', fn: 'config', auth: 'jwt' },
   { method: 'POST', path: '/crm/{crm}/import', fn: 'crmImport', auth: 'jwt' },
 ];
 
-/** Throws if a route must not be deployed: anything under /local, duplicates, public routes without a reason. */
+/**
+ * Throws if a route must not be deployed: anything under /local, duplicates, public routes without
+ * a reason, a feed-token route that is not a GET under /feeds to the metrics function (the only
+ * function that checks feed tokens), or anything else under /feeds.
+ */
 export function assertDeployableRoutes(routes: readonly ApiRoute[]): void {
   const seen = new Set<string>();
   for (const route of routes) {
@@ -98,6 +129,11 @@ export function assertDeployableRoutes(routes: readonly ApiRoute[]): void {
     if (route.auth === 'none' && !route.publicBecause) {
       throw new Error(`public route ${key} needs a publicBecause reason`);
     }
+    const underFeeds = route.path.toLowerCase().startsWith(FEEDS_PREFIX);
+    if (route.auth === 'token' && (!underFeeds || route.method !== 'GET' || route.fn !== 'metrics')) {
+      throw new Error(`feed-token route ${key} must be a GET under ${FEEDS_PREFIX} to the metrics function`);
+    }
+    if (underFeeds && route.auth !== 'token') throw new Error(`route ${key} is under ${FEEDS_PREFIX}, where only feed-token routes belong`);
   }
 }
 
@@ -121,7 +157,7 @@ export class IngestApi extends Construct {
   public readonly apiFunction: CultivateFunction;
   public readonly unsubscribeFunction: CultivateFunction;
   public readonly quarantineFunction: CultivateFunction;
-  /** GET /metrics, /metrics.csv, /metrics/feed.json; POST /metrics/rebuild. */
+  /** GET /metrics, /metrics.csv, /metrics/feed.json, /dashboard (also under /feeds); POST /metrics/rebuild; /metrics/tokens. */
   public readonly metricsFunction: CultivateFunction;
   public readonly configFunction: CultivateFunction;
   public readonly crmImportFunction: CultivateFunction;
@@ -186,14 +222,22 @@ export class IngestApi extends Construct {
       bundling: { commandHooks: copyConfigHooks },
     });
     // Reads: one Query per aggregate partition. Rebuild: Scan, then BatchWriteItem to replace the
-    // aggregates. No single-item writes, no secrets, no bus.
+    // aggregates. No secrets, no bus.
     props.table.grant(this.metricsFunction, 'dynamodb:Query', 'dynamodb:Scan', 'dynamodb:BatchWriteItem');
+    // Feed tokens: GetItem to verify one (the /feeds routes are reachable without a JWT), PutItem
+    // and UpdateItem to create and revoke, and only in the feed-token partition.
+    iam.Grant.addToPrincipal({
+      grantee: this.metricsFunction,
+      actions: ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'],
+      resourceArns: [props.table.tableArn],
+      conditions: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [FEED_TOKEN_PK] } },
+    });
     this.metricsFunction.addEnvironment('TABLE_NAME', props.table.tableName);
     const cfnTable = props.table.node.defaultChild;
     if (cfnTable instanceof CfnElement && this.metricsFunction.role) {
       Validations.of(this.metricsFunction.role).acknowledge({
         id: `AwsSolutions-IAM5[Resource::<${Stack.of(cfnTable).getLogicalId(cfnTable)}.Arn>/index/*]`,
-        reason: `Table grants cover ${props.table.node.id}'s own secondary indexes only (Query, Scan, BatchWriteItem listed, no action wildcard).`,
+        reason: `Table grants cover ${props.table.node.id}'s own secondary indexes only (Query, Scan, BatchWriteItem listed, no action wildcard); the feed-token grant is the table alone.`,
       });
     }
 
@@ -325,6 +369,9 @@ export class IngestApi extends Construct {
       });
       if (route.auth === 'none' && httpRoute) {
         Validations.of(httpRoute).acknowledge({ id: 'AwsSolutions-APIG4', reason: route.publicBecause ?? '' });
+      }
+      if (route.auth === 'token' && httpRoute) {
+        Validations.of(httpRoute).acknowledge({ id: 'AwsSolutions-APIG4', reason: FEED_TOKEN_AUTH_REASON });
       }
     }
 

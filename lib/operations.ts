@@ -15,6 +15,24 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { readSettings } from './settings.ts';
 
+/**
+ * The sweeper's Powertools metrics (namespace `METRICS_NAMESPACE`, dimension `service`, published by
+ * functions/lambda/sweeper.ts), read by the send path's alarms and the dashboard.
+ */
+export const SWEEPER_METRICS = {
+  oldestDueTouchAgeSeconds: 'OldestDueTouchAgeSeconds',
+  touchesQueued: 'TouchesQueued',
+  touchesUnknown: 'TouchesUnknown',
+  touchesDeferredByCap: 'TouchesDeferredByCap',
+} as const;
+
+/** Quarantined CRM input, counted from the functions' logs by metric filters (namespace `METRICS_NAMESPACE`, no dimension). */
+export const QUARANTINE_KEPT_METRIC = 'QuarantineKept';
+
+/** SES's account metrics: the reputation rates the alarms watch and the dashboard draws. */
+export const SES_NAMESPACE = 'AWS/SES';
+export const SES_REPUTATION_METRICS = { bounceRate: 'Reputation.BounceRate', complaintRate: 'Reputation.ComplaintRate' } as const;
+
 export interface ThresholdAlarmOptions {
   readonly threshold: number;
   /** @default 1 */
@@ -28,6 +46,8 @@ export interface ThresholdAlarmOptions {
 export class CultivateOperations extends Construct {
   public readonly alarmTopic: sns.Topic;
   public readonly alarms: cloudwatch.Alarm[] = [];
+  /** Every queue alarmed on by `alarmOnQueueMessages`: the dead-letter and on-failure queues. */
+  public readonly deadLetterQueues: sqs.IQueue[] = [];
   private readonly action: cwActions.SnsAction;
 
   constructor(scope: Construct, id: string) {
@@ -53,6 +73,7 @@ export class CultivateOperations extends Construct {
 
   /** Alarms as soon as the queue holds a message (DLQs and on-failure destinations). */
   alarmOnQueueMessages(id: string, queue: sqs.IQueue, what: string): cloudwatch.Alarm {
+    this.deadLetterQueues.push(queue);
     return this.add(
       new cloudwatch.Alarm(this, id, {
         alarmDescription: `${what}: messages waiting in ${queue.node.path}; inspect, fix, redrive.`,

@@ -11,6 +11,16 @@
  *   REL#<id>        SLA#<touchId>           an open task's SLA (+ duePk/dueSk until it is escalated or done)
  *   ACCT#<accountId> CAP                    per-account touches of the last 30 days (guardrails)
  *   OWNER#<hash>    WEEK#<isoWeek>          human tasks one owner got that week (TTL)
+ *   CAP#<day>       CAP                     the global daily send cap's counter
+ *   QUAR#<day>      <at>#<id>               authentic input kept instead of applied (TTL 14 days)
+ *   MASS#<crm>      ...                     the mass-close gate's hold
+ *   IMPORT#<id>     ...                     `cultivate import` ledger (nothing imported twice)
+ *   AGG#W#<week>, AGG#M#<month>  C#<metric>#<dim>#<value>   metric aggregates (stream-fed)
+ *   AGG#G           C#...                   gauges (relationships by stage)
+ *   AGG#S#<month>   <group>#<day>           survival counts per cohort day
+ *   AGGSEQ#<shard>  SEQ                     the last stream sequence counted per shard
+ *   FEEDTOKEN       <id>                    a feed reader's token: the secret's SHA-256, never the secret (ADR 0006)
+ *   RULES           V#<version>, REPLAN     published rules versions (local; AppConfig on AWS) and the replan job's cursor
  *   GSI "due":      duePk = DUE#<shard>, dueSk = <dueAt or lease end>#<id>, projects `lease`
  *                   sparse: only relationships with an open touch
  */

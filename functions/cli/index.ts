@@ -7,6 +7,9 @@
  *   cultivate preview --reason R ... simulate the cadence for one contact (exit 2 on bad flags)
  *   cultivate send-test <track> --to A  a track's e-mails, [test], to company addresses only
  *   cultivate diff <dir>             what a proposed config changes over the live store (POST /config/diff)
+ *   cultivate config publish [dir]   check, diff, then publish the rules as the next version (replanned in place)
+ *   cultivate config rollback [--to N]  publish an older version's rules again, as a new version
+ *   cultivate config versions | replan  the history of published rules; the replan job after a publish
  *
  * `runConfigCommands(argv)` takes the arguments after `cultivate` and returns the exit code, or
  * undefined when the command is not one of these (bin/cultivate.ts handles the rest).
@@ -16,6 +19,7 @@ import { ConfigError } from '#config/load';
 import { crmNames, type CrmName } from '#crm/types';
 import { checkConfigDir, controlsSummary, crmCoverage, formatCoverage, formatProblem, summary } from './config-check.ts';
 import { diffCommand } from './diff.ts';
+import { publishCommand, replanCommand, rollbackCommand, versionsCommand } from './publish.ts';
 import { previewJson, PreviewOptions, previewTable, simulate } from './preview.ts';
 import { sendTestCommand, type SendTestIO } from './send-test.ts';
 
@@ -40,6 +44,11 @@ export const CONFIG_USAGE = [
   '                                       a track\'s e-mails, subject [test], to company addresses only',
   '  diff <dir> [--url U] [--token T] [--json]   what <dir> would change over the live store: touches',
   '                                       moving earlier or later, appearing, disappearing; track changes',
+  '  config publish [dir] [--note N] [--url U] [--token T] [--wait]   check, show what changes, publish as the next',
+  '                                       rules version; planned touches are replanned in place',
+  '  config rollback [--to N] [--note N] [--url U] [--token T] [--wait]   publish version N again (default: the previous one)',
+  '  config versions [--url U] [--token T]   the published rules versions, newest first',
+  '  config replan [--url U] [--token T] [--wait]   the replan job that follows each publish',
 ].join('\n');
 
 export const PREVIEW_USAGE = `usage: cultivate preview --reason <lost reason> [options]
@@ -82,8 +91,12 @@ async function configCommand(args: string[], io: CliIO): Promise<number> {
     (sub === undefined ? io.err : io.out)(CHECK_USAGE);
     return sub === undefined ? 2 : 0;
   }
+  if (sub === 'publish') return publishCommand(rest, io);
+  if (sub === 'rollback') return rollbackCommand(rest, io);
+  if (sub === 'versions') return versionsCommand(rest, io);
+  if (sub === 'replan') return replanCommand(rest, io);
   if (sub !== 'check') {
-    io.err(`cultivate config: unknown subcommand '${sub}'\n${CHECK_USAGE}`);
+    io.err(`cultivate config: unknown subcommand '${sub}' (check, publish, rollback, versions, replan)\n${CHECK_USAGE}`);
     return 2;
   }
   if (rest.includes('--help')) {

@@ -12,6 +12,7 @@ import { ConfigError, parseConfig, type ConfigSources } from '#config/load';
 import type { CultivateConfig } from '#config/schema';
 import { createCadencePlanner, trackFor } from '#domain/cadence';
 import type { Planner } from '#domain/planner';
+import { compareTouches, planAgain } from '#domain/replan';
 import type { PlannedTouch, RelationshipState } from '#domain/types';
 import type { Clock, Logger } from '#ports/ports';
 
@@ -69,20 +70,9 @@ export function emptyDiff(): ConfigDiff {
   return { scanned: 0, compared: 0, inFlight: 0, counts: zeroCounts(), byTrack: {}, trackChanges: [], examples: { earlier: [], later: [], appear: [], disappear: [], changed: [] } };
 }
 
-function categorise(before: PlannedTouch | null, after: PlannedTouch | null): DiffCategory | undefined {
-  if (!before && !after) return undefined;
-  if (!before) return 'appear';
-  if (!after) return 'disappear';
-  const b = Date.parse(before.at);
-  const a = Date.parse(after.at);
-  if (a < b) return 'earlier';
-  if (a > b) return 'later';
-  return before.channel === after.channel && before.kind === after.kind && before.contentId === after.contentId ? 'unchanged' : 'changed';
-}
-
-/** The next touch each rules would plan for `state` at `now`, from the same history. */
+/** The next touch each rules would plan for `state` at `now`, from the same history (as the replan job does). */
 function planOf(side: PlanSide, state: RelationshipState, now: Date): PlannedTouch | null {
-  return side.planner.planNext({ ...state, nextTouch: null, planVersion: state.planVersion + 1 }, { now });
+  return planAgain(side.planner, state, now);
 }
 
 /** Compares the current and the proposed rules over `states`. Pure. */
@@ -108,7 +98,7 @@ export function diffPlans(states: Iterable<RelationshipState>, before: PlanSide,
     }
     const planBefore = planOf(before, state, now);
     const planAfter = planOf(after, state, now);
-    const category = categorise(planBefore, planAfter);
+    const category = compareTouches(planBefore, planAfter);
     if (!category) continue;
     diff.compared++;
     diff.counts[category]++;
@@ -167,8 +157,8 @@ export interface ConfigDiffDeps {
   clock: Clock;
   logger: Logger;
   pages: RelationshipPages;
-  /** The rules in force: their files' text (a proposed file not given falls back to these). */
-  currentSources: () => ConfigSources;
+  /** The rules in force (the published version, else the deployed folder): their files' text (a proposed file not given falls back to these). */
+  currentSources: () => ConfigSources | Promise<ConfigSources>;
 }
 
 export type DiffFiles = Partial<Record<'cadence.yaml' | 'content.yaml' | 'owners.yaml' | 'controls.yaml', string>>;
@@ -179,7 +169,7 @@ export type ConfigDiffResult =
 
 /** Validates the proposed files with the same `parseConfig`, then compares one page range of the store. */
 export async function runConfigDiff(deps: ConfigDiffDeps, input: { files: DiffFiles; cursor?: string; limit: number }): Promise<ConfigDiffResult> {
-  const current = deps.currentSources();
+  const current = await deps.currentSources();
   const proposedText = (file: keyof DiffFiles, fallback: { name: string; text: string } | undefined) => {
     const text = input.files[file];
     return text !== undefined ? { name: file, text } : fallback;

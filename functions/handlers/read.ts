@@ -25,7 +25,7 @@ export interface TouchDecision {
   touchId: string;
   kind: string;
   channel: string;
-  outcome: 'planned' | 'queued' | 'sending' | 'sent' | 'task-assigned' | 'skipped' | 'unknown' | 'pushed' | 'dry-run' | 'escalated';
+  outcome: 'planned' | 'queued' | 'sending' | 'sent' | 'task-assigned' | 'skipped' | 'unknown' | 'pushed' | 'dry-run' | 'escalated' | 'replanned';
   rule: string;
   note?: string;
 }
@@ -38,6 +38,8 @@ const OUTCOME_OF: Record<string, TouchDecision['outcome']> = {
   'touch-pushed': 'pushed',
   'touch-dry-run': 'dry-run',
   'task-escalated': 'escalated',
+  // A published rules version moved, added or removed the planned touch (functions/domain/replan.ts).
+  'touch-replanned': 'replanned',
 };
 
 export function decisionsOf(state: RelationshipState, timeline: readonly TimelineEntry[]): TouchDecision[] {
@@ -53,7 +55,7 @@ export function decisionsOf(state: RelationshipState, timeline: readonly Timelin
         channel: String(d.channel ?? (e.type === 'email-sent' ? 'email' : 'task')),
         outcome,
         rule: String(d.rule ?? '(recorded before rules were kept)'),
-        ...(outcome === 'skipped' || outcome === 'unknown' || outcome === 'pushed' || outcome === 'dry-run' || outcome === 'escalated' ? { note: e.summary } : {}),
+        ...(outcome !== 'sent' && outcome !== 'task-assigned' ? { note: e.summary } : {}),
       },
     ];
   });

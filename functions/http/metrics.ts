@@ -1,8 +1,9 @@
 /**
  * The metrics routes (docs/metrics.md), shared by the local server and the `metrics` API function
- * (JWT on AWS): the report as JSON, the same numbers as CSV rows, the weekly JSON Feed, and the
- * rebuild that recomputes the aggregates from the timelines and says where live ones differ.
- * Every answer names its schema version and what it cost to read (`Cultivate-Read-Units`).
+ * (JWT on AWS): the report as JSON, the same numbers as CSV rows, the weekly JSON Feed, the
+ * dashboard (an HTML page of charts, functions/http/dashboard.ts), and the rebuild that recomputes
+ * the aggregates from the timelines and says where live ones differ. Every answer names its schema
+ * version and what it cost to read (`Cultivate-Read-Units`).
  */
 import { type Context, Hono } from 'hono';
 import { z } from 'zod';
@@ -16,6 +17,7 @@ import type { RebuildContext } from '#domain/metrics/rebuild';
 import { METRICS_SCHEMA_VERSION, metricsReport, ReportQuery } from '#domain/metrics/report';
 import { metricRows, type MetricRow, toCsv } from '#domain/metrics/rows';
 import type { Clock, Logger } from '#ports/ports';
+import { DASHBOARD_HEADERS, readDashboard } from './dashboard.ts';
 
 export type MetricsRouteStore = Pick<DynamoMetricsStore, 'partition' | 'takeReadStats' | 'allAggregates' | 'relationships' | 'replaceAll'>;
 
@@ -33,6 +35,8 @@ export interface MetricsRoutesDeps {
 const DAY_MS = 86_400_000;
 /** Without `from`/`to`: the last twelve weeks up to today. */
 const DEFAULT_RANGE_DAYS = 83;
+/** The dashboard's default: the last 53 weeks up to today, so a whole year shows. */
+const DASHBOARD_RANGE_DAYS = 53 * 7 - 1;
 const FEED_WEEKS_DEFAULT = 12;
 const MAX_DIFFERENCES_SHOWN = 200;
 
@@ -50,15 +54,23 @@ function badQuery(c: Context, issues: readonly Issue[]) {
   return c.json({ error: `invalid query: ${list.map((i) => `${i.path}: ${i.message}`).join('; ')}`, issues: list }, 400);
 }
 
-const queryOf = (c: Context): Record<string, string> => Object.fromEntries(new URL(c.req.url).searchParams);
+/**
+ * The query without `token`: a feed reader's token is checked in front of these routes (and only
+ * carried into the dashboard's links), so it is no filter and the strict schemas need not know it.
+ */
+function queryOf(c: Context): Record<string, string> {
+  const params = new URL(c.req.url).searchParams;
+  params.delete('token');
+  return Object.fromEntries(params);
+}
 
 /** The report query with today's defaults filled in (a feed reader or a bookmark sends none). */
-function reportQuery(c: Context, now: Date) {
+function reportQuery(c: Context, now: Date, rangeDays = DEFAULT_RANGE_DAYS) {
   const q = queryOf(c);
   const today = now.toISOString().slice(0, 10);
   const to = q.to ?? today;
   const base = Date.parse(to);
-  const from = q.from ?? (Number.isFinite(base) ? new Date(base - DEFAULT_RANGE_DAYS * DAY_MS).toISOString().slice(0, 10) : today);
+  const from = q.from ?? (Number.isFinite(base) ? new Date(base - rangeDays * DAY_MS).toISOString().slice(0, 10) : today);
   return ReportQuery.safeParse({ ...q, from, to });
 }
 
@@ -82,6 +94,17 @@ export function metricsRoutes(deps: MetricsRoutesDeps): Hono {
     return c.json(report);
   });
 
+  app.get('/dashboard', async (c) => {
+    const now = deps.clock.now();
+    const q = reportQuery(c, now, DASHBOARD_RANGE_DAYS);
+    if (!q.success) return badQuery(c, q.error.issues);
+    const store = deps.store();
+    const token = new URL(c.req.url).searchParams.get('token') ?? undefined;
+    const html = await readDashboard(store, deps.config, q.data, now, token);
+    costHeaders(c, store.takeReadStats());
+    return c.body(html, 200, { ...DASHBOARD_HEADERS });
+  });
+
   app.get('/metrics.csv', async (c) => {
     const q = reportQuery(c, deps.clock.now());
     if (!q.success) return badQuery(c, q.error.issues);
@@ -103,10 +126,19 @@ export function metricsRoutes(deps: MetricsRoutesDeps): Hono {
     const store = deps.store();
     const rows = await metricRows(store, 'week', from, to, { levels: false });
     const byWeek = new Map<string, MetricRow[]>();
-    for (const r of rows) byWeek.set(r.period, [...(byWeek.get(r.period) ?? []), r]);
+    // Pushed, not copied: a year at a million people is hundreds of thousands of rows (bench/feed.ts).
+    for (const r of rows) {
+      const week = byWeek.get(r.period);
+      if (week) week.push(r);
+      else byWeek.set(r.period, [r]);
+    }
     const [previous, ...weeks] = periodsBetween('week', from, to);
+    // Where this feed was read (`/metrics/...` for people, `/feeds/metrics/...` for token holders):
+    // a reader that follows feed_url or home_page_url stays at the same door, with its token.
     const url = new URL(c.req.url);
-    const base = `${url.protocol}//${url.host}`;
+    const prefix = url.pathname.slice(0, Math.max(0, url.pathname.length - '/metrics/feed.json'.length));
+    const token = url.searchParams.get('token');
+    const withToken = (path: string) => `${url.protocol}//${url.host}${prefix}${path}${token ? `?token=${encodeURIComponent(token)}` : ''}`;
     const feed = weeklyFeed({
       weeks,
       rowsByWeek: byWeek,
@@ -114,8 +146,8 @@ export function metricsRoutes(deps: MetricsRoutesDeps): Hono {
       now,
       thresholds: deps.config.reviewThresholds,
       schemaVersion: METRICS_SCHEMA_VERSION,
-      feedUrl: `${base}/metrics/feed.json`,
-      homePageUrl: `${base}/metrics`,
+      feedUrl: withToken('/metrics/feed.json'),
+      homePageUrl: withToken('/dashboard'),
     });
     costHeaders(c, store.takeReadStats());
     return c.body(JSON.stringify(feed), 200, { 'content-type': `${FEED_CONTENT_TYPE}; charset=utf-8` });

@@ -1,20 +1,43 @@
 /**
- * HTTP API (JWT): POST /config/diff, `cultivate diff` run in AWS: proposed rules against the
- * published ones (bundled config/) over the live store, paged, without copying people's data out.
+ * HTTP API (JWT): the rules routes run in AWS. `POST /config/diff` (`cultivate diff`): proposed
+ * rules against the version in force over the live store, paged, without copying people's data
+ * out. `POST /config/publish` and `/config/rollback` create an AppConfig hosted configuration
+ * version (its LAMBDA validator runs the same `parseConfig`) and start its deployment; the replan
+ * job starts when the deployment completes (functions/lambda/config-replan.ts). `GET
+ * /config/versions[/{n}]` the history; `GET /config/replan` the job item.
  */
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { AppConfigClient } from '@aws-sdk/client-appconfig';
 import { Hono } from 'hono';
 import { handle } from 'hono/aws-lambda';
+import { AppConfigRulesVersions } from '#adapters/appconfig-rules';
 import { documentClient } from '#adapters/dynamo-store';
-import { readConfigSources } from '#config/load';
 import { DynamoRelationshipPages } from '#adapters/dynamo-relationship-pages';
-import { configDiffRoutes } from '#http/config';
+import { DynamoReplanJobs } from '#adapters/dynamo-rules';
+import { readConfigSources } from '#config/load';
+import { filesOf, sourcesOf } from '#config/rules';
+import { rulesInForce } from '#handlers/config-publish';
+import { configDiffRoutes, type ConfigRulesDeps, configRulesRoutes } from '#http/config';
 import { withErrors } from '#http/app';
+import { bundledConfigDir } from './config.ts';
 import { clock, dynamo, env, logger } from './runtime.ts';
 
-const configDir = process.env.CULTIVATE_CONFIG_DIR ?? join(dirname(fileURLToPath(import.meta.url)), 'config');
+const doc = documentClient(dynamo());
+const bundled = () => filesOf(readConfigSources(bundledConfigDir()));
+const rules: ConfigRulesDeps = {
+  clock,
+  logger,
+  versions: new AppConfigRulesVersions(new AppConfigClient({}), {
+    application: env('APPCONFIG_APPLICATION_ID'),
+    environment: env('APPCONFIG_ENVIRONMENT_ID'),
+    profile: env('APPCONFIG_PROFILE_ID'),
+    deploymentStrategy: env('APPCONFIG_DEPLOYMENT_STRATEGY_ID'),
+  }),
+  bundled,
+  jobs: new DynamoReplanJobs(doc, env('TABLE_NAME')),
+};
+
 const app = withErrors(new Hono(), logger);
-app.route('/', configDiffRoutes({ clock, logger, pages: new DynamoRelationshipPages(documentClient(dynamo()), env('TABLE_NAME')), currentSources: () => readConfigSources(configDir) }));
+app.route('/', configDiffRoutes({ clock, logger, pages: new DynamoRelationshipPages(doc, env('TABLE_NAME')), currentSources: async () => sourcesOf((await rulesInForce(rules)).files) }));
+app.route('/', configRulesRoutes(rules));
 
 export const handler = handle(app);

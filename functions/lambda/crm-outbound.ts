@@ -5,6 +5,7 @@
  */
 import type { Context, EventBridgeEvent } from 'aws-lambda';
 import { handleCrmOutbound } from '#handlers/crm-outbound';
+import { refreshRules } from './config.ts';
 import { outboundDelivery } from './crm.ts';
 import { clock, logger } from './runtime.ts';
 
@@ -12,5 +13,7 @@ const outbound = outboundDelivery();
 
 export const handler = async (event: EventBridgeEvent<string, unknown>, context: Context) => {
   outbound.registerContext(context);
+  // Owner routing (owners.yaml) of the published rules in force.
+  await refreshRules();
   await handleCrmOutbound({ clock, logger, deliver: outbound.deliver }, event);
 };

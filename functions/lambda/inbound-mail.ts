@@ -6,7 +6,7 @@
 import type { Context, SESEvent } from 'aws-lambda';
 import { getObject } from '#adapters/s3-object';
 import { handleInboundMail, MAX_INBOUND_MAIL_BYTES, type RepliesDeps } from '#handlers/replies';
-import { pipeline } from './config.ts';
+import { pipeline, refreshRules } from './config.ts';
 import { outboundDelivery } from './crm.ts';
 import { clock, env, inboxStore, logger, publisher, relationshipStore, secretList } from './runtime.ts';
 
@@ -34,6 +34,7 @@ const PREFIX = process.env.INBOUND_OBJECT_PREFIX ?? '';
 
 export const handler = async (event: SESEvent, context: Context) => {
   outbound.registerContext(context);
+  await refreshRules();
   const outcomes: string[] = [];
   for (const record of event.Records) {
     const mail = record.ses.mail;

@@ -1,14 +1,20 @@
-/** HTTP API behind the JWT authorizer: GET /metrics, /metrics.csv, /metrics/feed.json and POST /metrics/rebuild. */
+/**
+ * The metrics function. Behind the JWT authorizer: GET /metrics, /metrics.csv, /metrics/feed.json,
+ * POST /metrics/rebuild and the feed token management (/metrics/tokens). Without an authorizer:
+ * the same GETs under /feeds, where this function verifies a feed token itself (docs/adr/0006).
+ */
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Hono } from 'hono';
 import { handle } from 'hono/aws-lambda';
+import { DynamoFeedTokens } from '#adapters/dynamo-feed-tokens';
 import { DynamoMetricsStore } from '#adapters/dynamo-metrics';
 import { documentClient } from '#adapters/dynamo-store';
 import { loadConfig } from '#config/load';
 import { loadMetricsConfig } from '#config/metrics';
 import { metricsContext } from '#handlers/metrics-stream';
 import { withErrors } from '#http/app';
+import { feedReaderRoutes, feedTokenRoutes } from '#http/feed-tokens';
 import { metricsRoutes } from '#http/metrics';
 import { clock, dynamo, env, logger } from './runtime.ts';
 
@@ -17,7 +23,12 @@ const config = loadMetricsConfig(dir);
 const doc = documentClient(dynamo());
 const table = env('TABLE_NAME');
 
+const metricsDeps = { store: () => new DynamoMetricsStore(doc, table), config, context: metricsContext(loadConfig(dir), config), clock, logger };
+const tokens = new DynamoFeedTokens(doc, table);
+
 const app = withErrors(new Hono(), logger);
-app.route('/', metricsRoutes({ store: () => new DynamoMetricsStore(doc, table), config, context: metricsContext(loadConfig(dir), config), clock, logger }));
+app.route('/', metricsRoutes(metricsDeps));
+app.route('/', feedTokenRoutes({ tokens, clock, logger }));
+app.route('/feeds', feedReaderRoutes({ tokens, clock, logger }, metricsRoutes(metricsDeps)));
 
 export const handler = handle(app);

@@ -10,7 +10,7 @@ import { SesMailer } from '#adapters/ses-mailer';
 import { controlFor } from '#domain/cadence';
 import { sendTouch, type SendDeps } from '#handlers/send';
 import type { TouchMessage } from '#ports/ports';
-import { pipeline } from './config.ts';
+import { pipeline, refreshRules } from './config.ts';
 import { clock, dynamo, env, hasher, logger, publisher, relationshipStore, secretList } from './runtime.ts';
 
 const processor = new BatchProcessor(EventType.SQS);
@@ -51,7 +51,10 @@ async function sendDeps(): Promise<SendDeps> {
     controls: (state) => controlFor(config.rules, state),
     guardrails: {
       capacity: new DynamoCapacityStore(doc, env('TABLE_NAME'), (e) => ownerHasher.emailHash(e)),
-      rules: config.guardrails,
+      // A getter: the rules in force at each send, not those of the cold start.
+      get rules() {
+        return config.guardrails;
+      },
       contactZone: config.contactZone,
       ownerZone: config.ownerZone,
       managerOf: config.managerOf,
@@ -68,4 +71,8 @@ const record = async (r: SQSRecord) => {
 // One record at a time, and at most one SES call per second per container (pacedSend): with the event
 // source's maximum concurrency equal to the SES rate, the sends per second stay under that rate
 // (concurrency alone bounds calls in flight, not calls per second). A batch of 10 takes ~10 s.
-export const handler = async (event: SQSEvent, context: Context) => processPartialResponse(event, record, processor, { context, processInParallel: false });
+export const handler = async (event: SQSEvent, context: Context) => {
+  // The published rules in force for this batch (AppConfig, cached): the deps read them through `pipeline()`.
+  await refreshRules();
+  return processPartialResponse(event, record, processor, { context, processInParallel: false });
+};

@@ -6,7 +6,7 @@ import { DynamoTouchStore } from '#adapters/dynamo-touches';
 import { SqsSendQueue } from '#adapters/sqs-send-queue';
 import { dailyCapFor } from '#config/sending';
 import { sweepDue } from '#handlers/send';
-import { pipeline } from './config.ts';
+import { pipeline, refreshRules } from './config.ts';
 import { clock, dynamo, env, logger, relationshipStore } from './runtime.ts';
 
 const metrics = new Metrics({ namespace: 'Cultivate', serviceName: 'cultivate' });
@@ -14,6 +14,7 @@ const touches = new DynamoTouchStore(documentClient(dynamo()), env('TABLE_NAME')
 const queue = new SqsSendQueue(new SQSClient({}), env('SEND_QUEUE_URL'));
 
 export const handler = async () => {
+  await refreshRules();
   const config = pipeline();
   const report = await sweepDue({
     clock,

@@ -15,10 +15,11 @@ import { Hono } from 'hono';
 import { DynamoInboxStore, DynamoRelationshipStore, documentClient } from '#adapters/dynamo-store';
 import { DynamoQuarantine } from '#adapters/dynamo-quarantine';
 import { idempotentOn } from '#adapters/idempotency';
-import { readConfigSources } from '#config/load';
 import { controlFor } from '#domain/cadence';
 import { DynamoRelationshipPages } from '#adapters/dynamo-relationship-pages';
-import { configDiffRoutes } from '#http/config';
+import { configDiffRoutes, configRulesRoutes } from '#http/config';
+import { startLocalRules } from '#config/local-rules';
+import { sourcesOf } from '#config/rules';
 import { DynamoImportLedger } from '#adapters/dynamo-import-ledger';
 import { importRoutes, lostDealListers } from '#http/import';
 import { TTL_ATTRIBUTE, idempotencyTableDefinition, tableDefinition } from '#adapters/table';
@@ -26,7 +27,6 @@ import type { Planner } from '#domain/planner';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { DynamoTouchStore } from '#adapters/dynamo-touches';
 import { SesMailer } from '#adapters/ses-mailer';
-import { loadPipelineConfig } from '#config/pipeline';
 import { dailyCapFor } from '#config/sending';
 import { sendTouch, type SendDeps, sweepDue, type SweepDeps } from '#handlers/send';
 import { handleSesEvent } from '#handlers/ses-events';
@@ -45,6 +45,8 @@ import { DynamoMetricsStore } from '#adapters/dynamo-metrics';
 import { loadMetricsConfig } from '#config/metrics';
 import { handleMetricsStream, metricsContext } from '#handlers/metrics-stream';
 import { metricsRoutes } from '#http/metrics';
+import { DynamoFeedTokens } from '#adapters/dynamo-feed-tokens';
+import { feedReaderRoutes, feedTokenRoutes } from '#http/feed-tokens';
 import { loadCrmConfig } from '#crm/config';
 import { handleCrmNotification, mappingOf, type NormaliseDeps } from '#crm/normalise';
 import { deliverToAll, type DeliveryJob, outboundTargets } from '#crm/outbound';
@@ -156,7 +158,9 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   const quarantine = new DynamoQuarantine(doc, TABLE);
   const hasher = createKeyedHasher(localKey(opts.dataDir, 'identity', 'CULTIVATE_IDENTITY_KEY'));
   const unsubscribeKey = localKey(opts.dataDir, 'unsubscribe', 'CULTIVATE_UNSUBSCRIBE_KEY');
-  const config = loadPipelineConfig(opts.configDir ?? 'config', opts.publicBaseUrl ?? 'http://127.0.0.1');
+  // The rules in force: the newest published version (cultivate config publish), else config/; a live view.
+  const localRules = await startLocalRules({ doc, table: TABLE, clock, logger, configDir: opts.configDir ?? 'config', publicBaseUrl: opts.publicBaseUrl ?? 'http://127.0.0.1' });
+  const config = localRules.source.pipeline;
   const planner = opts.planner ?? config.planner;
   const metricsConfig = config.metrics ?? loadMetricsConfig(opts.configDir ?? 'config');
   const webhookSecret = opts.webhookSecret ?? DEFAULT_WEBHOOK_SECRET;
@@ -231,7 +235,9 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     controls: (state) => controlFor(config.rules, state),
     guardrails: {
       capacity: new DynamoCapacityStore(doc, TABLE, (e) => hasher.emailHash(e)),
-      rules: config.guardrails,
+      get rules() {
+        return config.guardrails;
+      },
       contactZone: config.contactZone,
       ownerZone: config.ownerZone,
       managerOf: config.managerOf,
@@ -357,8 +363,14 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   // cultivate import: past lost deals from a CRM's own search, through the same normaliser.
   app.route('/', importRoutes({ clock, logger, inbox, publisher: bus, ledger: new DynamoImportLedger(doc, TABLE), rule: crmConfig.import, lister: lostDealListers(crmSettings, crmConfig) }));
   // cultivate diff: proposed rules against the live store (the current rules read from the config folder).
-  app.route('/', configDiffRoutes({ clock, logger, pages: new DynamoRelationshipPages(doc, TABLE), currentSources: () => readConfigSources(opts.configDir ?? 'config') }));
+  app.route('/', configDiffRoutes({ clock, logger, pages: new DynamoRelationshipPages(doc, TABLE), currentSources: () => sourcesOf(localRules.source.current.files) }));
+  app.route('/', configRulesRoutes(localRules.routes));
   app.route('/', metricsRoutes({ store: () => new DynamoMetricsStore(doc, TABLE), config: metricsConfig, context: metricsCtx, clock, logger, paused: (work) => poller.paused(work) }));
+  // Feed tokens: managed openly here (JWT on AWS); the metrics GETs again under /feeds, behind a
+  // token. Token dates are real time (the wall clock), whatever the pipeline clock says.
+  const feedTokens = new DynamoFeedTokens(doc, TABLE);
+  app.route('/', feedTokenRoutes({ tokens: feedTokens, clock: wallClock, logger }));
+  app.route('/feeds', feedReaderRoutes({ tokens: feedTokens, clock: wallClock, logger }, metricsRoutes({ store: () => new DynamoMetricsStore(doc, TABLE), config: metricsConfig, context: metricsCtx, clock, logger })));
   app.route('/', localRoutes(control));
   // Local only: SES has no event stream here, so a bounce, complaint or click on a sent message can
   // be injected in the shape SES publishes to EventBridge, and goes through the same handler.
@@ -405,6 +417,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
       await new Promise<void>((res) => server.close(() => res()));
       await new Promise<void>((res) => sesServer.close(() => res()));
       await bus.idle();
+      await localRules.idle();
       await sendQueue.idle();
       await poller.stop();
       streams.destroy();

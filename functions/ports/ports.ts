@@ -181,3 +181,103 @@ export interface NotificationInbox {
   getNotification(key: string): Promise<unknown>;
   delete(key: string): Promise<void>;
 }
+
+/** Feed tokens (docs/adr/0006): one record per token, holding the secret's hash, never the secret. */
+export interface FeedTokenStore {
+  /** Stores a new token; false when its id is taken already (conditional write: nothing replaced). */
+  create(record: import('#domain/feed-token').FeedTokenRecord): Promise<boolean>;
+  /** The record, read consistently (a revocation counts from the next request). */
+  get(id: string): Promise<import('#domain/feed-token').FeedTokenRecord | undefined>;
+  /** Every token, revoked and expired ones too, without hashes. */
+  list(): Promise<import('#domain/feed-token').FeedTokenInfo[]>;
+  /** Revokes once (conditional update); a second revocation leaves the first date. */
+  revoke(id: string, at: Date): Promise<{ outcome: 'revoked' | 'already-revoked'; token: import('#domain/feed-token').FeedTokenInfo } | { outcome: 'unknown' }>;
+}
+
+// ------------------------------------------------------------------------------------------------
+// Published rules (config publish / rollback) and the replan job that follows a publish
+
+/** The rule files planning reads, published together as one version (config/README.md "Publish and roll back"). */
+export type RulesFileName = 'cadence.yaml' | 'content.yaml' | 'owners.yaml' | 'controls.yaml';
+export type RulesFiles = Partial<Record<RulesFileName, string>>;
+
+export interface PublishedRules {
+  /** 1, 2, 3, ...: one more than the version in force when it was published (0 is the deployed config/ folder). */
+  version: number;
+  /** The files' text, as written (so a problem is still reported at its line and column). */
+  files: RulesFiles;
+  publishedAt: string;
+  note: string;
+  /** SHA-256 of the files (name and text), hex: two versions with the same hash are the same rules. */
+  hash: string;
+  /** Set when this version republished an older one's text (`cultivate config rollback`). */
+  rollbackOf?: number;
+}
+
+/** Append-only history of published rules; the highest version is the one in force. */
+export interface RulesVersions {
+  /**
+   * Stores the rules as the next version, only while `expectedCurrent` is the version in force:
+   * 'conflict' when someone else published first (the next number is taken by a conditional
+   * write, so two publishers cannot both win) or, on AWS, while another rollout is going on.
+   */
+  publish(rules: Omit<PublishedRules, 'version'>, expectedCurrent: number): Promise<PublishedRules | 'conflict'>;
+  /** The version in force: the newest published, or undefined before the first publish. */
+  current(): Promise<PublishedRules | undefined>;
+  get(version: number): Promise<PublishedRules | undefined>;
+  /** Newest first, at most `limit` of them. */
+  list(limit: number): Promise<PublishedRules[]>;
+}
+
+export interface ReplanCounts {
+  /** Relationship items read. */
+  scanned: number;
+  /** Written under the job's rules (a touch moved, appeared, disappeared or changed). */
+  replanned: number;
+  /** The job's rules plan the same touch: nothing written. */
+  unchanged: number;
+  /** Already planned under the job's rules (or newer): a handler got there first, or a resumed page. */
+  alreadyCurrent: number;
+  /** Queued or being sent: left alone (the send path's own final claim decides). */
+  inFlight: number;
+  /** Conditional writes that lost to a concurrent handler and were decided again. */
+  retries: number;
+}
+
+export type ReplanStatus = 'running' | 'done' | 'superseded' | 'failed';
+
+/** The one replan job item: which rules it applies, where it is, what it did so far. */
+export interface ReplanJob {
+  rulesVersion: number;
+  fromVersion: number;
+  status: ReplanStatus;
+  /** Where the next page starts (absent: from the beginning, or done). */
+  cursor?: string;
+  pages: number;
+  counts: ReplanCounts;
+  startedAt: string;
+  updatedAt: string;
+  finishedAt?: string;
+  /** Why it failed (an error message, no personal data). */
+  error?: string;
+}
+
+export interface ReplanJobs {
+  /**
+   * Starts the job for `job.rulesVersion`, superseding an older one (a newer publish wins). False
+   * when the job item already belongs to this version or a newer one.
+   */
+  start(job: ReplanJob): Promise<boolean>;
+  get(): Promise<ReplanJob | undefined>;
+  /** Records progress, conditional on the job item still being `rulesVersion`'s: false when superseded. */
+  checkpoint(rulesVersion: number, update: Pick<ReplanJob, 'status' | 'pages' | 'counts' | 'updatedAt'> & { cursor?: string; finishedAt?: string; error?: string }): Promise<boolean>;
+}
+
+/** The replan job's write: the replanned state and its timeline entry, together or not at all. */
+export interface ReplanWriter {
+  /**
+   * Saves `state` if the stored item still has `expected.version` and `expected.planVersion`, and
+   * its rules version is older than `rulesVersion`; 'conflict' otherwise (read again and decide again).
+   */
+  saveReplanned(state: RelationshipState, expected: { version: number; planVersion: number }, rulesVersion: number, entry: TimelineEntry): Promise<'saved' | 'conflict'>;
+}

@@ -1,7 +1,8 @@
 import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
-import { apiRoutes, assertDeployableRoutes, type ApiRoute } from '../../lib/ingest-api.ts';
-import { logicalId, resources, synthStack } from './synth.ts';
+import { apiRoutes, assertDeployableRoutes, type ApiRoute, FEED_TOKEN_AUTH_REASON } from '../../lib/ingest-api.ts';
+import { FEED_TOKEN_PK } from '#adapters/dynamo-feed-tokens';
+import { functionRoleId, logicalId, resources, synthStack } from './synth.ts';
 
 const { stack, template } = synthStack();
 const routes = resources(template, 'AWS::ApiGatewayV2::Route');
@@ -41,7 +42,20 @@ describe('HTTP API routes', () => {
         'GET /metrics.csv',
         'GET /metrics/feed.json',
         'POST /metrics/rebuild',
+        'GET /dashboard',
+        'POST /metrics/tokens',
+        'GET /metrics/tokens',
+        'DELETE /metrics/tokens/{id}',
+        'GET /feeds/metrics',
+        'GET /feeds/metrics.csv',
+        'GET /feeds/metrics/feed.json',
+        'GET /feeds/dashboard',
         'POST /config/diff',
+        'POST /config/publish',
+        'POST /config/rollback',
+        'GET /config/versions',
+        'GET /config/versions/{version}',
+        'GET /config/replan',
         'POST /crm/{crm}/import',
         'POST /quarantine/{id}/replay',
         'GET /unsubscribe/{token}',
@@ -86,6 +100,57 @@ describe('HTTP API routes', () => {
       expect(route.Properties?.AuthorizerId).toEqual({ Ref: authorizerIds[0] });
       expect(routeFunction(route)).toBe(apiId);
     }
+  });
+
+  it('feed readers: the /feeds GETs have no authorizer (the metrics function checks the token), a reason on record, and go to the metrics function', () => {
+    const metricsId = logicalId(stack, stack.api.metricsFunction);
+    const feeds = ['GET /feeds/metrics', 'GET /feeds/metrics.csv', 'GET /feeds/metrics/feed.json', 'GET /feeds/dashboard'];
+    expect(apiRoutes.filter((r) => r.auth === 'token').map((r) => `${r.method} ${r.path}`).sort()).toEqual([...feeds].sort());
+    for (const key of feeds) {
+      const route = routeByKey(key);
+      expect(route.Properties?.AuthorizationType ?? 'NONE', key).toBe('NONE');
+      expect(route.Properties?.AuthorizerId, key).toBeUndefined();
+      expect(routeFunction(route), key).toBe(metricsId);
+    }
+    // The rebuild has no /feeds twin: nothing but GET is routed there.
+    expect(Object.values(routes).filter((r) => String(r.Properties?.RouteKey).includes('/feeds/') && !String(r.Properties?.RouteKey).startsWith('GET '))).toEqual([]);
+    expect(FEED_TOKEN_AUTH_REASON).toMatch(/feed token/);
+  });
+
+  it('people: /dashboard and the feed token management carry the JWT authorizer and go to the metrics function', () => {
+    const metricsId = logicalId(stack, stack.api.metricsFunction);
+    for (const key of ['GET /dashboard', 'POST /metrics/tokens', 'GET /metrics/tokens', 'DELETE /metrics/tokens/{id}']) {
+      const route = routeByKey(key);
+      expect(route.Properties?.AuthorizationType, key).toBe('JWT');
+      expect(route.Properties?.AuthorizerId, key).toEqual({ Ref: authorizerIds[0] });
+      expect(routeFunction(route), key).toBe(metricsId);
+    }
+  });
+
+  it('the metrics function reads and writes single items only in the feed-token partition (dynamodb:LeadingKeys)', () => {
+    const roleId = functionRoleId(template, logicalId(stack, stack.api.metricsFunction));
+    const statements = Object.values(resources(template, 'AWS::IAM::Policy'))
+      .filter((p) => (p.Properties?.Roles ?? []).some((r: { Ref?: string }) => r.Ref === roleId))
+      .flatMap((p) => p.Properties?.PolicyDocument?.Statement ?? []);
+    const single = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'];
+    const granting = statements.filter((st: { Action: string | string[] }) => ([] as string[]).concat(st.Action).some((a) => single.includes(a)));
+    expect(granting).toHaveLength(1);
+    expect(([] as string[]).concat(granting[0].Action).sort()).toEqual(single);
+    expect(granting[0].Condition).toEqual({ 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [FEED_TOKEN_PK] } });
+    expect(JSON.stringify(granting[0].Resource)).toContain(logicalId(stack, stack.tables.table));
+    expect(JSON.stringify(granting[0].Resource)).not.toContain('index');
+    expect(statements.some((st: { Action: string | string[] }) => ([] as string[]).concat(st.Action).includes('dynamodb:DeleteItem'))).toBe(false);
+  });
+
+  it('the guard holds feed-token routes to GETs under /feeds to the metrics function, and /feeds to them', () => {
+    const feed: ApiRoute = { method: 'GET', path: '/feeds/metrics', fn: 'metrics', auth: 'token' };
+    expect(() => assertDeployableRoutes([feed])).not.toThrow();
+    expect(() => assertDeployableRoutes([{ ...feed, method: 'POST', path: '/feeds/metrics/rebuild' }])).toThrow(/must be a GET under \/feeds\//);
+    expect(() => assertDeployableRoutes([{ ...feed, path: '/metrics' }])).toThrow(/must be a GET under \/feeds\//);
+    expect(() => assertDeployableRoutes([{ ...feed, fn: 'api', path: '/feeds/relationships' }])).toThrow(/metrics function/);
+    expect(() => assertDeployableRoutes([{ ...feed, auth: 'jwt' }])).toThrow(/only feed-token routes/);
+    expect(() => assertDeployableRoutes([{ ...feed, auth: 'none', publicBecause: 'x' }])).toThrow(/only feed-token routes/);
+    expect(() => synthStack({}, { apiRoutes: [...apiRoutes, { ...feed, method: 'POST', path: '/feeds/metrics/rebuild' }] })).toThrow(/feed-token route/);
   });
 
   it('every non-public route has an authorizer', () => {

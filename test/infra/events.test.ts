@@ -35,7 +35,8 @@ describe('EventBridge bus, archive and rules', () => {
 
   it('one rule per routing-table entry, on the custom bus, with exactly its sources and detail-types', () => {
     expect(Object.keys(rules)).toHaveLength(routingTable.length);
-    expect(Object.keys(allRules)).toHaveLength(routingTable.length + 1); // + the SES events rule on the default bus
+    // + on the default bus: the SES events rule and AppConfig's "deployment complete" (starts the replan job)
+    expect(Object.keys(allRules)).toHaveLength(routingTable.length + 2);
     for (const route of routingTable) {
       const matching = Object.values(rules).filter(
         (r) =>
@@ -74,8 +75,11 @@ describe('EventBridge bus, archive and rules', () => {
   });
 
   it('every function that is a rule target has an on-failure destination, 2 retries and a max event age', () => {
+    // Function targets only: the replan rule targets a FIFO queue (its own DLQ, checked in rules.test.ts).
     const targetIds = new Set(
-      Object.values(allRules).flatMap((r) => (r.Properties?.Targets as any[]).map((t) => t.Arn['Fn::GetAtt'][0] as string)),
+      Object.values(allRules)
+        .flatMap((r) => (r.Properties?.Targets as any[]).map((t) => t.Arn['Fn::GetAtt'][0] as string))
+        .filter((id) => resources(template, 'AWS::Lambda::Function')[id] !== undefined),
     );
     expect(targetIds).toEqual(new Set([targetFunction.relationship, targetFunction.crmOutbound, targetFunction.crmNormalise, sesEventsId]));
     for (const fnId of targetIds) {
@@ -95,10 +99,14 @@ describe('EventBridge bus, archive and rules', () => {
     const sendQueueId = logicalId(stack, stack.sending.sendQueue);
     // Rule DLQs (custom bus + SES events), 5 on-failure queues (relationship, CRM outbound, CRM
     // normaliser, SES events, inbound mail), the send DLQ, the sweep schedule DLQ, the metrics
-    // stream's on-failure queue; plus the send queue.
-    expect(Object.keys(queues).length).toBe(routingTable.length + 1 + 5 + 3 + 1);
+    // stream's on-failure queue; the replan job's DLQ and its start rule's DLQ; plus the two work
+    // queues (send, replan), which are not dead letters.
+    const replanQueueId = logicalId(stack, stack.rules.replanQueue);
+    expect(Object.keys(queues).length).toBe(routingTable.length + 1 + 5 + 3 + 2 + 2);
     expect(Object.keys(queues)).toContain(logicalId(stack, stack.metrics.deadLetterQueue));
-    for (const queueId of Object.keys(queues).filter((id) => id !== sendQueueId)) {
+    expect(Object.keys(queues)).toContain(logicalId(stack, stack.rules.replanDeadLetterQueue));
+    expect(Object.keys(queues)).toContain(logicalId(stack, stack.rules.eventsDeadLetterQueue));
+    for (const queueId of Object.keys(queues).filter((id) => id !== sendQueueId && id !== replanQueueId)) {
       const alarm = alarms.find(
         (a) =>
           a.Properties?.MetricName === 'ApproximateNumberOfMessagesVisible' &&

@@ -30,6 +30,8 @@ const all = {
   metricsApi: stack.api.metricsFunction,
   configDiff: stack.api.configFunction,
   crmImport: stack.api.crmImportFunction,
+  rulesValidator: stack.rules.validatorFunction,
+  replan: stack.rules.replanFunction,
 } satisfies Record<string, CultivateFunction>;
 
 function props(fn: CultivateFunction) {
@@ -48,9 +50,10 @@ const dynamoWrites = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Delet
 const dynamoReads = ['dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:Scan', 'dynamodb:BatchGetItem'];
 
 describe('Lambda functions', () => {
-  it('exactly the fifteen functions, all nodejs22.x on arm64 with active tracing, JSON logs and bundling defaults', () => {
-    // Eleven for the pipeline, the metrics stream consumer and the metrics API, `cultivate diff` and `cultivate import`.
-    expect(Object.keys(functions)).toHaveLength(15);
+  it('exactly the seventeen functions, all nodejs22.x on arm64 with active tracing, JSON logs and bundling defaults', () => {
+    // Eleven for the pipeline, the metrics stream consumer and the metrics API, `cultivate diff` and
+    // `cultivate import`, the published rules' validator and the replan job.
+    expect(Object.keys(functions)).toHaveLength(17);
     expect(new Set(Object.values(all).map((fn) => logicalId(stack, fn)))).toEqual(new Set(Object.keys(functions)));
     const timeouts: Record<string, number> = {
       [logicalId(stack, all.sweeper)]: 50,
@@ -65,11 +68,20 @@ describe('Lambda functions', () => {
       [logicalId(stack, all.metricsApi)]: 29,
       [logicalId(stack, all.configDiff)]: 29,
       [logicalId(stack, all.crmImport)]: 29,
+      // AppConfig waits 15 s for a validator; the replan job works pages until near its timeout, then re-queues its cursor.
+      [logicalId(stack, all.rulesValidator)]: 15,
+      [logicalId(stack, all.replan)]: 300,
     };
     // Parsing MIME of up to 10 MB wants more memory than the rest.
     // The rebuild holds every aggregate of a scan in memory.
-    // `diff` plans every person twice, under both rule sets.
-    const memory: Record<string, number> = { [logicalId(stack, all.inboundMail)]: 512, [logicalId(stack, all.metricsApi)]: 512, [logicalId(stack, all.configDiff)]: 1024 };
+    // `diff` plans every person twice, under both rule sets; so do the validator (parse) and the replan job.
+    const memory: Record<string, number> = {
+      [logicalId(stack, all.inboundMail)]: 512,
+      [logicalId(stack, all.metricsApi)]: 512,
+      [logicalId(stack, all.configDiff)]: 1024,
+      [logicalId(stack, all.rulesValidator)]: 512,
+      [logicalId(stack, all.replan)]: 512,
+    };
     for (const [id, fn] of Object.entries(functions)) {
       const p = fn.Properties!;
       expect(p.Runtime, id).toBe('nodejs22.x');
@@ -100,7 +112,9 @@ describe('Lambda functions', () => {
     expect(env(all.quarantine)).toEqual([...base, 'EVENT_BUS_NAME', 'IDENTITY_KEY_SECRET_ARN', 'TABLE_NAME'].sort());
     expect(env(all.crmNormalise)).toEqual([...base, ...['CULTIVATE_PUBLIC_BASE_URL', 'SES_CONFIGURATION_SET'], 'EVENT_BUS_NAME', 'IDENTITY_KEY_SECRET_ARN', 'TABLE_NAME'].sort());
     expect(env(all.api)).toEqual([...base, 'IDENTITY_KEY_SECRET_ARN', 'TABLE_NAME'].sort());
-    const config = ['CULTIVATE_PUBLIC_BASE_URL', 'SES_CONFIGURATION_SET'];
+    // Functions that plan read the published rules from AppConfig (the bundled folder until a first deployment).
+    const appConfig = ['APPCONFIG_APPLICATION_ID', 'APPCONFIG_ENVIRONMENT_ID', 'APPCONFIG_PROFILE_ID'];
+    const config = ['CULTIVATE_PUBLIC_BASE_URL', 'SES_CONFIGURATION_SET', ...appConfig];
     expect(env(all.relationship)).toEqual(
       [...base, ...config, 'EVENT_BUS_NAME', 'IDENTITY_KEY_SECRET_ARN', 'TABLE_NAME'].sort(),
     );
@@ -116,6 +130,10 @@ describe('Lambda functions', () => {
     expect(env(all.crmOutbound)).toEqual(
       [...base, ...config, 'CULTIVATE_OUTBOUND_WEBHOOK_URL', 'IDEMPOTENCY_TABLE_NAME', 'OUTBOUND_SECRET_ARN'].sort(),
     );
+    // Publishing (config API) and the replan job also start deployments / re-queue their cursor.
+    expect(env(all.configDiff)).toEqual(expect.arrayContaining([...appConfig, 'APPCONFIG_DEPLOYMENT_STRATEGY_ID']));
+    expect(env(all.replan)).toEqual(expect.arrayContaining([...appConfig, 'APPCONFIG_DEPLOYMENT_STRATEGY_ID', 'REPLAN_QUEUE_URL', 'TABLE_NAME']));
+    expect(env(all.rulesValidator)).toEqual(base);
     const v = (fn: CultivateFunction) => props(fn).Environment.Variables;
     expect(v(all.ingest).TABLE_NAME).toEqual({ Ref: tableId });
     expect(v(all.crmOutbound).IDEMPOTENCY_TABLE_NAME).toEqual({ Ref: idemId });

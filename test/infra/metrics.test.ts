@@ -68,9 +68,9 @@ describe('metrics least privilege', () => {
     expect(resourcesOf(streamFnId, 'sqs:SendMessage')).toContain(dlqId);
   });
 
-  it('metrics API function: Query, Scan and BatchWriteItem (rebuild) on the table; no single-item writes, no secrets, no bus', () => {
+  it('metrics API function: Query, Scan and BatchWriteItem (rebuild) on the table, single-item reads and writes for feed tokens only (api.test.ts checks the key condition); no secrets, no bus', () => {
     const a = roleActions(template, functionRoleId(template, apiFnId));
-    expect([...a].filter((x) => x.startsWith('dynamodb:')).sort()).toEqual(['dynamodb:BatchWriteItem', 'dynamodb:Query', 'dynamodb:Scan']);
+    expect([...a].filter((x) => x.startsWith('dynamodb:')).sort()).toEqual(['dynamodb:BatchWriteItem', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query', 'dynamodb:Scan', 'dynamodb:UpdateItem']);
     expect(resourcesOf(apiFnId, 'dynamodb:Query')).toContain(tableId);
     for (const x of ['events:PutEvents', 'secretsmanager:GetSecretValue', 'sqs:SendMessage']) expect(a.has(x), x).toBe(false);
   });
@@ -79,10 +79,10 @@ describe('metrics least privilege', () => {
 describe('metrics routes', () => {
   const routes = Object.values(resources(template, 'AWS::ApiGatewayV2::Route'));
   const integrations = resources(template, 'AWS::ApiGatewayV2::Integration');
-  const keys = ['GET /metrics', 'GET /metrics.csv', 'GET /metrics/feed.json', 'POST /metrics/rebuild'];
+  const keys = ['GET /metrics', 'GET /metrics.csv', 'GET /metrics/feed.json', 'POST /metrics/rebuild', 'GET /dashboard', 'POST /metrics/tokens', 'GET /metrics/tokens', 'DELETE /metrics/tokens/{id}'];
 
-  it('the four routes are declared, carry the JWT authorizer and go to the metrics function', () => {
-    expect(apiRoutes.filter((r) => r.fn === 'metrics').map((r) => `${r.method} ${r.path}`).sort()).toEqual([...keys].sort());
+  it('the people routes (report, CSV, feed, rebuild, dashboard, token management) carry the JWT authorizer and go to the metrics function', () => {
+    expect(apiRoutes.filter((r) => r.fn === 'metrics' && r.auth === 'jwt').map((r) => `${r.method} ${r.path}`).sort()).toEqual([...keys].sort());
     for (const key of keys) {
       const route = routes.find((r) => r.Properties?.RouteKey === key);
       expect(route, key).toBeDefined();

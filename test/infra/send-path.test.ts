@@ -204,10 +204,13 @@ describe('SES: configuration set, event destination, identity', () => {
 });
 
 describe('SES events on the default bus', () => {
-  const rules = Object.values(resources(template, 'AWS::Events::Rule')).filter((r) => r.Properties?.EventBusName === undefined);
+  // The default bus also carries AppConfig's deployment-complete rule (rules.test.ts): the SES ones here.
+  const defaultBusRules = Object.values(resources(template, 'AWS::Events::Rule')).filter((r) => r.Properties?.EventBusName === undefined);
+  const rules = defaultBusRules.filter((r) => JSON.stringify(r.Properties?.EventPattern?.source) === JSON.stringify(['aws.ses']));
 
   it('one rule on the default bus: source aws.ses, the detail-types of the published event types, this configuration set', () => {
     expect(rules).toHaveLength(1);
+    expect(defaultBusRules.filter((r) => (r.Properties?.EventPattern?.source ?? []).some((src: string) => src.startsWith('aws.ses')))).toHaveLength(1);
     const pattern = rules[0]!.Properties?.EventPattern;
     expect(pattern.source).toEqual(['aws.ses']);
     expect([...pattern['detail-type']].sort()).toEqual(

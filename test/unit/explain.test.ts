@@ -36,3 +36,35 @@ describe('decisionsOf', () => {
     expect(pushed.nextTouch?.step).toBe(state.nextTouch?.step);
   });
 });
+
+describe('decisionsOf after a published rules version', () => {
+  it('shows the replan with its rule and the move as a note, then the touch planned under the new version', async () => {
+    const { replanDecision } = await import('#domain/replan');
+    const { stampedPlanner } = await import('#config/rules');
+    const { contactTimeZone, ownerTimeZone } = await import('#domain/cadence');
+    const { NOW, person, thursdayConfig } = await import('../helpers/replan.ts');
+    const dir = thursdayConfig();
+    try {
+      const proposed = loadConfig(dir.dir);
+      const v1 = stampedPlanner(createCadencePlanner(loadConfig('config')), 1);
+      const v2 = stampedPlanner(createCadencePlanner(proposed), 2);
+      const ada = person(v1, 'ada', 'timing', 'emailing');
+      const d = replanDecision({
+        state: ada,
+        planner: v2,
+        fromVersion: 1,
+        toVersion: 2,
+        now: NOW,
+        zoneOf: (s, t) => (t.channel === 'email' ? contactTimeZone(proposed, s) : ownerTimeZone(proposed, s)),
+      });
+      if (d.kind !== 'replan') throw new Error(d.kind);
+      const decisions = decisionsOf(d.state, [d.entry]);
+      expect(decisions.map((x) => x.outcome)).toEqual(['replanned', 'planned']);
+      expect(decisions[0]?.note).toMatch(/^replanned: rules v1 → v2: moved from Tue .* to Thu /);
+      expect(decisions[0]?.rule).toMatch(/\(rules v2\)$/);
+      expect(decisions[1]?.rule).toMatch(/\(rules v2\)$/);
+    } finally {
+      dir.remove();
+    }
+  });
+});

@@ -168,8 +168,11 @@ export async function metricsReport(reader: AggregateReader, config: MetricsConf
       const group = String(raw.sk).split('#')[0] as string;
       const item = survivalItem(raw);
       if (item.entryDate < q.from || item.entryDate > q.to) continue;
-      byGroup.set(group, [...(byGroup.get(group) ?? []), item]);
-      overall.set(group, [...(overall.get(group) ?? []), item]);
+      for (const into of [byGroup, overall]) {
+        const list = into.get(group);
+        if (list) list.push(item);
+        else into.set(group, [item]);
+      }
     }
     for (const [group, items] of [...byGroup].sort()) cohorts.push(curve(m, group, items, asOf));
   });

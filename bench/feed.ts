@@ -1,0 +1,403 @@
+/**
+ * The feed read benchmark (issue #7: "feed read time and DynamoDB reads per request at 10,000 and
+ * at 1,000,000 people: the same order"). Part of `npm run bench`; alone: `npx tsx bench/feed.ts`.
+ *
+ * What it does. DynamoDB Local (in memory) gets one table per population. Each is filled with the
+ * aggregates a population of that size produces, then `GET /metrics` (default range: twelve weeks),
+ * `/metrics.csv` and `/metrics/feed.json` are requested through the real routes (`metricsRoutes`,
+ * Hono `app.request`) on the real store (`DynamoMetricsStore`), up to BENCH_FEED_N times each (after
+ * one warm-up request per route for the first population). Per route it prints the median and p95 time, and per request the queries, the items read
+ * and the read units DynamoDB reports (the `Cultivate-Read-Units` header), then the 1M / 10k ratios.
+ * No assertion on time: timings depend on the machine; the ratios are what to compare.
+ *
+ * The population (synthetic, deterministic). One owner per 300 people, as sales teams are staffed:
+ * 34 owners at 10,000 people, 3,334 at 1,000,000. Per owner and week, Poisson counts of what
+ * 300 people in nurture produce (the rates are in OWNER_WEEK below: about 3 new losses, 35 value
+ * e-mails, 5 tasks, replies, meetings, deals, bounces...), 10 % of accounts held out (no touches).
+ * Each count becomes a timeline entry run through the real `factsOf` and `deltasOf` (the stream
+ * handler's own code) and counted that many times; its person, day and dimensions are drawn anew for
+ * every owner and week, so the items and their cardinality are those the live stream would write. Guards are not written: they live in
+ * the people's own partitions, which no feed request reads. Only the partitions the three requests
+ * read are written (13 weeks from the feed's first, the gauges, the cohort months): each request is one
+ * Query per partition, so partitions it does not name cost it nothing.
+ *
+ * What it found (DynamoDB Local 2026-01-16 in memory, a 2-core box shared with other work, load
+ * average 3 to 9; times vary with the machine, items and read units do not):
+ *
+ *   people     owners route                  n  median ms   p95 ms  queries    items  read units       bytes
+ *   10,000         34 GET /metrics          10        451      611       18    7,238        65.5      65,196
+ *   10,000         34 GET /metrics.csv      10        245      414       14    7,060        63.5     424,669
+ *   10,000         34 GET /metrics/feed.json 10       258      355       13    7,042        63.0      16,458
+ *   1,000,000   3,334 GET /metrics           1     18,446   18,446       43  381,989     3,546.5   1,776,136
+ *   1,000,000   3,334 GET /metrics.csv       2      9,785   16,790       39  381,765     3,541.5  25,540,557
+ *   1,000,000   3,334 GET /metrics/feed.json  1   153,912  153,912       38  381,747     3,541.0      17,406
+ *
+ *   1M / 10k: items 53-54x, read units 54-56x, queries 2.4-2.9x, time 40-41x (the feed 596x).
+ *
+ * NOT the same order, for three reasons:
+ * 1. Items and read units grow with the number of owners. Every flow counter with an `owner`
+ *    dimension (nurture.entered, nurture.re-engaged, touch.sent, task.assigned, task.completed and
+ *    its .on-time/.late, introduction.made) is kept per owner, and again per `group+owner`, in each
+ *    week's partition: one week holds 556 items at 34 owners (308 of them per owner) and 29,540 at
+ *    3,334 (29,227 per owner). Every other dimension stays within a few dozen values. People never
+ *    appear in a key, so the cost follows owners (people / 300), not people, but owners grow with
+ *    the population. Survival items grow a little too (more distinct event days per entry date),
+ *    bounded by MAX_SURVIVAL_DAY.
+ * 2. Queries grow only through 1 MB pages: a week's partition is ~3 MB at 1M, so three pages each.
+ * 3. GET /metrics/feed.json spends its time after the reads: functions/http/metrics.ts groups the
+ *    rows by week with `byWeek.set(r.period, [...(byWeek.get(r.period) ?? []), r])`, which copies
+ *    the week's array for every row (quadratic): 197 s for 381,721 rows on this box, 37 ms with a
+ *    push. The CSV reads the same items in a fifteenth of the time.
+ * On AWS the 1M answers would also fail outright: the CSV (25.5 MB) is over Lambda's 6 MB response
+ * limit, and the feed's grouping alone would take minutes, over API Gateway's 30 s.
+ * What would keep the read flat: keep per-owner counters out of the period partitions the report,
+ * CSV and feed read (e.g. `AGG#W#<week>#owner`, read only by a per-owner view), or keep only the
+ * top owners per week there; and group rows with a push.
+ *
+ * The run takes 6.5 minutes on that box: 2.5 minutes writing the 385,000 items of the 1M population
+ * into DynamoDB Local, 2.5 minutes in the feed's quadratic grouping (reason 3), under a minute in
+ * the other 1M requests: about 4 minutes once the grouping is fixed. Each route stops measuring
+ * after ROUTE_BUDGET_MS, so the 1M rows are one or two requests (a median that is also the p95);
+ * BENCH_FEED_N and BENCH_FEED_ROUTE_SECONDS change that.
+ */
+import { performance } from 'node:perf_hooks';
+import { pathToFileURL } from 'node:url';
+import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DynamoMetricsStore } from '#adapters/dynamo-metrics';
+import { batchWrite, documentClient } from '#adapters/dynamo-store';
+import { tableDefinition } from '#adapters/table';
+import { contactRoles, Horizon, lostReasons } from '#catalog/events';
+import { loadConfig } from '#config/load';
+import { loadMetricsConfig, type MetricsConfig } from '#config/metrics';
+import { deltasOf, GAUGE_PK, keyString } from '#domain/metrics/deltas';
+import { type FactContext, factsOf, type Image } from '#domain/metrics/facts';
+import type { Group } from '#domain/metrics/holdout';
+import { weekStart } from '#domain/metrics/feed';
+import { isoWeek } from '#domain/metrics/periods';
+import type { Delta, Fact, Profile, Provider, TaskInfo } from '#domain/metrics/types';
+import { stages } from '#domain/types';
+import { metricsContext } from '#handlers/metrics-stream';
+import { metricsRoutes } from '#http/metrics';
+import { startDynamoDbLocal } from '#local/dynamodb-local';
+import type { Clock, Logger } from '#ports/ports';
+
+const DAY_MS = 86_400_000;
+/** The routes' clock: fixed, so every run reads the same weeks. */
+const NOW = new Date('2026-11-20T12:00:00.000Z');
+const POPULATIONS = [10_000, 1_000_000] as const;
+const PEOPLE_PER_OWNER = 300;
+/**
+ * Activity is simulated from the Monday of the earliest week any of the three requests reads: the
+ * feed's twelve weeks and the week before them (the report's default 83 days start later).
+ */
+const SIMULATION_START = weekStart(isoWeek(NOW)).getTime() - 12 * 7 * DAY_MS;
+const HOLDOUT_PERCENT = 10;
+/** Requests measured per route; fewer when a route's measured time passes ROUTE_BUDGET_MS (at least one). */
+const REQUESTS = Number(process.env.BENCH_FEED_N ?? 10);
+const ROUTE_BUDGET_MS = Number(process.env.BENCH_FEED_ROUTE_SECONDS ?? 15) * 1000;
+/** Parallel BatchWriteItem calls while filling a table. */
+const WRITERS = 8;
+const ROUTES = ['/metrics', '/metrics.csv', '/metrics/feed.json'] as const;
+
+// Deterministic randomness (the same population on every run).
+let seed = 7;
+const rand = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
+const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)] as T;
+function weighted<T extends string>(weights: Readonly<Record<T, number>>): T {
+  const entries = Object.entries(weights) as [T, number][];
+  let r = rand() * entries.reduce((s, [, w]) => s + w, 0);
+  for (const [v, w] of entries) if ((r -= w) < 0) return v;
+  return (entries[entries.length - 1] as [T, number])[0];
+}
+/** A Poisson count of mean `mean` (Knuth below 30, the normal approximation above). */
+function poisson(mean: number): number {
+  if (mean <= 0) return 0;
+  if (mean > 30) {
+    const z = Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand());
+    return Math.max(0, Math.round(mean + Math.sqrt(mean) * z));
+  }
+  const limit = Math.exp(-mean);
+  let k = 0;
+  for (let p = rand(); p > limit; p *= rand()) k++;
+  return k;
+}
+
+const PROVIDERS: Readonly<Record<Provider, number>> = { other: 60, gmail: 20, outlook: 12, yahoo: 5, unknown: 3 };
+const TASK_KINDS = ['thank-you-note', 'permission-ask', 'introduction'] as const;
+
+interface EventKind {
+  type: string;
+  /** Mean count per owner and week, among that owner's ~300 people (nurtured group). */
+  perOwnerWeek: number;
+  /** Also happens in the holdout (which gets no touches): CRM outcomes and losses. */
+  holdout?: boolean;
+  /** The episode this event belongs to began this many days earlier at most (0: it begins now). */
+  episodeDays: number;
+  entry: () => { summary: string; detail?: Record<string, string | number | boolean> };
+  task?: (at: string) => TaskInfo;
+}
+
+/** What ~300 people in nurture produce in a week (a lost deal gets ~12 e-mails over six months). */
+const OWNER_WEEK: readonly EventKind[] = [
+  { type: 'lead-closed-lost', perOwnerWeek: 3, holdout: true, episodeDays: 0, entry: () => ((r) => ({ summary: `Closed lost: ${r}`, detail: { reason: r } }))(pick(lostReasons)) },
+  { type: 'email-sent', perOwnerWeek: 35, episodeDays: 180, entry: () => ({ summary: 'E-mail sent', detail: { channel: 'email', kind: 'value-email', contentId: pick(CONTENT_IDS) } }) },
+  { type: 'task-assigned', perOwnerWeek: 5, episodeDays: 30, entry: () => ({ summary: 'Task assigned', detail: { channel: 'task', kind: pick(TASK_KINDS) } }) },
+  {
+    type: 'touch-completed',
+    perOwnerWeek: 4,
+    episodeDays: 30,
+    entry: () => ({ summary: 'Task completed', detail: { outcome: weighted({ done: 60, 'no-answer': 10, 'left-message': 8, 'no-future': 7, 'future-opportunity': 8, 'next-step': 7 }) } }),
+    // Four in five on time; the rest a few days late.
+    task: (at) => ({ dueAt: new Date(Date.parse(at) - (rand() < 0.8 ? 0 : 3) * DAY_MS - 3_600_000).toISOString(), kind: pick(TASK_KINDS) }),
+  },
+  { type: 'touch-skipped', perOwnerWeek: 1, episodeDays: 180, entry: () => ({ summary: `Touch skipped: ${pick(['suppressed: topic', 'no longer allowed at send time', 'content x not in the library'])}`, detail: { channel: pick(['email', 'task']) } }) },
+  { type: 'touch-pushed', perOwnerWeek: 2, episodeDays: 180, entry: () => ({ summary: 'Touch pushed', detail: { channel: 'email', reason: pick(['send-window', 'owner-capacity', 'min-gap', 'holiday', 'company-holiday', 'weekend']) } }) },
+  { type: 'touch-unknown', perOwnerWeek: 0.01, episodeDays: 180, entry: () => ({ summary: 'Touch outcome unknown', detail: { channel: 'email' } }) },
+  { type: 'contact-replied', perOwnerWeek: 0.7, episodeDays: 180, entry: () => ({ summary: 'Replied', detail: { classification: rand() < 0.2 ? 'missed-me' : 'human' } }) },
+  { type: 'meeting-booked', perOwnerWeek: 0.3, holdout: true, episodeDays: 365, entry: () => ({ summary: 'Meeting booked' }) },
+  { type: 'deal-created', perOwnerWeek: 0.2, holdout: true, episodeDays: 365, entry: () => ({ summary: 'Deal created', detail: { amount: 5000 + Math.round(rand() * 45_000) } }) },
+  { type: 'deal-reopened', perOwnerWeek: 0.1, holdout: true, episodeDays: 365, entry: () => ({ summary: 'Deal reopened' }) },
+  { type: 'deal-won', perOwnerWeek: 0.08, holdout: true, episodeDays: 365, entry: () => ({ summary: 'Deal won', detail: { amount: 5000 + Math.round(rand() * 45_000) } }) },
+  { type: 'email-hard-bounce', perOwnerWeek: 0.35, episodeDays: 180, entry: () => ({ summary: 'Hard bounce' }) },
+  { type: 'email-complaint', perOwnerWeek: 0.02, episodeDays: 180, entry: () => ({ summary: 'Complaint' }) },
+  { type: 'email-clicked', perOwnerWeek: 1.4, episodeDays: 180, entry: () => ({ summary: 'Clicked', detail: { likelyScanner: rand() < 0.3 } }) },
+  { type: 'consent-changed', perOwnerWeek: 0.2, episodeDays: 180, entry: () => ({ summary: 'Consent changed', detail: { action: weighted({ 'stop-topic': 45, 'stop-all-email': 45, 'do-not-contact': 10 }) } }) },
+  { type: 'referral-received', perOwnerWeek: 0.03, holdout: true, episodeDays: 365, entry: () => ({ summary: 'Referral received' }) },
+];
+
+const config = loadConfig('config');
+const CONTENT_IDS = config.content.items.map((i) => i.id);
+/** The shipped holdout is 0 (off); a team with this volume would run one (the issue's example: 10 %). */
+const shipped = loadMetricsConfig('config');
+const metricsConfig: MetricsConfig = { ...shipped, holdout: { ...shipped.holdout, percent: HOLDOUT_PERCENT } };
+const context = metricsContext(config, metricsConfig);
+
+/** Where current relationships stand (the stage gauge), as shares of the population. */
+const STAGE_SHARES: Readonly<Partial<Record<(typeof stages)[number], number>>> = { nurturing: 0.6, 're-engaged': 0.05, 'in-deal': 0.03, customer: 0.07, retired: 0.25 };
+
+/** Partitions the three requests read: the weeks, the gauges, the cohort months (not the months). */
+const readByFeed = (pk: string) => pk.startsWith('AGG#W#') || pk === GAUGE_PK || pk.startsWith('AGG#S#');
+
+/** The aggregate items of a population, keyed like the table (pk, sk), from the real fact and delta code. */
+function aggregatesOf(people: number): Map<string, Delta> {
+  const owners = Math.ceil(people / PEOPLE_PER_OWNER);
+  const items = new Map<string, Delta>();
+  const add = (d: Delta, times: number) => {
+    if (!readByFeed(d.key.pk)) return;
+    const id = keyString(d.key);
+    const cur = items.get(id) ?? { key: d.key, add: {} };
+    for (const [a, v] of Object.entries(d.add)) cur.add[a] = (cur.add[a] ?? 0) + v * times;
+    items.set(id, cur);
+  };
+  let entryNo = 0;
+  for (let week = 0; SIMULATION_START + week * 7 * DAY_MS < NOW.getTime(); week++) {
+    // The current week has only run until NOW.
+    const days = Math.min(7, (NOW.getTime() - SIMULATION_START) / DAY_MS - week * 7);
+    for (let o = 0; o < owners; o++) {
+      const owner = `owner-${String(o).padStart(5, '0')}@seller.example`;
+      for (const kind of OWNER_WEEK) {
+        for (const group of ['nurtured', 'holdout'] as const) {
+          if (group === 'holdout' && !kind.holdout) continue;
+          const share = group === 'holdout' ? HOLDOUT_PERCENT / 100 : 1 - HOLDOUT_PERCENT / 100;
+          const count = poisson((kind.perOwnerWeek * share * days) / 7);
+          if (count === 0) continue;
+          // One entry stands for the week's count; its person, day and dimensions are drawn anew for
+          // every owner and week, so the small dimensions are all present at either size.
+          const at = new Date(SIMULATION_START + (week * 7 + rand() * days) * DAY_MS).toISOString();
+          for (const fact of factsOfEvent(kind, at, owner, group, ++entryNo)) for (const d of deltasOf(fact)) add(d, count);
+        }
+      }
+    }
+  }
+  for (const [stage, share] of Object.entries(STAGE_SHARES) as [string, number][]) {
+    for (const group of ['nurtured', 'holdout'] as const) {
+      const n = Math.round(people * share * (group === 'holdout' ? HOLDOUT_PERCENT / 100 : 1 - HOLDOUT_PERCENT / 100));
+      for (const d of deltasOf({ metric: 'relationships', at: NOW.toISOString(), dims: { stage, group }, gauge: 1 })) add(d, n);
+    }
+  }
+  return items;
+}
+
+/** One timeline entry of this kind, as the stream delivers it, through the stream handler's fact code. */
+function factsOfEvent(kind: EventKind, at: string, owner: string, group: Group, n: number): Fact[] {
+  const id = `bench-${n}`;
+  const lostAt = kind.episodeDays === 0 ? at : new Date(Date.parse(at) - (1 + rand() * kind.episodeDays) * DAY_MS).toISOString();
+  const { summary, detail } = kind.entry();
+  const profile: Profile = {
+    relationshipId: id,
+    accountId: `acct-${n}`,
+    group,
+    owner,
+    role: pick(contactRoles),
+    horizon: pick(Horizon.options),
+    provider: weighted(PROVIDERS),
+    episode: { lostAt, reason: typeof detail?.reason === 'string' ? detail.reason : pick(lostReasons) },
+    lastContentId: pick(CONTENT_IDS),
+  };
+  const image: Image = { pk: `REL#${id}`, sk: `TL#${at}#${kind.type}:${n}`, e: { at, eventId: `${kind.type}:${n}`, type: kind.type, summary, ...(detail && { detail }) } };
+  const ctx: FactContext = { ...context, at, profile, ...(kind.task && { task: kind.task(at) }) };
+  return factsOf(undefined, image, ctx);
+}
+
+async function fill(doc: DynamoDBDocumentClient, table: string, items: Map<string, Delta>): Promise<void> {
+  const puts = [...items.values()].map((d) => ({ PutRequest: { Item: { ...d.key, ...d.add } } }));
+  let next = 0;
+  const chunk = 500;
+  await Promise.all(
+    Array.from({ length: WRITERS }, async () => {
+      while (next < puts.length) {
+        const from = next;
+        next += chunk;
+        await batchWrite(doc, table, puts.slice(from, from + chunk));
+      }
+    }),
+  );
+}
+
+/** The real store, counting the items its queries return (the route resets its own statistics). */
+class CountingStore extends DynamoMetricsStore {
+  itemsRead = 0;
+  override async partition(pk: string): Promise<Record<string, unknown>[]> {
+    const items = await super.partition(pk);
+    this.itemsRead += items.length;
+    return items;
+  }
+}
+
+interface RouteResult {
+  route: string;
+  /** Requests measured. */
+  n: number;
+  medianMs: number;
+  p95Ms: number;
+  queries: number;
+  items: number;
+  readUnits: number;
+  bytes: number;
+}
+
+const quantile = (sorted: readonly number[], q: number) => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] as number;
+const silent: Logger = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
+
+/** `warmUp`: one unmeasured request per route first (the first population; the code is warm after it). */
+async function measure(doc: DynamoDBDocumentClient, table: string, warmUp: boolean): Promise<RouteResult[]> {
+  let last: CountingStore | undefined;
+  const clock: Clock = { now: () => NOW };
+  const app = metricsRoutes({ store: () => (last = new CountingStore(doc, table)), config: metricsConfig, context, clock, logger: silent });
+  const results: RouteResult[] = [];
+  for (const route of ROUTES) {
+    const times: number[] = [];
+    let sample: Omit<RouteResult, 'route' | 'n' | 'medianMs' | 'p95Ms'> | undefined;
+    for (let i = warmUp ? 0 : 1; i <= REQUESTS; i++) {
+      if (times.length > 0 && times.reduce((a, b) => a + b, 0) >= ROUTE_BUDGET_MS) break;
+      const t0 = performance.now();
+      const res = await app.request(`http://cultivate.bench${route}`);
+      const body = await res.text();
+      const ms = performance.now() - t0;
+      if (res.status !== 200) throw new Error(`${route} answered ${res.status}: ${body.slice(0, 300)}`);
+      if (i === 0) continue; // warm-up
+      times.push(ms);
+      const now = { queries: Number(res.headers.get('Cultivate-Read-Queries')), items: last?.itemsRead ?? 0, readUnits: Number(res.headers.get('Cultivate-Read-Units')), bytes: Buffer.byteLength(body) };
+      if (sample && (sample.items !== now.items || sample.queries !== now.queries)) throw new Error(`${route}: two requests read differently (${JSON.stringify(sample)} vs ${JSON.stringify(now)})`);
+      sample = now;
+    }
+    times.sort((a, b) => a - b);
+    results.push({ route, n: times.length, medianMs: quantile(times, 0.5), p95Ms: quantile(times, 0.95), ...(sample as NonNullable<typeof sample>) });
+  }
+  return results;
+}
+
+/** How one week's items split by dimension: what grows with the population. */
+function weekBreakdown(items: Map<string, Delta>): { week: string; total: number; byDimension: Record<string, number> } {
+  const week = `AGG#W#${isoWeek(new Date(NOW.getTime() - 7 * DAY_MS))}`;
+  const byDimension: Record<string, number> = {};
+  let total = 0;
+  for (const { key } of items.values()) {
+    if (key.pk !== week) continue;
+    total++;
+    const dim = key.sk.split('#')[2] ?? '?';
+    byDimension[dim] = (byDimension[dim] ?? 0) + 1;
+  }
+  return { week: week.slice(6), total, byDimension };
+}
+
+const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+
+export async function feedBench(): Promise<void> {
+  const started = performance.now();
+  console.log(`\nfeed reads (GET /metrics, /metrics.csv, /metrics/feed.json through metricsRoutes, DynamoDB Local), up to ${REQUESTS} requests per route (${ROUTE_BUDGET_MS / 1000} s each at most)`);
+  const server = await startDynamoDbLocal();
+  const client = new DynamoDBClient({ endpoint: server.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' }, maxAttempts: 3 });
+  const doc = documentClient(client);
+  const rows: { people: number; owners: number; results: RouteResult[]; breakdown: ReturnType<typeof weekBreakdown> }[] = [];
+  try {
+    for (const people of POPULATIONS) {
+      const table = `cultivate-bench-${people}`;
+      // No stream: nothing consumes it here, and DynamoDB Local would record every write for it.
+      const { StreamSpecification: _stream, ...definition } = tableDefinition(table);
+      await client.send(new CreateTableCommand(definition));
+      const t0 = performance.now();
+      const items = aggregatesOf(people);
+      const t1 = performance.now();
+      await fill(doc, table, items);
+      const t2 = performance.now();
+      const owners = Math.ceil(people / PEOPLE_PER_OWNER);
+      console.log(`  ${fmt(people)} people, ${fmt(owners)} owners: ${fmt(items.size)} aggregate items (generated in ${fmt((t1 - t0) / 1000, 1)} s, written in ${fmt((t2 - t1) / 1000, 1)} s)`);
+      rows.push({ people, owners, results: await measure(doc, table, rows.length === 0), breakdown: weekBreakdown(items) });
+    }
+  } finally {
+    client.destroy();
+    await server.stop();
+  }
+
+  const header = ['people', 'owners', 'route', 'n', 'median ms', 'p95 ms', 'queries', 'items', 'read units', 'bytes'];
+  const widths = [10, 7, 19, 3, 10, 9, 8, 9, 11, 12];
+  const line = (cells: string[]) => `  ${cells.map((c, i) => (i === 2 ? c.padEnd(widths[i] as number) : c.padStart(widths[i] as number))).join(' ')}`;
+  console.log(line(header));
+  for (const r of rows) {
+    for (const x of r.results) {
+      console.log(line([fmt(r.people), fmt(r.owners), `GET ${x.route}`, String(x.n), fmt(x.medianMs, 1), fmt(x.p95Ms, 1), fmt(x.queries), fmt(x.items), fmt(x.readUnits, 1), fmt(x.bytes)]));
+    }
+  }
+  const [small, large] = rows as [(typeof rows)[number], (typeof rows)[number]];
+  console.log(`\n  ${fmt(large.people)} / ${fmt(small.people)} ratios (expectation: the same order, i.e. well under 10x)`);
+  const ratio = (a: number, b: number) => (b > 0 ? a / b : a > 0 ? Infinity : 1);
+  let sameOrder = true;
+  for (const [i, x] of large.results.entries()) {
+    const s = small.results[i] as RouteResult;
+    const r = { time: ratio(x.medianMs, s.medianMs), queries: ratio(x.queries, s.queries), items: ratio(x.items, s.items), units: ratio(x.readUnits, s.readUnits) };
+    const worst = Math.max(r.time, r.queries, r.items, r.units);
+    if (worst >= 10) sameOrder = false;
+    console.log(
+      `  GET ${x.route.padEnd(18)} time ${fmt(r.time, 1).padStart(6)}x  queries ${fmt(r.queries, 1).padStart(5)}x  items ${fmt(r.items, 1).padStart(6)}x  read units ${fmt(r.units, 1).padStart(6)}x  ${worst < 10 ? 'same order' : 'NOT the same order'}`,
+    );
+  }
+  console.log(`\n  one week's partition (${small.breakdown.week}) by dimension, the part that grows with the population:`);
+  const dims = [...new Set([...Object.keys(small.breakdown.byDimension), ...Object.keys(large.breakdown.byDimension)])].sort(
+    (a, b) => (large.breakdown.byDimension[b] ?? 0) - (large.breakdown.byDimension[a] ?? 0),
+  );
+  for (const d of dims.slice(0, 8)) {
+    console.log(`    ${d.padEnd(16)} ${fmt(small.breakdown.byDimension[d] ?? 0).padStart(8)} items at ${fmt(small.people)}  ${fmt(large.breakdown.byDimension[d] ?? 0).padStart(8)} at ${fmt(large.people)}`);
+  }
+  console.log(`    ${'all dimensions'.padEnd(16)} ${fmt(small.breakdown.total).padStart(8)} items at ${fmt(small.people)}  ${fmt(large.breakdown.total).padStart(8)} at ${fmt(large.people)}`);
+  // Time per item read, against the cheapest route: a route far above it spends its time after the reads.
+  const perItem = large.results.map((x) => x.medianMs / Math.max(1, x.items));
+  const cheapest = Math.min(...perItem);
+  for (const [i, x] of large.results.entries()) {
+    const times = (perItem[i] as number) / cheapest;
+    if (times >= 3) {
+      console.log(`\n  GET ${x.route} takes ${fmt(times, 1)}x the time per item read of the cheapest route at ${fmt(large.people)}: the time goes to processing the rows, not to DynamoDB (bench/feed.ts header, reason 3).`);
+    }
+  }
+  if (!sameOrder) {
+    console.log(
+      '\n  Not the same order: the per-owner counters (owner and group+owner) sit in every week\'s partition, so a\n' +
+        '  read grows with the number of owners (people / 300). Queries stay one per partition (plus 1 MB pages).\n' +
+        '  See the header of bench/feed.ts for what would keep the read flat.',
+    );
+  }
+  console.log(`\n  feed bench took ${fmt((performance.now() - started) / 1000, 0)} s`);
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) await feedBench();
