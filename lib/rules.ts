@@ -41,6 +41,9 @@ export interface CultivateRulesProps {
   readonly rollbackAlarms: readonly cloudwatch.IAlarm[];
 }
 
+/** AppConfig's predefined strategy: 100 % at once, then a 10-minute bake watching the alarms. */
+export const IMMEDIATE_STRATEGY_ID = 'AppConfig.AllAtOnce';
+
 export class CultivateRules extends Construct {
   public readonly application: appconfig.Application;
   public readonly environment: appconfig.Environment;
@@ -213,6 +216,9 @@ export class CultivateRules extends Construct {
   /** The config API: publishes (creates a hosted version, starts its deployment) and reads the history. */
   bindPublisher(fn: CultivateFunction): this {
     this.grantReadVersions(fn);
+    // A version that changes only controls.yaml (a kill switch) goes out with AppConfig's predefined
+    // all-at-once strategy: every function within its cache age, the rollback alarms still watched.
+    fn.addEnvironment('APPCONFIG_IMMEDIATE_STRATEGY_ID', IMMEDIATE_STRATEGY_ID);
     const profile = this.arn(`configurationprofile/${this.profile.ref}`);
     fn.addToRolePolicy(new iam.PolicyStatement({ actions: ['appconfig:CreateHostedConfigurationVersion'], resources: [profile] }));
     fn.addToRolePolicy(
@@ -223,6 +229,7 @@ export class CultivateRules extends Construct {
           this.arn(`environment/${this.environment.environmentId}/deployment/*`),
           profile,
           this.deploymentStrategy.deploymentStrategyArn,
+          Stack.of(this).formatArn({ service: 'appconfig', resource: 'deploymentstrategy', resourceName: IMMEDIATE_STRATEGY_ID }),
         ],
       }),
     );

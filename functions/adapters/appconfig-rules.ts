@@ -20,7 +20,7 @@ import {
   ResourceNotFoundException,
   StartDeploymentCommand,
 } from '@aws-sdk/client-appconfig';
-import { PublishedRulesSchema } from '#config/rules';
+import { onlyControlsChanged, PublishedRulesSchema } from '#config/rules';
 import type { PublishedRules, RulesVersions } from '#ports/ports';
 
 export interface AppConfigRulesIds {
@@ -28,6 +28,8 @@ export interface AppConfigRulesIds {
   environment: string;
   profile: string;
   deploymentStrategy: string;
+  /** For a version that changes only controls.yaml (a kill switch): all at once, alarms still watched. */
+  immediateStrategy?: string;
 }
 
 const ROLLING_OUT = new Set(['DEPLOYING', 'BAKING', 'VALIDATING', 'ROLLING_BACK']);
@@ -59,6 +61,9 @@ export class AppConfigRulesVersions implements RulesVersions {
     const latest = await this.client.send(new ListHostedConfigurationVersionsCommand({ ApplicationId: this.ids.application, ConfigurationProfileId: this.ids.profile, MaxResults: 1 }));
     const latestNumber = latest.Items?.[0]?.VersionNumber ?? 0;
     const published: PublishedRules = { ...rules, version: latestNumber + 1 };
+    // A kill switch must not wait for the linear rollout of a cadence change.
+    const inForceRules = this.ids.immediateStrategy && inForce?.ConfigurationVersion ? await this.get(Number(inForce.ConfigurationVersion)) : undefined;
+    const strategy = this.ids.immediateStrategy && inForceRules && onlyControlsChanged(inForceRules.files, rules.files) ? this.ids.immediateStrategy : this.ids.deploymentStrategy;
     try {
       await this.client.send(
         new CreateHostedConfigurationVersionCommand({
@@ -77,7 +82,7 @@ export class AppConfigRulesVersions implements RulesVersions {
           ApplicationId: this.ids.application,
           EnvironmentId: this.ids.environment,
           ConfigurationProfileId: this.ids.profile,
-          DeploymentStrategyId: this.ids.deploymentStrategy,
+          DeploymentStrategyId: strategy,
           ConfigurationVersion: String(published.version),
           Description: `rules v${published.version}${rules.note ? `: ${rules.note}` : ''}`.slice(0, 1024),
         }),

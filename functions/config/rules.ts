@@ -40,6 +40,15 @@ export const PublishedRulesSchema = z.strictObject({
   rollbackOf: z.int().min(0).optional(),
 });
 
+/**
+ * True when only `controls.yaml` (kill switches, dry-run) differs: such a version should reach every
+ * function at once, not through the gradual rollout meant for cadence changes.
+ */
+export function onlyControlsChanged(before: RulesFiles, after: RulesFiles): boolean {
+  const controls: RulesFileName = 'controls.yaml';
+  return RULES_FILES.every((name) => name === controls || before[name] === after[name]) && before[controls] !== after[controls];
+}
+
 /** SHA-256 over each file's name and text, in a fixed order. */
 export function rulesHash(files: RulesFiles): string {
   const h = createHash('sha256');

@@ -31,6 +31,7 @@ const rules: ConfigRulesDeps = {
     environment: env('APPCONFIG_ENVIRONMENT_ID'),
     profile: env('APPCONFIG_PROFILE_ID'),
     deploymentStrategy: env('APPCONFIG_DEPLOYMENT_STRATEGY_ID'),
+    immediateStrategy: env('APPCONFIG_IMMEDIATE_STRATEGY_ID'),
   }),
   bundled,
   jobs: new DynamoReplanJobs(doc, env('TABLE_NAME')),

@@ -131,10 +131,11 @@ describe('Lambda functions', () => {
       [...base, ...config, 'CULTIVATE_OUTBOUND_WEBHOOK_URL', 'IDEMPOTENCY_TABLE_NAME', 'OUTBOUND_SECRET_ARN'].sort(),
     );
     // Publishing (config API) and the replan job also start deployments / re-queue their cursor.
-    expect(env(all.configDiff)).toEqual(expect.arrayContaining([...appConfig, 'APPCONFIG_DEPLOYMENT_STRATEGY_ID']));
+    expect(env(all.configDiff)).toEqual(expect.arrayContaining([...appConfig, 'APPCONFIG_DEPLOYMENT_STRATEGY_ID', 'APPCONFIG_IMMEDIATE_STRATEGY_ID']));
     expect(env(all.replan)).toEqual(expect.arrayContaining([...appConfig, 'APPCONFIG_DEPLOYMENT_STRATEGY_ID', 'REPLAN_QUEUE_URL', 'TABLE_NAME']));
     expect(env(all.rulesValidator)).toEqual(base);
     const v = (fn: CultivateFunction) => props(fn).Environment.Variables;
+    expect(v(all.configDiff).APPCONFIG_IMMEDIATE_STRATEGY_ID).toBe('AppConfig.AllAtOnce');
     expect(v(all.ingest).TABLE_NAME).toEqual({ Ref: tableId });
     expect(v(all.crmOutbound).IDEMPOTENCY_TABLE_NAME).toEqual({ Ref: idemId });
     expect(v(all.ingest).EVENT_BUS_NAME).toEqual({ Ref: busId });

@@ -52,6 +52,24 @@ describe('AppConfigRulesVersions', () => {
     expect(mock.commandCalls(StartDeploymentCommand)[0]?.args[0].input).toMatchObject({ EnvironmentId: 'env1', DeploymentStrategyId: 'strat1', ConfigurationVersion: '5' });
   });
 
+  it('a version that changes only controls.yaml (a kill switch) goes out all at once; any other change rolls out gradually', async () => {
+    const immediate = new AppConfigRulesVersions(client, { ...ids, immediateStrategy: 'AppConfig.AllAtOnce' });
+    const inForce = bundle(3);
+    mock.on(ListDeploymentsCommand).resolves({ Items: [{ ConfigurationProfileId: 'prof1', ConfigurationVersion: '3', State: 'COMPLETE' }] });
+    mock.on(GetHostedConfigurationVersionCommand).resolves({ Content: content(inForce) } as never);
+    mock.on(ListHostedConfigurationVersionsCommand).resolves({ Items: [{ VersionNumber: 3 }] });
+    mock.on(CreateHostedConfigurationVersionCommand).resolves({ VersionNumber: 4 });
+    mock.on(StartDeploymentCommand).resolves({ DeploymentNumber: 8 });
+    const { version: _v, ...same } = inForce;
+    const pauseAll = { ...same, files: { ...same.files, 'controls.yaml': 'paused: true\n' } };
+    expect(await immediate.publish(pauseAll, 3)).toMatchObject({ version: 4 });
+    expect(mock.commandCalls(StartDeploymentCommand)[0]?.args[0].input.DeploymentStrategyId).toBe('AppConfig.AllAtOnce');
+    mock.resetHistory();
+    const cadence = { ...pauseAll, files: { ...pauseAll.files, 'cadence.yaml': `${same.files['cadence.yaml']}\n# Thursdays\n` } };
+    expect(await immediate.publish(cadence, 3)).toMatchObject({ version: 4 });
+    expect(mock.commandCalls(StartDeploymentCommand)[0]?.args[0].input.DeploymentStrategyId).toBe('strat1');
+  });
+
   it('is a conflict while another rollout runs, from a stale version, or when the lock was lost', async () => {
     const { version: _v, ...rules } = bundle(0);
     mock.on(ListDeploymentsCommand).resolves({ Items: [{ ConfigurationProfileId: 'prof1', ConfigurationVersion: '4', State: 'BAKING' }, { ConfigurationVersion: '3', State: 'COMPLETE' }] });
