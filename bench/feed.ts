@@ -21,20 +21,20 @@
  * read are written (13 weeks from the feed's first, the gauges, the cohort months): each request is one
  * Query per partition, so partitions it does not name cost it nothing.
  *
- * What it found (DynamoDB Local 2026-01-16 in memory, a 2-core box shared with other work, load
- * average 3 to 9; times vary with the machine, items and read units do not):
+ * What it found (DynamoDB Local in memory, a 2-core box shared with other work; times vary with the
+ * machine, items and read units do not), after the feed's row grouping was made linear:
  *
  *   people     owners route                  n  median ms   p95 ms  queries    items  read units       bytes
- *   10,000         34 GET /metrics          10        451      611       18    7,238        65.5      65,196
- *   10,000         34 GET /metrics.csv      10        245      414       14    7,060        63.5     424,669
- *   10,000         34 GET /metrics/feed.json 10       258      355       13    7,042        63.0      16,458
- *   1,000,000   3,334 GET /metrics           1     18,446   18,446       43  381,989     3,546.5   1,776,136
- *   1,000,000   3,334 GET /metrics.csv       2      9,785   16,790       39  381,765     3,541.5  25,540,557
- *   1,000,000   3,334 GET /metrics/feed.json  1   153,912  153,912       38  381,747     3,541.0      17,406
+ *   10,000         34 GET /metrics          10        831    1,582       18    7,238        65.5      65,196
+ *   10,000         34 GET /metrics.csv      10        492      889       14    7,060        63.5     424,669
+ *   10,000         34 GET /metrics/feed.json 10       380      643       13    7,042        63.0      16,458
+ *   1,000,000   3,334 GET /metrics           2      7,376    8,715       43  381,989     3,546.5   1,776,136
+ *   1,000,000   3,334 GET /metrics.csv       2      8,225    8,315       39  381,765     3,541.5  25,540,557
+ *   1,000,000   3,334 GET /metrics/feed.json  2     8,056   10,645       38  381,747     3,541.0      17,406
  *
- *   1M / 10k: items 53-54x, read units 54-56x, queries 2.4-2.9x, time 40-41x (the feed 596x).
+ *   1M / 10k: items 53-54x, read units 54-56x, queries 2.4-2.9x, time 9-21x.
  *
- * NOT the same order, for three reasons:
+ * NOT the same order:
  * 1. Items and read units grow with the number of owners. Every flow counter with an `owner`
  *    dimension (nurture.entered, nurture.re-engaged, touch.sent, task.assigned, task.completed and
  *    its .on-time/.late, introduction.made) is kept per owner, and again per `group+owner`, in each
@@ -44,21 +44,16 @@
  *    the population. Survival items grow a little too (more distinct event days per entry date),
  *    bounded by MAX_SURVIVAL_DAY.
  * 2. Queries grow only through 1 MB pages: a week's partition is ~3 MB at 1M, so three pages each.
- * 3. GET /metrics/feed.json spends its time after the reads: functions/http/metrics.ts groups the
- *    rows by week with `byWeek.set(r.period, [...(byWeek.get(r.period) ?? []), r])`, which copies
- *    the week's array for every row (quadratic): 197 s for 381,721 rows on this box, 37 ms with a
- *    push. The CSV reads the same items in a fifteenth of the time.
- * On AWS the 1M answers would also fail outright: the CSV (25.5 MB) is over Lambda's 6 MB response
- * limit, and the feed's grouping alone would take minutes, over API Gateway's 30 s.
+ * (A third cause, the feed grouping rows by copying arrays, 197 s at 1M, is fixed in
+ * functions/http/metrics.ts.)
+ * On AWS the 1M CSV (25.5 MB) would also fail outright: it is over Lambda's 6 MB response limit.
  * What would keep the read flat: keep per-owner counters out of the period partitions the report,
  * CSV and feed read (e.g. `AGG#W#<week>#owner`, read only by a per-owner view), or keep only the
- * top owners per week there; and group rows with a push.
+ * top owners per week there; and page or stream the CSV.
  *
- * The run takes 6.5 minutes on that box: 2.5 minutes writing the 385,000 items of the 1M population
- * into DynamoDB Local, 2.5 minutes in the feed's quadratic grouping (reason 3), under a minute in
- * the other 1M requests: about 4 minutes once the grouping is fixed. Each route stops measuring
- * after ROUTE_BUDGET_MS, so the 1M rows are one or two requests (a median that is also the p95);
- * BENCH_FEED_N and BENCH_FEED_ROUTE_SECONDS change that.
+ * The run takes about 4.5 minutes on that box, most of it writing the 385,000 items of the 1M
+ * population into DynamoDB Local. Each route stops measuring after ROUTE_BUDGET_MS, so the 1M rows
+ * are one or two requests; BENCH_FEED_N and BENCH_FEED_ROUTE_SECONDS change that.
  */
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';

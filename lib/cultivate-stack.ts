@@ -119,11 +119,9 @@ export class CultivateStack extends Stack {
     this.metrics = new CultivateMetrics(this, 'Metrics', { table: this.tables.table });
 
     // Salesforce Event Relay, when an org relays change events to EventBridge (docs/crm/salesforce.md).
-    const relaySource: unknown = this.node.tryGetContext('salesforceEventRelaySource');
-    this.salesforceRelay =
-      typeof relaySource === 'string' && relaySource.trim() !== ''
-        ? new SalesforceRelay(this, 'SalesforceRelay', { eventSourceName: relaySource.trim(), table: this.tables.table, bus, crmSettings })
-        : undefined;
+    this.salesforceRelay = settings.salesforceEventRelaySource
+      ? new SalesforceRelay(this, 'SalesforceRelay', { eventSourceName: settings.salesforceEventRelaySource, table: this.tables.table, bus, crmSettings })
+      : undefined;
 
     this.operations = new CultivateOperations(this, 'Operations');
     for (const { route, deadLetterQueue } of this.events.routeRules) {

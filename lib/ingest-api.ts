@@ -221,9 +221,10 @@ export class IngestApi extends Construct {
       // config/ travels with it (metrics.yaml, tracks and content series); no pipeline() here.
       bundling: { commandHooks: copyConfigHooks },
     });
-    // Reads: one Query per aggregate partition. Rebuild: Scan, then BatchWriteItem to replace the
-    // aggregates. No secrets, no bus.
-    props.table.grant(this.metricsFunction, 'dynamodb:Query', 'dynamodb:Scan', 'dynamodb:BatchWriteItem');
+    // Reads: one Query per aggregate partition; the rebuild's dry run Scans. No BatchWriteItem: a
+    // writing rebuild needs the stream paused, which this deployment cannot do (it answers 409), and
+    // this function also serves /feeds without a JWT. No secrets, no bus.
+    props.table.grant(this.metricsFunction, 'dynamodb:Query', 'dynamodb:Scan');
     // Feed tokens: GetItem to verify one (the /feeds routes are reachable without a JWT), PutItem
     // and UpdateItem to create and revoke, and only in the feed-token partition.
     iam.Grant.addToPrincipal({
@@ -237,13 +238,14 @@ export class IngestApi extends Construct {
     if (cfnTable instanceof CfnElement && this.metricsFunction.role) {
       Validations.of(this.metricsFunction.role).acknowledge({
         id: `AwsSolutions-IAM5[Resource::<${Stack.of(cfnTable).getLogicalId(cfnTable)}.Arn>/index/*]`,
-        reason: `Table grants cover ${props.table.node.id}'s own secondary indexes only (Query, Scan, BatchWriteItem listed, no action wildcard); the feed-token grant is the table alone.`,
+        reason: `Table grants cover ${props.table.node.id}'s own secondary indexes only (Query and Scan listed, no action wildcard); the feed-token grant is the table alone.`,
       });
     }
 
+    // The construct id predates publishing; kept, since renaming it would replace the function.
     this.configFunction = new CultivateFunction(this, 'ConfigDiff', {
       entry: lambdaEntry('config-api'),
-      description: 'Cultivate: cultivate diff, proposed rules against the live store',
+      description: 'Cultivate: cultivate diff, config publish and rollback (rules versions), against the live store',
       timeout: Duration.seconds(29),
       memorySize: 1024,
       // The published rules (config/) travel with it; no pipeline() here.

@@ -34,6 +34,8 @@ export const REPLAN_TIMEOUT = Duration.minutes(5);
 /** SQS guidance for Lambda consumers: visibility timeout at least six times the function timeout. */
 export const REPLAN_QUEUE_VISIBILITY = Duration.seconds(REPLAN_TIMEOUT.toSeconds() * 6);
 export const REPLAN_MAX_RECEIVE_COUNT = 5;
+/** How often the replan job is checked for (functions/lambda/config-replan.ts: a missing or stalled job). */
+export const REPLAN_CHECK_EVERY = Duration.minutes(15);
 
 export interface CultivateRulesProps {
   readonly table: dynamodb.ITableV2;
@@ -55,6 +57,7 @@ export class CultivateRules extends Construct {
   public readonly replanDeadLetterQueue: sqs.Queue;
   /** Where "On Deployment Complete" events go when the queue cannot take them. */
   public readonly eventsDeadLetterQueue: sqs.Queue;
+  public readonly replanCheckRule: events.Rule;
   public readonly deploymentCompleteRule: events.Rule;
 
   constructor(scope: Construct, id: string, props: CultivateRulesProps) {
@@ -131,11 +134,27 @@ export class CultivateRules extends Construct {
       enforceSSL: true,
       retentionPeriod: Duration.days(14),
     });
-    Validations.of(this.eventsDeadLetterQueue).acknowledge({ id: 'AwsSolutions-SQS3', reason: 'This queue is itself the dead-letter queue of the deployment-complete rule target.' });
+    Validations.of(this.eventsDeadLetterQueue).acknowledge({ id: 'AwsSolutions-SQS3', reason: 'This queue is itself the dead-letter queue of the deployment-complete and replan-check rule targets.' });
     this.deploymentCompleteRule = new events.Rule(this, 'DeploymentComplete', {
       description: 'Cultivate: a rules version finished rolling out; start the replan job',
       eventPattern: { source: ['aws.appconfig'], detailType: ['On Deployment Complete'] },
       targets: [new targets.SqsQueue(this.replanQueue, { messageGroupId: 'replan', deadLetterQueue: this.eventsDeadLetterQueue, retryAttempts: 8, maxEventAge: Duration.hours(24) })],
+    });
+    // The deployment event is at least once, not exactly once, and a run can fail past its retries:
+    // every 15 minutes the job checks that the version in force has its job and that no job stalled.
+    // An `{}` on the same FIFO group waits behind a run in progress; when all is well it reads one item.
+    this.replanCheckRule = new events.Rule(this, 'ReplanCheck', {
+      description: 'Cultivate: every 15 minutes, start a missing replan job or resume a stalled one',
+      schedule: events.Schedule.rate(REPLAN_CHECK_EVERY),
+      targets: [
+        new targets.SqsQueue(this.replanQueue, {
+          message: events.RuleTargetInput.fromObject({}),
+          messageGroupId: 'replan',
+          deadLetterQueue: this.eventsDeadLetterQueue,
+          retryAttempts: 8,
+          maxEventAge: Duration.hours(1),
+        }),
+      ],
     });
 
     this.replanFunction = new CultivateFunction(this, 'Replan', {

@@ -11,6 +11,7 @@ import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { RULE_MAX_EVENT_AGE, RULE_RETRY_ATTEMPTS } from './bus.ts';
 import type { CrmSettingsBinding } from './crm-settings.ts';
 import { CultivateFunction, lambdaEntry } from './cultivate-function.ts';
 
@@ -53,7 +54,7 @@ export class SalesforceRelay extends Construct {
       eventBus: this.partnerBus,
       description: 'Salesforce change events relayed by Event Relay',
       eventPattern: { source: events.Match.prefix('aws.partner/salesforce.com'), detailType: events.Match.suffix('ChangeEvent') },
-      targets: [new targets.LambdaFunction(this.relayFunction, { deadLetterQueue: this.deadLetterQueue, retryAttempts: 4, maxEventAge: Duration.hours(2) })],
+      targets: [new targets.LambdaFunction(this.relayFunction, { deadLetterQueue: this.deadLetterQueue, retryAttempts: RULE_RETRY_ATTEMPTS, maxEventAge: RULE_MAX_EVENT_AGE })],
     });
   }
 }

@@ -71,6 +71,11 @@ export const contextSettings = [
     default: 2,
     description: 'Reserved concurrency of the CRM normaliser and the CRM outbound function (bounds calls to CRM APIs); 0 reserves none.',
   },
+  {
+    key: 'salesforceEventRelaySource',
+    default: undefined,
+    description: 'A Salesforce Event Relay partner event source (aws.partner/salesforce.com/<orgId>/<channelId>): adds its partner bus, a rule with a DLQ and the relay function.',
+  },
 ] as const satisfies readonly ContextSetting[];
 
 export type ContextKey = (typeof contextSettings)[number]['key'];
@@ -90,6 +95,7 @@ export interface Settings {
   readonly sesMaxSendRate: number;
   readonly sweeperReservedConcurrency: number;
   readonly crmReservedConcurrency: number;
+  readonly salesforceEventRelaySource: string | undefined;
 }
 
 function raw(scope: IConstruct, key: ContextKey): unknown {
@@ -180,6 +186,7 @@ export function readSettings(scope: IConstruct): Settings {
     sesMaxSendRate: num(scope, 'sesMaxSendRate', 14, 2, 1000),
     sweeperReservedConcurrency: num(scope, 'sweeperReservedConcurrency', 2, 0, 10),
     crmReservedConcurrency: num(scope, 'crmReservedConcurrency', 2, 0, 20),
+    salesforceEventRelaySource: str(scope, 'salesforceEventRelaySource'),
   };
 }
 

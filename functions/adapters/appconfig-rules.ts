@@ -7,7 +7,7 @@
  *
  * "In force" is the newest COMPLETE deployment: a version whose rollout was rolled back stays in
  * the history but never counts as current. One rollout at a time: a publish while one is going on
- * is a conflict, like a publish from a stale version.
+ * is refused as `RolloutRunning` (wait for it, or stop it in AppConfig), not as a stale version.
  */
 import {
   type AppConfigClient,
@@ -21,7 +21,7 @@ import {
   StartDeploymentCommand,
 } from '@aws-sdk/client-appconfig';
 import { onlyControlsChanged, PublishedRulesSchema } from '#config/rules';
-import type { PublishedRules, RulesVersions } from '#ports/ports';
+import type { PublishedRules, RolloutRunning, RulesFiles, RulesVersions } from '#ports/ports';
 
 export interface AppConfigRulesIds {
   application: string;
@@ -37,7 +37,14 @@ const ROLLING_OUT = new Set(['DEPLOYING', 'BAKING', 'VALIDATING', 'ROLLING_BACK'
 /** A hosted version's content as rules (undefined when it is not a rules bundle). */
 export function rulesOfContent(content: Uint8Array | undefined): PublishedRules | undefined {
   if (!content || content.byteLength === 0) return undefined;
-  const parsed = PublishedRulesSchema.safeParse(JSON.parse(Buffer.from(content).toString('utf8')));
+  let json: unknown;
+  try {
+    json = JSON.parse(Buffer.from(content).toString('utf8'));
+  } catch {
+    // A version someone created by hand in the console (or not JSON at all) is not a rules version.
+    return undefined;
+  }
+  const parsed = PublishedRulesSchema.safeParse(json);
   return parsed.success ? (parsed.data as PublishedRules) : undefined;
 }
 
@@ -53,17 +60,18 @@ export class AppConfigRulesVersions implements RulesVersions {
     return (out.Items ?? []).filter((d) => d.ConfigurationProfileId === undefined || d.ConfigurationProfileId === this.ids.profile);
   }
 
-  async publish(rules: Omit<PublishedRules, 'version'>, expectedCurrent: number): Promise<PublishedRules | 'conflict'> {
+  async publish(rules: Omit<PublishedRules, 'version'>, expectedCurrent: number, inForceFiles: RulesFiles): Promise<PublishedRules | 'conflict' | RolloutRunning> {
     const deployments = await this.deployments();
-    if (deployments.some((d) => d.State && ROLLING_OUT.has(d.State))) return 'conflict';
+    const rolling = deployments.find((d) => d.State && ROLLING_OUT.has(d.State));
+    if (rolling) return { kind: 'rolling-out', version: Number(rolling.ConfigurationVersion ?? 0), state: String(rolling.State) };
     const inForce = deployments.find((d) => d.State === 'COMPLETE');
     if (Number(inForce?.ConfigurationVersion ?? 0) !== expectedCurrent) return 'conflict';
     const latest = await this.client.send(new ListHostedConfigurationVersionsCommand({ ApplicationId: this.ids.application, ConfigurationProfileId: this.ids.profile, MaxResults: 1 }));
     const latestNumber = latest.Items?.[0]?.VersionNumber ?? 0;
     const published: PublishedRules = { ...rules, version: latestNumber + 1 };
-    // A kill switch must not wait for the linear rollout of a cadence change.
-    const inForceRules = this.ids.immediateStrategy && inForce?.ConfigurationVersion ? await this.get(Number(inForce.ConfigurationVersion)) : undefined;
-    const strategy = this.ids.immediateStrategy && inForceRules && onlyControlsChanged(inForceRules.files, rules.files) ? this.ids.immediateStrategy : this.ids.deploymentStrategy;
+    // A kill switch must not wait for the linear rollout of a cadence change. Compared with the
+    // files the caller read as in force (version 0's too: on a fresh stack nothing is deployed yet).
+    const strategy = this.ids.immediateStrategy && onlyControlsChanged(inForceFiles, rules.files) ? this.ids.immediateStrategy : this.ids.deploymentStrategy;
     try {
       await this.client.send(
         new CreateHostedConfigurationVersionCommand({

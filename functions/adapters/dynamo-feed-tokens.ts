@@ -9,7 +9,7 @@
  * On AWS the metrics function may write only under this partition (dynamodb:LeadingKeys).
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, PutCommand, paginateQuery, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { FEED_TOKEN_ID_RE, type FeedTokenInfo, type FeedTokenRecord } from '#domain/feed-token';
 import type { FeedTokenStore } from '#ports/ports';
 
@@ -55,22 +55,19 @@ export class DynamoFeedTokens implements FeedTokenStore {
 
   async list(): Promise<FeedTokenInfo[]> {
     const out: FeedTokenInfo[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const page = await this.doc.send(
-        new QueryCommand({
-          TableName: this.table,
-          KeyConditionExpression: 'pk = :pk',
-          ExpressionAttributeValues: { ':pk': FEED_TOKEN_PK },
-          // The hash is never read for a listing.
-          ProjectionExpression: 'sk, #name, createdAt, expiresAt, revokedAt, createdBy',
-          ExpressionAttributeNames: { '#name': 'name' },
-          ...(start && { ExclusiveStartKey: start }),
-        }),
-      );
-      out.push(...(page.Items ?? []).map(infoOf));
-      start = page.LastEvaluatedKey;
-    } while (start);
+    // Every page (the SDK's paginator follows LastEvaluatedKey).
+    const pages = paginateQuery(
+      { client: this.doc },
+      {
+        TableName: this.table,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': FEED_TOKEN_PK },
+        // The hash is never read for a listing.
+        ProjectionExpression: 'sk, #name, createdAt, expiresAt, revokedAt, createdBy',
+        ExpressionAttributeNames: { '#name': 'name' },
+      },
+    );
+    for await (const page of pages) out.push(...(page.Items ?? []).map(infoOf));
     return out;
   }
 

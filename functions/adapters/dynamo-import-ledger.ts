@@ -25,7 +25,8 @@ export class DynamoImportLedger implements ImportLedger {
       let keys: Record<string, unknown>[] | undefined = unique.slice(i, i + 100).map((id) => DynamoImportLedger.key(id));
       for (let attempt = 0; keys && keys.length > 0 && attempt < 8; attempt++) {
         if (attempt > 0) await sleepMs(50 * 2 ** attempt);
-        const out: BatchGetCommandOutput = await this.doc.send(new BatchGetCommand({ RequestItems: { [this.table]: { Keys: keys, ProjectionExpression: 'pk' } } }));
+        // Consistent: a run right after another (the CLI following a cursor, a retry) must see what it just recorded.
+        const out: BatchGetCommandOutput = await this.doc.send(new BatchGetCommand({ RequestItems: { [this.table]: { Keys: keys, ProjectionExpression: 'pk', ConsistentRead: true } } }));
         for (const item of out.Responses?.[this.table] ?? []) found.add(String(item.pk).slice('IMPORT#'.length));
         keys = out.UnprocessedKeys?.[this.table]?.Keys;
       }

@@ -5,7 +5,7 @@
  * item limit), TTL is the lifecycle rule, and the same adapter runs on AWS and against DynamoDB Local.
  */
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
-import { type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { type DynamoDBDocumentClient, GetCommand, PutCommand, paginateQuery, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import type { Quarantine, QuarantinedItem, QuarantineEntry, QuarantineKind } from '#ports/ports';
 import { TTL_ATTRIBUTE } from './table.ts';
 
@@ -63,21 +63,18 @@ export class DynamoQuarantine implements Quarantine {
 
   async list(day: string): Promise<QuarantinedItem[]> {
     const out: QuarantinedItem[] = [];
-    let start: Record<string, unknown> | undefined;
-    do {
-      const page = await this.doc.send(
-        new QueryCommand({
-          TableName: this.table,
-          KeyConditionExpression: 'pk = :pk',
-          ExpressionAttributeValues: { ':pk': `QUAR#${day}` },
-          ProjectionExpression: 'sk, #src, kind, reason, paths, portal, replayedAt, replayOutcome',
-          ExpressionAttributeNames: { '#src': 'source' },
-          ...(start && { ExclusiveStartKey: start }),
-        }),
-      );
-      out.push(...(page.Items ?? []).map(itemOf));
-      start = page.LastEvaluatedKey;
-    } while (start);
+    // Every page (the SDK's paginator follows LastEvaluatedKey).
+    const pages = paginateQuery(
+      { client: this.doc },
+      {
+        TableName: this.table,
+        KeyConditionExpression: 'pk = :pk',
+        ExpressionAttributeValues: { ':pk': `QUAR#${day}` },
+        ProjectionExpression: 'sk, #src, kind, reason, paths, portal, replayedAt, replayOutcome',
+        ExpressionAttributeNames: { '#src': 'source' },
+      },
+    );
+    for await (const page of pages) out.push(...(page.Items ?? []).map(itemOf));
     return out;
   }
 

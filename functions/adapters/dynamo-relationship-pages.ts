@@ -5,7 +5,9 @@ import { BadCursorError, type RelationshipPages } from '#handlers/config-diff';
 
 /**
  * The relationship state items of the single table, by a paged scan (a diff reads everyone once;
- * no index lists them all). The cursor is the scan's last key (`REL#<id>`, `STATE`): no personal data.
+ * no index lists them all). The cursor is the scan's last evaluated key, base64url JSON `{pk, sk}`:
+ * the key of whichever item the scan read last (a relationship's, or any other item's, since the
+ * filter applies after reading), and keys hold ids and keyed hashes, no personal data.
  */
 export class DynamoRelationshipPages implements RelationshipPages {
   constructor(
@@ -36,11 +38,20 @@ export class DynamoRelationshipPages implements RelationshipPages {
   }
 }
 
+/** DynamoDB's key attribute limits (bytes of UTF-8): a key outside them is refused with a ValidationException. */
+const MAX_PARTITION_KEY_BYTES = 2048;
+const MAX_SORT_KEY_BYTES = 1024;
+
+const keyPart = (value: unknown, maxBytes: number): value is string =>
+  typeof value === 'string' && value.length > 0 && Buffer.byteLength(value, 'utf8') <= maxBytes;
+
+/** A key DynamoDB could have returned as LastEvaluatedKey, or BadCursorError (a 400, never the scan's 500). */
 function decodeCursor(cursor: string): Record<string, unknown> {
   try {
     const key = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown;
-    if (key && typeof key === 'object' && typeof (key as { pk?: unknown }).pk === 'string' && typeof (key as { sk?: unknown }).sk === 'string') {
-      return { pk: (key as { pk: string }).pk, sk: (key as { sk: string }).sk };
+    if (key && typeof key === 'object') {
+      const { pk, sk } = key as { pk?: unknown; sk?: unknown };
+      if (keyPart(pk, MAX_PARTITION_KEY_BYTES) && keyPart(sk, MAX_SORT_KEY_BYTES)) return { pk, sk };
     }
   } catch {
     // fall through: not ours

@@ -7,7 +7,7 @@
  *
  * Every write is conditional: the next version number is taken once (two publishers cannot both
  * win), the job item only moves to a newer version, and a replanned state is written only over
- * the version it was decided from.
+ * the item version it was decided from.
  */
 import { ConditionalCheckFailedException, TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
@@ -37,6 +37,7 @@ export class DynamoRulesVersions implements RulesVersions {
     private readonly table: string,
   ) {}
 
+  // No rollout here: the version in force is simply the newest, so the in-force files are not needed.
   async publish(rules: Omit<PublishedRules, 'version'>, expectedCurrent: number): Promise<PublishedRules | 'conflict'> {
     const published: PublishedRules = { ...rules, version: expectedCurrent + 1 };
     try {
@@ -144,7 +145,7 @@ export class DynamoReplanWriter implements ReplanWriter {
     private readonly table: string,
   ) {}
 
-  async saveReplanned(state: RelationshipState, expected: { version: number; planVersion: number }, rulesVersion: number, entry: TimelineEntry): Promise<'saved' | 'conflict'> {
+  async saveReplanned(state: RelationshipState, expectedVersion: number, entry: TimelineEntry): Promise<'saved' | 'conflict'> {
     try {
       await this.doc.send(
         new TransactWriteCommand({
@@ -152,13 +153,11 @@ export class DynamoReplanWriter implements ReplanWriter {
             {
               Put: {
                 TableName: this.table,
-                Item: stateItem({ ...state, version: expected.version + 1 }),
-                // The item version alone would do; the plan and rules versions say what the job
-                // guards: nobody replanned since the read, and no newer rules planned it.
-                ConditionExpression:
-                  'v = :v AND #s.planVersion = :pv AND (attribute_not_exists(#s.rulesVersion) OR #s.rulesVersion < :rv) AND (attribute_not_exists(#s.nextTouch.rulesVersion) OR #s.nextTouch.rulesVersion < :rv)',
-                ExpressionAttributeNames: { '#s': 's' },
-                ExpressionAttributeValues: { ':v': expected.version, ':pv': expected.planVersion, ':rv': rulesVersion },
+                Item: stateItem({ ...state, version: expectedVersion + 1 }),
+                // The item version is enough: every write of a state (a handler's, another job's)
+                // moves it, so the plan and rules versions the decision read are still the stored ones.
+                ConditionExpression: 'v = :v',
+                ExpressionAttributeValues: { ':v': expectedVersion },
               },
             },
             { Put: { TableName: this.table, Item: { ...keys.timeline(state.id, entry.at, entry.eventId), e: entry } } },

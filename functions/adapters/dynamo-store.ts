@@ -285,10 +285,12 @@ export class DynamoInboxStore implements InboxStore, NotificationInbox {
     );
   }
 
+  /** Also reads an item kept before notifications were stored as text (the map in `notification`), so a deploy drops none still waiting. */
   async getNotification(key: string): Promise<unknown> {
     const out = await this.doc.send(new GetCommand({ TableName: this.table, Key: keys.inbox(key), ConsistentRead: true }));
     const text = out.Item?.notificationJson;
-    return typeof text === 'string' ? (JSON.parse(text) as unknown) : undefined;
+    if (typeof text === 'string') return JSON.parse(text) as unknown;
+    return out.Item?.notification;
   }
 }
 

@@ -30,7 +30,7 @@ import { HUBSPOT_SETTINGS } from '#crm/hubspot/settings';
 import { createSalesforceApi } from '#crm/salesforce/api';
 import { salesforceCatalog } from '#crm/salesforce/catalog';
 import { SF } from '#crm/salesforce/settings';
-import { createPipedriveApi, DEFAULT_API_URL as PIPEDRIVE_API_URL, DEFAULT_RATE_PER_2S } from '#crm/pipedrive/api';
+import { pipedriveApiFromSettings } from '#crm/pipedrive/api';
 import { pipedriveCatalog } from '#crm/pipedrive/catalog';
 import { PIPEDRIVE_SETTINGS } from '#crm/pipedrive/index';
 
@@ -152,13 +152,7 @@ export const CATALOG_SETTINGS: Record<CrmName, readonly string[]> = {
 async function readCatalog(crm: CrmName, settings: CrmSettings, mapping: CrmMapping): Promise<CrmCatalog> {
   if (crm === 'hubspot') return hubspotCatalog(await hubspotApiFromSettings(settings), mapping);
   if (crm === 'salesforce') return salesforceCatalog(createSalesforceApi(settings), mapping);
-  const rate = Number(await settings.get(PIPEDRIVE_SETTINGS.rateLimit));
-  const api = createPipedriveApi({
-    baseUrl: (await settings.get(PIPEDRIVE_SETTINGS.apiUrl))?.trim() || PIPEDRIVE_API_URL,
-    token: async () => (await settings.get(PIPEDRIVE_SETTINGS.apiToken))?.trim() ?? '',
-    ratePer2s: Number.isInteger(rate) && rate > 0 ? rate : DEFAULT_RATE_PER_2S,
-  });
-  return pipedriveCatalog(api);
+  return pipedriveCatalog(await pipedriveApiFromSettings(settings));
 }
 
 export type CoverageOutcome = { crm: CrmName; report: CoverageReport } | { crm: CrmName; error: string };

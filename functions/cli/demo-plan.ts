@@ -25,6 +25,8 @@ export interface DemoPlanInput {
   holdout: HoldoutSettings;
   /** Lost reasons whose track sends weekly e-mail (config/cadence.yaml); default: all but unresponsive and bad-fit. */
   weeklyReasons?: readonly LostReason[];
+  /** config/metrics.yaml `taskOnTimeGraceHours`: a completion within it is on time (default 24, as shipped). */
+  onTimeGraceHours?: number;
 }
 
 export type ConsentState = 'granted' | 'unknown' | 'denied';
@@ -99,6 +101,8 @@ export interface DemoPlan {
   runId: string;
   seed: number;
   weeks: number;
+  /** Completions at most this many hours after the due instant are on time (the stack's own rule). */
+  onTimeGraceHours: number;
   accounts: DemoAccount[];
   people: DemoPerson[];
 }
@@ -132,15 +136,15 @@ export function kindsIn(plan: DemoPlan): Set<string> {
   for (const p of plan.people) {
     for (const r of p.responses) kinds.add(r.kind);
     for (const t of p.tasks) {
-      if (t.afterHours !== undefined) kinds.add(t.afterHours <= ON_TIME_HOURS ? 'task-on-time' : 'task-late');
+      if (t.afterHours !== undefined) kinds.add(t.afterHours <= plan.onTimeGraceHours ? 'task-on-time' : 'task-late');
       if ((REQUALIFICATION_OUTCOMES as readonly string[]).includes(t.outcome)) kinds.add('requalification');
     }
   }
   return kinds;
 }
 
-/** A completion within this many hours after the due instant is on time (config/metrics.yaml taskOnTimeGraceHours ships 24). */
-export const ON_TIME_HOURS = 20;
+/** config/metrics.yaml taskOnTimeGraceHours as shipped. */
+export const DEFAULT_ON_TIME_GRACE_HOURS = 24;
 
 // ---------------------------------------------------------------------------------------------
 // Seeded randomness (mulberry32): small, fast and the same on every platform.
@@ -320,6 +324,7 @@ export function planDemo(input: DemoPlanInput): DemoPlan {
   const r = rng(input.seed);
   const weekly = new Set(input.weeklyReasons ?? WEEKLY_DEFAULT);
   const run = slug(runId);
+  const grace = input.onTimeGraceHours ?? DEFAULT_ON_TIME_GRACE_HOURS;
 
   // Accounts: one lost deal each, spread over the first 70 % of the span (later losses would have
   // no time to show anything), owned by the active owners.
@@ -502,14 +507,16 @@ export function planDemo(input: DemoPlanInput): DemoPlan {
         const done = r.chance(0.85);
         const outcome: TouchOutcome =
           t === 0 && !writes && r.chance(0.15) ? r.pick(REQUALIFICATION_OUTCOMES) : r.weighted([['done', 75], ['left-message', 15], ['no-answer', 10]] as const);
-        p.tasks.push(done ? { afterHours: r.chance(onTime) ? r.int(1, ON_TIME_HOURS) : r.int(36, 200), outcome } : { outcome });
+        // On time: well inside the stack's grace; late: clearly past it.
+        const afterHours = r.chance(onTime) && grace >= 2 ? r.int(1, grace - 1) : r.int(grace + 12, grace + 176);
+        p.tasks.push(done ? { afterHours, outcome } : { outcome });
       }
     }
   }
 
-  ensureEveryKind({ people, accounts, weeks, run, r, acc, nextReferral: () => ++referrals });
+  ensureEveryKind({ people, accounts, weeks, run, grace, r, acc, nextReferral: () => ++referrals });
   for (const p of people) p.responses.sort((x, y) => x.week - y.week);
-  return { runId: input.runId, seed: input.seed, weeks, accounts, people };
+  return { runId: input.runId, seed: input.seed, weeks, onTimeGraceHours: grace, accounts, people };
 }
 
 /** Responses that answer an e-mail (a click aside): they need one to have been sent. */
@@ -569,6 +576,7 @@ interface Coverage {
   accounts: DemoAccount[];
   weeks: number;
   run: string;
+  grace: number;
   r: Rng;
   acc: (p: DemoPerson) => DemoAccount;
   nextReferral: () => number;
@@ -583,7 +591,7 @@ function ensureEveryKind(c: Coverage): void {
   const { people, weeks, r } = c;
   const taken = new Set<DemoPerson>();
   const byLoss = [...people].sort((x, y) => c.acc(x).lostWeek - c.acc(y).lostWeek);
-  const have = () => kindsIn({ runId: '', seed: 0, weeks, accounts: c.accounts, people });
+  const have = () => kindsIn({ runId: '', seed: 0, weeks, onTimeGraceHours: c.grace, accounts: c.accounts, people });
   const writesNothing = (p: DemoPerson) => !p.responses.some((x) => EMAIL_KINDS.has(x.kind));
   const candidate = (fits: (p: DemoPerson) => boolean) =>
     byLoss.find((p) => !taken.has(p) && p.responses.length === 0 && fits(p)) ??
@@ -624,10 +632,10 @@ function ensureEveryKind(c: Coverage): void {
         if (p) {
           taken.add(p);
           const task = p.tasks[0] as DemoTaskCompletion;
-          if (kind === 'task-on-time') task.afterHours = 4;
-          else if (kind === 'task-late') task.afterHours = 72;
+          if (kind === 'task-on-time') task.afterHours = Math.min(4, Math.max(0, c.grace - 1));
+          else if (kind === 'task-late') task.afterHours = c.grace + 48;
           else {
-            task.afterHours ??= 6;
+            task.afterHours ??= Math.max(0, Math.min(6, c.grace - 1));
             task.outcome = 'future-opportunity';
           }
         }

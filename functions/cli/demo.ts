@@ -17,7 +17,7 @@ import { resolveOwner } from '#config/owners';
 import { trackFor } from '#domain/cadence';
 import type { HoldoutSettings } from '#domain/metrics/holdout';
 import { LOCAL_DEFAULT_WEBHOOK_SECRET, signBody } from '#shared/hmac';
-import { type DemoAccount, type DemoPerson, type DemoPlan, type DemoResponse, type DemoTaskCompletion, ON_TIME_HOURS, planDemo, REQUALIFICATION_OUTCOMES, seedOf } from './demo-plan.ts';
+import { type DemoAccount, type DemoPerson, type DemoPlan, type DemoResponse, type DemoTaskCompletion, planDemo, REQUALIFICATION_OUTCOMES, seedOf } from './demo-plan.ts';
 import type { CliIO } from './index.ts';
 
 /**
@@ -340,6 +340,8 @@ export interface DemoSettings {
   /** Active owners who take their own touches: the deals' owners. */
   owners: string[];
   holdout: HoldoutSettings;
+  /** config/metrics.yaml taskOnTimeGraceHours: the stack's own on-time rule. */
+  onTimeGraceHours: number;
   /** Lost reasons whose track sends weekly e-mail. */
   weeklyReasons: LostReason[];
   /** Per lost reason, the skipped week after its weekly e-mails (for "missed me"). */
@@ -357,7 +359,8 @@ export function demoSettings(configDir: string): DemoSettings {
     const track = trackFor(rules, r);
     if (track?.weekly && track.skipWeeks > 0) skipWeekOf.set(r, { weeklyCount: track.weekly.count, skipWeeks: track.skipWeeks });
   }
-  return { owners, holdout: loadMetricsConfig(configDir).holdout, weeklyReasons, skipWeekOf };
+  const metrics = loadMetricsConfig(configDir);
+  return { owners, holdout: metrics.holdout, onTimeGraceHours: metrics.taskOnTimeGraceHours, weeklyReasons, skipWeekOf };
 }
 
 export async function demoCommand(args: string[], io: CliIO): Promise<number> {
@@ -378,14 +381,14 @@ export async function demoCommand(args: string[], io: CliIO): Promise<number> {
     io.err(`cultivate demo: cannot read the config folder ${configDir}: ${(err as Error).message}\n`);
     return 2;
   }
-  const { owners, holdout, weeklyReasons, skipWeekOf } = settings;
+  const { owners, holdout, onTimeGraceHours, weeklyReasons, skipWeekOf } = settings;
 
   const stack = new Stack(base, secret);
   const started = Date.now();
   try {
     const start = await checkStack(stack);
     const runId = Math.floor(start.getTime() / 1000).toString(36);
-    const plan = planDemo({ seed, people, weeks, runId, owners, holdout, weeklyReasons });
+    const plan = planDemo({ seed, people, weeks, runId, owners, holdout, weeklyReasons, onTimeGraceHours });
     const summary = await play(stack, plan, { holdoutPercent: holdout.percent, skipWeekOf, configDir }, start, say);
     summary.seconds = Math.round((Date.now() - started) / 100) / 10;
     io.out(json ? `${JSON.stringify(summary, null, 2)}\n` : formatSummary(summary));
@@ -620,7 +623,7 @@ async function completeTasks(stack: Stack, plan: DemoPlan, b: TaskBook): Promise
     })),
   );
   for (const t of completions) {
-    b.add((t.completion.afterHours as number) <= ON_TIME_HOURS ? 'onTime' : 'late');
+    b.add((t.completion.afterHours as number) <= plan.onTimeGraceHours ? 'onTime' : 'late');
     if ((REQUALIFICATION_OUTCOMES as readonly string[]).includes(t.completion.outcome)) b.add('requalification');
     b.openTasks.splice(b.openTasks.indexOf(t), 1);
   }

@@ -120,13 +120,17 @@ async function diffOver(a: Api, files: RulesFiles): Promise<{ ok: true; diff: Co
 const POLL_MS = 500;
 const WAIT_LIMIT_MS = 30 * 60_000;
 
-async function waitForReplan(a: Api, version: number): Promise<ReplanJob | undefined> {
-  const until = Date.now() + WAIT_LIMIT_MS;
+/**
+ * The job of `version` (or of a newer one, which took over) once it is no longer running; while
+ * none has started, undefined: an older version's job is never reported as this one's (on AWS a
+ * version's job starts only when its rollout is complete). At the wait limit, what there is.
+ */
+async function waitForReplan(a: Api, version: number, limitMs = WAIT_LIMIT_MS): Promise<ReplanJob | undefined> {
+  const until = Date.now() + limitMs;
   for (;;) {
     const { body } = await a.call<ReplanJob | { status: 'none' }>('GET', '/config/replan');
-    const job = 'rulesVersion' in body ? body : undefined;
-    // A newer publish took over, or this one's job finished: either way, nothing more to wait for.
-    if (job && (job.rulesVersion > version || (job.rulesVersion === version && job.status !== 'running'))) return job;
+    const job = 'rulesVersion' in body && body.rulesVersion >= version ? body : undefined;
+    if (job && (job.rulesVersion > version || job.status !== 'running')) return job;
     if (Date.now() > until) return job;
     await new Promise((r) => setTimeout(r, POLL_MS));
   }
@@ -134,10 +138,15 @@ async function waitForReplan(a: Api, version: number): Promise<ReplanJob | undef
 
 export function formatReplan(job: ReplanJob | undefined): string {
   if (!job) return 'no replan job yet (nothing was published)\n';
+  if (job.onlyControls) return `replan to rules v${job.rulesVersion} (from v${job.fromVersion}): not needed: only controls.yaml changed (kill switches and dry-run are read when a touch is sent)\n`;
   const c = job.counts;
   const head = `replan to rules v${job.rulesVersion} (from v${job.fromVersion}): ${job.status}${job.status === 'running' ? ` (${job.pages} pages so far)` : ''}${job.error ? `: ${job.error}` : ''}`;
   return `${head}\n  ${c.replanned} replanned, ${c.unchanged} unchanged, ${c.alreadyCurrent} already planned under v${job.rulesVersion}, ${c.inFlight} being sent (left alone); ${c.scanned} items read\n  look one up: cultivate explain <relationship id>\n`;
 }
+
+/** --wait found no job of the version it published within the wait. */
+const noJobYet = (version: number) =>
+  `no replan job for rules v${version} yet: on AWS it starts once v${version}'s rollout is complete (or never, if the rollout was rolled back: cultivate config versions); follow it with cultivate config replan --wait\n`;
 
 function formatPublished(p: Published, what: string): string {
   const note = p.note ? `: "${p.note}"` : '';
@@ -270,7 +279,7 @@ async function finish(a: Api, io: CliIO, values: Values, published: Published, d
   }
   io.out(formatPublished(published, what));
   io.out(`\nwhat it changes for the people in nurture now (the rules in force were v${published.previous}):\n${formatDiff(label, diff, requests)}`);
-  if (values.wait) io.out(`\n${formatReplan(job)}`);
+  if (values.wait) io.out(`\n${job ? formatReplan(job) : noJobYet(published.version)}`);
   return job && job.status === 'failed' ? 1 : 0;
 }
 

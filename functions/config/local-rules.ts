@@ -1,18 +1,19 @@
 /**
  * Published rules on the local stack (`npm start`): versions in the table, the version in force
  * swapped at once on publish, and the replan job run in this process, one run at a time. A job
- * left running when the stack stopped (or crashed) resumes from its cursor at the next start.
+ * left running when the stack stopped (or crashed) resumes from its cursor at the next start, and a
+ * version stored without its job (the process stopped in between) gets it at the next start.
  */
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { DynamoRelationshipPages } from '#adapters/dynamo-relationship-pages';
 import { DynamoRelationshipStore } from '#adapters/dynamo-store';
 import { DynamoReplanJobs, DynamoReplanWriter, DynamoRulesVersions } from '#adapters/dynamo-rules';
 import type { ConfigRulesDeps } from '#http/config';
-import { type ReplanDeps, runReplan, startReplan } from '#handlers/config-replan';
+import { reconcileReplan, type ReplanDeps, runReplan, startReplan } from '#handlers/config-replan';
 import type { Clock, Logger } from '#ports/ports';
 import { readConfigSources } from './load.ts';
 import { loadMetricsConfig } from './metrics.ts';
-import { filesOf } from './rules.ts';
+import { filesOf, onlyControlsChanged, type RulesFiles } from './rules.ts';
 import { replanRulesOf, RulesSource } from './rules-source.ts';
 import { loadSendingConfig } from './sending.ts';
 
@@ -72,8 +73,18 @@ export async function startLocalRules(opts: {
       );
   };
 
-  const unfinished = await jobs.get();
-  if (unfinished?.status === 'running') run(unfinished.rulesVersion);
+  // The job of a version newly in force (none when only controls.yaml changed: read at send time).
+  const startFor = async (version: number, files: RulesFiles, previous: { version: number; files: RulesFiles }) => {
+    if (await startReplan({ jobs, clock, logger }, version, previous.version, { controlsOnly: onlyControlsChanged(previous.files, files) })) run(version);
+  };
+
+  // A version stored just before the process stopped has no job yet (it starts after the store),
+  // and a job left running resumes from its cursor: nothing else runs one in a fresh process.
+  const inForce = source.current;
+  const previous = inForce.version - 1;
+  const before = inForce.version === 0 ? undefined : previous === 0 ? { files: bundled() } : await versions.get(previous);
+  const due = await reconcileReplan({ jobs, clock, logger }, { version: inForce.version, files: inForce.files, previous: { version: Math.max(previous, 0), files: before?.files } });
+  if (due !== undefined) run(due);
 
   return {
     source,
@@ -85,7 +96,7 @@ export async function startLocalRules(opts: {
       jobs,
       published: async (rules, previous) => {
         source.use(rules);
-        if (await startReplan({ jobs, clock, logger }, rules.version, previous)) run(rules.version);
+        await startFor(rules.version, rules.files, previous);
       },
     },
     idle: async () => {

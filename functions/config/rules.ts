@@ -20,10 +20,15 @@ export type { PublishedRules, RulesFileName, RulesFiles };
 
 export const RULES_FILES = [CONFIG_FILES.cadence, CONFIG_FILES.content, CONFIG_FILES.owners, CONFIG_FILES.controls] as RulesFileName[];
 
-/** Under DynamoDB's 400 KB item (the versions are items locally) with room for the rest of it. */
-export const MAX_RULES_CHARS = 350_000;
+/**
+ * Bytes of UTF-8 the rule files of one version may hold together: under DynamoDB's 400 KB item (the
+ * versions are items locally, and the limit counts bytes, so a playbook in Japanese reaches it
+ * with a third of the characters) with room for the rest of it; AppConfig's hosted 2 MB is far.
+ */
+export const MAX_RULES_BYTES = 350_000;
 
-const fileText = z.string().max(MAX_RULES_CHARS);
+// A string of at most N bytes has at most N characters: the stored bundle's loose bound.
+const fileText = z.string().max(MAX_RULES_BYTES);
 
 /** A published bundle as stored (DynamoDB locally, the AppConfig hosted configuration on AWS). */
 export const PublishedRulesSchema = z.strictObject({
@@ -92,9 +97,9 @@ export type RulesCheck = { ok: true; config: CultivateConfig } | { ok: false; pr
 
 /** The same `parseConfig` as `config check`, plus the size a version may have. */
 export function checkRules(files: RulesFiles): RulesCheck {
-  const size = RULES_FILES.reduce((n, f) => n + (files[f]?.length ?? 0), 0);
-  if (size > MAX_RULES_CHARS) {
-    return { ok: false, problems: [{ file: 'cadence.yaml', line: 1, col: 1, message: `the rule files together are ${size} characters; a version holds at most ${MAX_RULES_CHARS}` }] };
+  const size = RULES_FILES.reduce((n, f) => n + Buffer.byteLength(files[f] ?? '', 'utf8'), 0);
+  if (size > MAX_RULES_BYTES) {
+    return { ok: false, problems: [{ file: 'cadence.yaml', line: 1, col: 1, message: `the rule files together are ${size} bytes (UTF-8); a version holds at most ${MAX_RULES_BYTES}` }] };
   }
   for (const name of ['cadence.yaml', 'content.yaml', 'owners.yaml'] as const) {
     if (files[name] === undefined) return { ok: false, problems: [{ file: name, line: 1, col: 1, message: 'missing: a version needs cadence.yaml, content.yaml and owners.yaml' }] };

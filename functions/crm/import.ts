@@ -21,9 +21,10 @@ const DAY_MS = 86_400_000;
 /** CRM pages one run reads at most: a search whose pages hold nothing in the window (Pipedrive lists by update time) still returns in time. */
 export const MAX_PAGES_PER_RUN = 10;
 /**
- * No new page is read after this long: a page of 100 deals published at 5 a second takes 20 s, so
- * a run behind an HTTP API (29 s on API Gateway) publishes one page and hands back the cursor,
- * while a dry run, which only lists, reads pages up to its limit.
+ * No new page is read after this long, so a run whose pages hold nothing to publish (or a dry run,
+ * which only lists and reads pages up to its limit) still answers behind an HTTP API (29 s on API
+ * Gateway). A real run also stops after the first page it published from: a page of 100 deals at
+ * 5 a second takes 20 s, so one call publishes one page and hands back the cursor.
  */
 export const RUN_BUDGET_MS = 5_000;
 
@@ -75,7 +76,11 @@ export interface ImportOptions {
   until?: Date;
   /** Lists and counts, publishes and records nothing. */
   dryRun?: boolean;
-  /** Stop after the page on which this many deals were listed (a CRM page is never split), after `MAX_PAGES_PER_RUN` pages, or once `RUN_BUDGET_MS` has passed. Default 500. */
+  /**
+   * Stop after the page on which this many deals were listed (a CRM page is never split), after
+   * `MAX_PAGES_PER_RUN` pages, or once `RUN_BUDGET_MS` has passed. Default 500. A real run stops
+   * after the first page it published anything from, whatever the limit (one page per call).
+   */
   limit?: number;
   /** Resume where a previous run stopped. */
   cursor?: string;
@@ -147,7 +152,7 @@ export async function runImport(deps: ImportDeps, crm: CrmName, opts: ImportOpti
     summary.permissionAskOnly += todo.filter((n) => n.import?.permissionAskOnly).length;
     if (!dryRun) summary.published += await publishPaced(deps, todo);
     cursor = page.cursor;
-  } while (cursor !== undefined && summary.listed < limit && pages < MAX_PAGES_PER_RUN && Date.now() - started < RUN_BUDGET_MS);
+  } while (cursor !== undefined && (dryRun || summary.published === 0) && summary.listed < limit && pages < MAX_PAGES_PER_RUN && Date.now() - started < RUN_BUDGET_MS);
 
   if (cursor !== undefined) summary.cursor = cursor;
   deps.logger.info('CRM import ran', { crm, ...summary, cursor: undefined, more: cursor !== undefined });
@@ -171,14 +176,3 @@ async function publishPaced(deps: ImportDeps, notifications: readonly MaybeImpor
   return published;
 }
 
-
-/** For tests and a one-off local run. */
-export class MemoryImportLedger implements ImportLedger {
-  readonly ids = new Set<string>();
-  async seen(ids: readonly string[]): Promise<Set<string>> {
-    return new Set(ids.filter((id) => this.ids.has(id)));
-  }
-  async remember(items: readonly { id: string }[]): Promise<void> {
-    for (const i of items) this.ids.add(i.id);
-  }
-}

@@ -147,6 +147,14 @@ export function applyInbound(
     switch (event.type) {
       case 'lead-closed-lost': {
         const d = event.data;
+        // The same deal's loss again while its nurture runs (an import of a deal already lost
+        // live, whose event id differs from the webhook's): applying it would reset lostAt and
+        // restart the cadence, so it is recorded as superseded and changes nothing.
+        if (state.stage === 'nurturing' && d.dealId !== undefined && d.dealId === state.nurture?.dealId) {
+          superseded = true;
+          entry(`${describe(event)} (superseded: already in nurture for this deal)`, compact({ reason: d.reason, dealId: d.dealId }), true);
+          break;
+        }
         state = {
           ...state,
           nurture: {

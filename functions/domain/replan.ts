@@ -1,9 +1,12 @@
 /**
  * Replanning a relationship under newly published rules (`cultivate config publish`), decided
  * purely: the same history and step counters, the next touch planned again from `now` by the new
- * rules' planner, exactly as `cultivate diff` predicts. A touch queued or being sent is left alone
- * (its own final claim decides), and so is a relationship already planned under these rules or
- * newer ones (a handler got there first, or a resumed page of the job), so a re-run changes nothing.
+ * rules' planner. Only where the rules changed for this person: like `cultivate diff`, the old and
+ * the new rules both plan from `now`, and where they plan the same touch the stored one stays as it
+ * is, even when a cap, a hold or a late send moved it since it was planned (replanning it would undo
+ * that, under rules that did not change). A touch queued or being sent is left alone (its own final
+ * claim decides), and so is a relationship already planned under these rules or newer ones (a
+ * handler got there first, or a resumed page of the job), so a re-run changes nothing.
  *
  * The rules version rides on the planned touch (`rulesVersion`, stamped by the pipeline's planner)
  * and, once a replan wrote it, on the state (`rulesVersion`), so a relationship the new rules leave
@@ -48,6 +51,12 @@ export interface ReplanInput {
   state: RelationshipState;
   /** The published rules' planner (it stamps `rulesVersion` on what it plans). */
   planner: Planner;
+  /**
+   * The planner of the rules the stored touch was planned under: `fromVersion`'s, as `cultivate diff`
+   * compares (the job hands in the version stamped on the touch when it is another one, e.g. one
+   * planned during a rollout that was rolled back, or one a superseded job did not reach).
+   */
+  previous: Planner;
   fromVersion: number;
   toVersion: number;
   now: Date;
@@ -90,6 +99,8 @@ export function replanDecision(input: ReplanInput): ReplanDecision {
   if (current && current.status !== 'planned') return { kind: 'skip', reason: 'in-flight' };
   if (rulesVersionOf(state) >= input.toVersion) return { kind: 'skip', reason: 'already-current' };
   const planned = planAgain(input.planner, state, now);
+  // The rules did not change for this person (what diff counts as unchanged): the stored touch stays.
+  if ((compareTouches(planAgain(input.previous, state, now), planned) ?? 'unchanged') === 'unchanged') return { kind: 'skip', reason: 'unchanged' };
   const change = compareTouches(current, planned);
   if (change === undefined || change === 'unchanged') return { kind: 'skip', reason: 'unchanged' };
   const planVersion = state.planVersion + 1;

@@ -18,13 +18,16 @@ export interface PublishDeps {
   versions: RulesVersions;
   /** The deployed config/ folder's rule files: version 0, in force until the first publish. */
   bundled: () => RulesFiles;
-  published?: (rules: PublishedRules, previous: number) => Promise<void>;
+  /** After a version is stored; `previous` is the version that was in force (its files, to compare). */
+  published?: (rules: PublishedRules, previous: { version: number; files: RulesFiles }) => Promise<void>;
 }
 
 export type PublishResult =
   | { ok: true; published: PublishedRules; previous: number }
   | { ok: false; kind: 'invalid'; problems: ConfigProblem[] }
   | { ok: false; kind: 'conflict'; current: number }
+  /** On AWS: version `version` is still rolling out (`state`); nothing published. */
+  | { ok: false; kind: 'rolling-out'; version: number; state: string }
   | { ok: false; kind: 'unknown-version'; version: number };
 
 /** The version in force: the newest published, or the deployed folder as version 0. */
@@ -59,13 +62,15 @@ export async function publishRules(
   const stored = await deps.versions.publish(
     { files, publishedAt: deps.clock.now().toISOString(), note, hash: rulesHash(files), ...(input.rollbackOf !== undefined && { rollbackOf: input.rollbackOf }) },
     current.version,
+    current.files,
   );
   if (stored === 'conflict') {
     const now = await rulesInForce(deps);
     return { ok: false, kind: 'conflict', current: now.version };
   }
+  if ('kind' in stored) return { ok: false, kind: 'rolling-out', version: stored.version, state: stored.state };
   deps.logger.info('rules published', { version: stored.version, previous: current.version, hash: stored.hash, rollbackOf: stored.rollbackOf });
-  await deps.published?.(stored, current.version);
+  await deps.published?.(stored, current);
   return { ok: true, published: stored, previous: current.version };
 }
 

@@ -1,21 +1,29 @@
 /**
  * The replan job that follows a publish (or a rollback): every relationship's planned next touch is
- * planned again under the new rules, in place, keeping the person's progress (`replanDecision`,
- * functions/domain/replan.ts: what `cultivate diff` predicted).
+ * planned again under the new rules, in place, keeping the person's progress, where the rules
+ * changed for that person (`replanDecision`, functions/domain/replan.ts: what `cultivate diff`
+ * predicted). A version that changes only controls.yaml replans nothing (kill switches and dry-run
+ * are read at send time): its job is recorded as done without reading the store.
  *
  * Resumable: the job item holds a cursor, checkpointed after each page, so a crash (or a Lambda
  * running out of time) continues where the last page ended. A page cut short is read again, and
  * what it already replanned is "already current" the second time: each write is conditional on the
- * state it was decided from and on the relationship's rules version being older than the job's, so
- * nothing is replanned twice and no newer work is overwritten. A newer publish takes the job item
- * over; the older job sees that at its next page or checkpoint and stops. Runs are serialised
- * (one at a time: a FIFO queue on AWS, a chain locally), so the newer job starts after the older
- * one stopped and replans whatever the older one wrote under older rules. Writes are paced
- * (`perSecond`), so a large store does not take the table's capacity from the live pipeline.
+ * item version it was decided from, so nothing is replanned twice and no newer work is overwritten.
+ * A newer publish takes the job item over; the older job sees that at its next page or checkpoint
+ * and stops, and the newer job compares from the older job's starting rules (what it may not have
+ * reached). Runs are serialised (one at a time: a FIFO queue on AWS, a chain locally), so the newer
+ * job starts after the older one stopped. Writes are paced (`perSecond`), so a large store does not
+ * take the table's capacity from the live pipeline.
+ *
+ * The loop in `replanOne` is not `updateRelationship` (conditional-update.ts): the replan writes the
+ * state and its timeline entry in one transaction (a replanned touch is never without the entry
+ * that explains it), where `updateRelationship` saves and then appends, and the job counts why each
+ * relationship was left alone.
  */
 import pThrottle from 'p-throttle';
+import { onlyControlsChanged, type RulesFiles } from '#config/rules';
 import type { Planner } from '#domain/planner';
-import { replanDecision } from '#domain/replan';
+import { replanDecision, type StampedTouch } from '#domain/replan';
 import type { PlannedTouch, RelationshipState } from '#domain/types';
 import type { Clock, Logger, RelationshipStore, ReplanCounts, ReplanJob, ReplanJobs, ReplanWriter } from '#ports/ports';
 import type { RelationshipPages } from './config-diff.ts';
@@ -49,12 +57,53 @@ const MAX_ATTEMPTS = 10;
 
 export const zeroCounts = (): ReplanCounts => ({ scanned: 0, replanned: 0, unchanged: 0, alreadyCurrent: 0, inFlight: 0, retries: 0 });
 
-/** Starts the job for a newly published version (superseding an older one). False: a newer job is there. */
-export async function startReplan(deps: Pick<ReplanDeps, 'jobs' | 'clock' | 'logger'>, rulesVersion: number, fromVersion: number): Promise<boolean> {
+/**
+ * Starts the job for a newly published version (superseding an older one). False: the job item
+ * already belongs to this version or a newer one. `controlsOnly`: the version changed only
+ * controls.yaml against `fromVersion`; when the job before it finished, nothing needs replanning and
+ * the job is recorded as done at once (otherwise it still replans what the unfinished one did not).
+ */
+export async function startReplan(deps: Pick<ReplanDeps, 'jobs' | 'clock' | 'logger'>, rulesVersion: number, fromVersion: number, opts: { controlsOnly?: boolean } = {}): Promise<boolean> {
   const at = deps.clock.now().toISOString();
-  const started = await deps.jobs.start({ rulesVersion, fromVersion, status: 'running', pages: 0, counts: zeroCounts(), startedAt: at, updatedAt: at });
-  deps.logger.info('replan job started', { rulesVersion, fromVersion, started });
-  return started;
+  const before = await deps.jobs.get();
+  if (before && before.rulesVersion >= rulesVersion) return false;
+  // An unfinished older job left touches under its starting rules: compare from those.
+  const unfinished = before !== undefined && before.status !== 'done';
+  const from = unfinished ? Math.min(fromVersion, before.fromVersion) : fromVersion;
+  const nothingToDo = opts.controlsOnly === true && !unfinished && (before?.rulesVersion ?? 0) === fromVersion;
+  const job: ReplanJob = nothingToDo
+    ? { rulesVersion, fromVersion: from, status: 'done', onlyControls: true, pages: 0, counts: zeroCounts(), startedAt: at, updatedAt: at, finishedAt: at }
+    : { rulesVersion, fromVersion: from, status: 'running', pages: 0, counts: zeroCounts(), startedAt: at, updatedAt: at };
+  const started = await deps.jobs.start(job);
+  deps.logger.info(nothingToDo ? 'replan job not needed: only controls.yaml changed' : 'replan job started', { rulesVersion, fromVersion: from, started });
+  return started && !nothingToDo;
+}
+
+/** The version in force and the one before it (their files: is it a controls-only change?). */
+export interface InForce {
+  version: number;
+  files: RulesFiles;
+  previous: { version: number; files: RulesFiles | undefined };
+}
+
+/**
+ * Which job should run now, if any: the version in force gets its job when the job item is older
+ * (the version was stored but its job never started: a crash in between, a lost deployment event),
+ * and a job of the version in force left running is resumed once nothing checkpointed it for
+ * `stalledMs` (a run that failed, a lost continuation; a younger one has a run of its own going),
+ * or at once without `stalledMs` (a process that just started runs nothing yet).
+ */
+export async function reconcileReplan(deps: Pick<ReplanDeps, 'jobs' | 'clock' | 'logger'>, inForce: InForce, stalledMs?: number): Promise<number | undefined> {
+  const job = await deps.jobs.get();
+  if (inForce.version > (job?.rulesVersion ?? 0)) {
+    deps.logger.warn('rules version in force without its replan job: starting it', { rulesVersion: inForce.version, job: job?.rulesVersion });
+    const { previous } = inForce;
+    const controlsOnly = previous.files !== undefined && onlyControlsChanged(previous.files, inForce.files);
+    return (await startReplan(deps, inForce.version, previous.version, { controlsOnly })) ? inForce.version : undefined;
+  }
+  const idle = stalledMs === undefined || (job !== undefined && Date.parse(job.updatedAt) <= deps.clock.now().getTime() - stalledMs);
+  const stalled = job?.status === 'running' && job.rulesVersion === inForce.version && idle;
+  return stalled ? job.rulesVersion : undefined;
 }
 
 export type ReplanRun = 'done' | 'superseded' | 'continue' | 'failed';
@@ -72,14 +121,27 @@ export async function runReplan(deps: ReplanDeps, rulesVersion: number): Promise
     return 'superseded';
   }
   if (job.status !== 'running') return job.status === 'done' ? 'done' : job.status === 'failed' ? 'failed' : 'superseded';
-  const rules = await deps.rules(rulesVersion);
-  if (!rules) {
+  // Each version's rules once per run: the job's, the version it starts from, and any other
+  // version stamped on a stored touch (a rolled-back rollout's, or what a superseded job left).
+  const loaded = new Map<number, Promise<ReplanRules | undefined>>();
+  const rulesOf = (version: number) => {
+    let found = loaded.get(version);
+    if (!found) loaded.set(version, (found = deps.rules(version)));
+    return found;
+  };
+  const fromVersion = job.fromVersion;
+  const [rules, from] = await Promise.all([rulesOf(rulesVersion), rulesOf(fromVersion)]);
+  if (!rules || !from) {
     const at = deps.clock.now().toISOString();
-    await deps.jobs.checkpoint(rulesVersion, { status: 'failed', pages: job.pages, counts: job.counts, updatedAt: at, finishedAt: at, error: `rules v${rulesVersion} not found` });
+    await deps.jobs.checkpoint(rulesVersion, { status: 'failed', pages: job.pages, counts: job.counts, updatedAt: at, finishedAt: at, error: `rules v${rules ? fromVersion : rulesVersion} not found` });
     return 'failed';
   }
+  const previousOf = async (state: RelationshipState): Promise<ReplanRules> => {
+    const stamped = (state.nextTouch as StampedTouch | null)?.rulesVersion;
+    return (stamped !== undefined && stamped !== fromVersion && stamped < rulesVersion && (await rulesOf(stamped))) || from;
+  };
   const throttle = pThrottle({ limit: deps.perSecond ?? REPLAN_PER_SECOND, interval: 1000 });
-  const decide = throttle((state: RelationshipState, counts: ReplanCounts) => replanOne(deps, rules, job as ReplanJob, state, counts));
+  const decide = throttle((state: RelationshipState, counts: ReplanCounts) => replanOne(deps, rules, previousOf, job as ReplanJob, state, counts));
 
   for (let first = true; ; first = false) {
     if (!first && (await deps.jobs.get())?.rulesVersion !== rulesVersion) {
@@ -128,18 +190,25 @@ export async function runReplan(deps: ReplanDeps, rulesVersion: number): Promise
 }
 
 /** Decide one relationship and write it conditionally; on a lost race read it again and decide again. */
-async function replanOne(deps: ReplanDeps, rules: ReplanRules, job: ReplanJob, first: RelationshipState, counts: ReplanCounts): Promise<void> {
+async function replanOne(
+  deps: ReplanDeps,
+  rules: ReplanRules,
+  previousOf: (state: RelationshipState) => Promise<ReplanRules>,
+  job: ReplanJob,
+  first: RelationshipState,
+  counts: ReplanCounts,
+): Promise<void> {
   let state: RelationshipState | undefined = first;
   for (let attempt = 0; attempt < MAX_ATTEMPTS && state; attempt++) {
-    const decision = replanDecision({ state, planner: rules.planner, fromVersion: job.fromVersion, toVersion: job.rulesVersion, now: deps.clock.now(), zoneOf: rules.zoneOf });
+    const previous = (await previousOf(state)).planner;
+    const decision = replanDecision({ state, planner: rules.planner, previous, fromVersion: job.fromVersion, toVersion: job.rulesVersion, now: deps.clock.now(), zoneOf: rules.zoneOf });
     if (decision.kind === 'skip') {
       if (decision.reason === 'in-flight') counts.inFlight++;
       else if (decision.reason === 'already-current') counts.alreadyCurrent++;
       else counts.unchanged++;
       return;
     }
-    const saved = await deps.writer.saveReplanned(decision.state, { version: state.version, planVersion: state.planVersion }, job.rulesVersion, decision.entry);
-    if (saved === 'saved') {
+    if ((await deps.writer.saveReplanned(decision.state, state.version, decision.entry)) === 'saved') {
       counts.replanned++;
       return;
     }

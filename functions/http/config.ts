@@ -13,7 +13,8 @@
  * stores the files (those not given stay as in force) as the next rules version, 201; `POST
  * /config/rollback` `{to?, note?, expectedVersion?}` publishes version `to`'s text (default: the
  * one before the version in force) again as a new version; 409 `{error, current}` when
- * `expectedVersion` is no longer the version in force (someone published meanwhile); `GET
+ * `expectedVersion` is no longer the version in force (someone published meanwhile), or 409
+ * `{error, rollingOut: {version, state}}` while another version rolls out on AWS; `GET
  * /config/versions` the history, newest first; `GET /config/versions/{n}` one version with its
  * files; `GET /config/replan` the replan job that follows each publish.
  */
@@ -24,13 +25,15 @@ import { BadCursorError, type ConfigDiffDeps, runConfigDiff } from '#handlers/co
 import { type PublishDeps, type PublishResult, publishRules, rollbackRules, rulesInForce, rulesVersion } from '#handlers/config-publish';
 import { replanView } from '#handlers/config-replan';
 import type { PublishedRules, ReplanJobs } from '#ports/ports';
+import { zodIssues } from '#shared/zod-issues';
 
 /** Relationship items one request reads at most (and by default): well inside an API's 30 s. */
 export const DIFF_MAX_LIMIT = 20_000;
 export const DIFF_DEFAULT_LIMIT = 5_000;
-const MAX_FILE_CHARS = 512 * 1024;
+/** Bytes of UTF-8 per file a request may carry (the body limit below is in bytes too); a version holds less (MAX_RULES_BYTES). */
+const MAX_FILE_BYTES = 512 * 1024;
 
-const fileText = z.string().max(MAX_FILE_CHARS, `must be at most ${MAX_FILE_CHARS} characters`);
+const fileText = z.string().refine((text) => Buffer.byteLength(text, 'utf8') <= MAX_FILE_BYTES, `must be at most ${MAX_FILE_BYTES} bytes (UTF-8)`);
 
 const ProposedFiles = z
     .strictObject({
@@ -51,7 +54,7 @@ export function configDiffRoutes(deps: ConfigDiffDeps): Hono {
   const app = new Hono();
   app.post(
     '/config/diff',
-    bodyLimit({ maxSize: 4 * MAX_FILE_CHARS + 8192, onError: (c) => c.json({ error: 'body too large: the config files together must stay under 2 MB' }, 413) }),
+    bodyLimit({ maxSize: 4 * MAX_FILE_BYTES + 8192, onError: (c) => c.json({ error: 'body too large: the config files together must stay under 2 MB' }, 413) }),
     async (c) => {
       let body: unknown;
       try {
@@ -61,7 +64,7 @@ export function configDiffRoutes(deps: ConfigDiffDeps): Hono {
       }
       const parsed = ConfigDiffRequest.safeParse(body);
       if (!parsed.success) {
-        return c.json({ error: 'invalid request', issues: parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })) }, 400);
+        return c.json({ error: 'invalid request', issues: zodIssues(parsed.error.issues) }, 400);
       }
       const { files, limit, cursor } = parsed.data;
       try {
@@ -101,14 +104,18 @@ export function configRulesRoutes(deps: ConfigRulesDeps): Hono {
       return { ok: false };
     }
   };
-  const issues = (error: z.ZodError) => ({ error: 'invalid request', issues: error.issues.map((i) => ({ path: i.path.join('.') || '(body)', message: i.message })) });
+  const issues = (error: z.ZodError) => ({ error: 'invalid request', issues: zodIssues(error.issues) });
   const answer = (c: { json: (body: unknown, status: 201 | 400 | 404 | 409) => Response }, result: PublishResult) => {
     if (result.ok) return c.json({ ...summaryOf(result.published), previous: result.previous }, 201);
     if (result.kind === 'invalid') return c.json({ error: `the rules have ${result.problems.length} problem${result.problems.length === 1 ? '' : 's'}; nothing published`, problems: result.problems }, 400);
     if (result.kind === 'conflict') return c.json({ error: `rules v${result.current} are in force now (published meanwhile): look at them, diff again, and publish with expectedVersion ${result.current}`, current: result.current }, 409);
+    if (result.kind === 'rolling-out') {
+      const state = result.state.toLowerCase().replace('_', ' ');
+      return c.json({ error: `rules v${result.version} are still rolling out in AppConfig (${state}): nothing published; publish again when that rollout has finished, or stop it in the AppConfig console first`, rollingOut: { version: result.version, state: result.state } }, 409);
+    }
     return c.json({ error: `no rules version ${result.version}` }, 404);
   };
-  const limited = bodyLimit({ maxSize: 4 * MAX_FILE_CHARS + 8192, onError: (c) => c.json({ error: 'body too large: the config files together must stay under 2 MB' }, 413) });
+  const limited = bodyLimit({ maxSize: 4 * MAX_FILE_BYTES + 8192, onError: (c) => c.json({ error: 'body too large: the config files together must stay under 2 MB' }, 413) });
 
   app.post('/config/publish', limited, async (c) => {
     const raw = await bodyOf(c);

@@ -29,6 +29,7 @@ import {
   parseFeedToken,
 } from '#domain/feed-token';
 import type { Clock, FeedTokenStore, Logger } from '#ports/ports';
+import { zodIssues } from '#shared/zod-issues';
 
 export interface FeedTokenRoutesDeps {
   tokens: FeedTokenStore;
@@ -56,9 +57,7 @@ export const CreateFeedTokenRequest = z.strictObject({
 });
 export type CreateFeedTokenRequest = z.input<typeof CreateFeedTokenRequest>;
 
-type Issue = z.core.$ZodIssue;
-const issuesOf = (issues: readonly Issue[]) =>
-  issues.map((i) => ({ path: i.path.join('.') || (i.code === 'unrecognized_keys' ? i.keys.join(', ') : '(body)'), message: i.message }));
+const issuesOf = zodIssues;
 
 /** The JWT subject API Gateway's authorizer verified (hono/aws-lambda passes the event as env); none locally. */
 function jwtSubject(c: Context): string | undefined {
@@ -157,7 +156,8 @@ function presentedToken(c: Context): string | undefined {
 export function feedReaderRoutes(deps: FeedReaderDeps, metrics: Hono): Hono {
   const app = new Hono();
   app.use('*', async (c, next) => {
-    if (c.req.method !== 'GET') return c.json({ error: 'feeds are read-only: only GET is allowed here' }, 405, { Allow: 'GET' });
+    // HEAD too: link checkers and some feed readers ask it first (Hono answers it from the GET route).
+    if (c.req.method !== 'GET' && c.req.method !== 'HEAD') return c.json({ error: 'feeds are read-only: only GET and HEAD are allowed here' }, 405, { Allow: 'GET, HEAD' });
     const refuse = (reason: FeedTokenRefusal, tokenId?: string) => {
       // The reason and the id only: never the token, and one answer for every reason.
       deps.logger.debug('feed token refused', { reason, ...(tokenId && { tokenId }) });

@@ -22,6 +22,7 @@ import { pipedriveLostDeals } from '#crm/pipedrive/backfill';
 import { salesforceLostDeals } from '#crm/salesforce/backfill';
 import { type CrmName, crmNames, type CrmSettings } from '#crm/types';
 import { PublishError } from '#ports/ports';
+import { zodIssues } from '#shared/zod-issues';
 
 /** Deals one request lists at most (a dry run only lists; a real run stops after its first page, see RUN_BUDGET_MS). */
 export const IMPORT_MAX_LIMIT = 2_000;
@@ -66,8 +67,10 @@ export function importRoutes(deps: ImportDeps): Hono {
         return c.json({ error: 'the body must be JSON, e.g. {"dryRun": true}' }, 400);
       }
       const parsed = ImportRequest.safeParse(body);
-      if (!parsed.success) return c.json({ error: 'invalid request', issues: parsed.error.issues.map((i) => ({ path: i.path.join('.') || '(body)', message: i.message })) }, 400);
+      if (!parsed.success) return c.json({ error: 'invalid request', issues: zodIssues(parsed.error.issues) }, 400);
       const { since, until, dryRun, limit, cursor } = parsed.data;
+      // The schema compares the two when both are given; until defaults to now.
+      if (since && !until && Date.parse(since) >= deps.clock.now().getTime()) return c.json({ error: 'invalid request', issues: [{ path: 'since', message: 'must be before until (default: now)' }] }, 400);
       try {
         const summary = await runImport(deps, crm, { dryRun, limit, ...(since && { since: new Date(since) }), ...(until && { until: new Date(until) }), ...(cursor && { cursor }) });
         return c.json(summary);

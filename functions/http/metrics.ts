@@ -18,6 +18,7 @@ import { METRICS_SCHEMA_VERSION, metricsReport, ReportQuery } from '#domain/metr
 import { metricRows, type MetricRow, toCsv } from '#domain/metrics/rows';
 import type { Clock, Logger } from '#ports/ports';
 import { DASHBOARD_HEADERS, readDashboard } from './dashboard.ts';
+import { zodIssues } from '#shared/zod-issues';
 
 export type MetricsRouteStore = Pick<DynamoMetricsStore, 'partition' | 'takeReadStats' | 'allAggregates' | 'relationships' | 'replaceAll'>;
 
@@ -46,8 +47,7 @@ const FeedQuery = z
 const RebuildQuery = z.object({ dryRun: z.enum(['true', 'false'], { message: 'dryRun must be true or false' }).optional() }).strict();
 
 type Issue = z.core.$ZodIssue;
-const issuesOf = (issues: readonly Issue[]) =>
-  issues.map((i) => ({ path: i.path.join('.') || (i.code === 'unrecognized_keys' ? i.keys.join(', ') : '(query)'), message: i.message }));
+const issuesOf = (issues: readonly Issue[]) => zodIssues(issues, '(query)');
 
 function badQuery(c: Context, issues: readonly Issue[]) {
   const list = issuesOf(issues);

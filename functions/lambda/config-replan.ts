@@ -1,10 +1,12 @@
 /**
  * The replan job on AWS: an SQS FIFO consumer (one message group, so one run at a time). A message
- * is either AppConfig's "On Deployment Complete" event (the extension puts it on the default bus; a
- * rule forwards it here): the version now in force gets its job, superseding an older one; or
- * `{"continue": n}`, which this function sends itself when its time runs short, so a large store is
- * replanned over several invocations from the cursor in the job item. A failure leaves the message
- * to be received again (then the DLQ); the checkpoint before it stands.
+ * is AppConfig's "On Deployment Complete" event (the extension puts it on the default bus; a rule
+ * forwards it here), or `{}` from a schedule every 15 minutes: either way the version now in force
+ * gets its job if the job item is older (superseding it), so an event AppConfig did not deliver is
+ * made up for; a version that changed only controls.yaml gets none. Or `{"continue": n}`, which
+ * this function sends itself when its time runs short, so a large store is replanned over several
+ * invocations from the cursor in the job item. A failure leaves the message to be received again
+ * (then the DLQ); the checkpoint before it stands, and a stalled job is resumed by the next message.
  */
 import { AppConfigClient } from '@aws-sdk/client-appconfig';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
@@ -17,7 +19,7 @@ import { readConfigSources } from '#config/load';
 import { loadSendingConfig } from '#config/sending';
 import { filesOf } from '#config/rules';
 import { replanRulesOf, RulesSource } from '#config/rules-source';
-import { type ReplanDeps, runReplan, startReplan } from '#handlers/config-replan';
+import { type InForce, reconcileReplan, type ReplanDeps, runReplan } from '#handlers/config-replan';
 import { bundledConfigDir } from './config.ts';
 import { clock, dynamo, env, logger, relationshipStore } from './runtime.ts';
 
@@ -54,26 +56,35 @@ const baseDeps: Omit<ReplanDeps, 'deadline'> = {
   perSecond: Number(process.env.REPLAN_PER_SECOND ?? 50),
 };
 
-/** The version in force now, and the one in force before it (the newest two completed deployments). */
-async function inForce(): Promise<{ version: number; previous: number } | undefined> {
-  const [current, previous] = await versions.completed();
-  return current === undefined ? undefined : { version: current, previous: previous ?? 0 };
+/**
+ * A running job nobody checkpointed for this long has no run going (its runs checkpoint every page
+ * and re-queue themselves before the 5-minute timeout): a failed run's retry or the schedule resumes it.
+ */
+const STALLED_MS = 10 * 60_000;
+
+/** The version in force now and the one in force before it (the newest two completed deployments). */
+async function inForce(): Promise<InForce | undefined> {
+  const [current, previous = 0] = await versions.completed();
+  if (current === undefined) return undefined;
+  const [now, before] = await Promise.all([versions.get(current), previous === 0 ? { files: filesOf(readConfigSources(dir)) } : versions.get(previous)]);
+  return now && { version: current, files: now.files, previous: { version: previous, files: before?.files } };
 }
 
 export const handler = async (event: SQSEvent, context: Context) => {
   for (const record of event.Records) {
     const body = JSON.parse(record.body) as { continue?: number; 'detail-type'?: string; source?: string };
-    let version: number;
+    let version: number | undefined;
     if (typeof body.continue === 'number') {
       version = body.continue;
     } else {
+      // A deployment event, or the schedule's `{}`: whatever the message, the version in force gets
+      // its job if it has none (a lost or late event), and a stalled job is resumed.
       const now = await inForce();
-      if (!now) {
-        logger.info('deployment event without a completed rules version: nothing to replan', { detailType: body['detail-type'] });
+      version = now && (await reconcileReplan(baseDeps, now, STALLED_MS));
+      if (version === undefined) {
+        logger.info('nothing to replan', { detailType: body['detail-type'] ?? 'schedule', inForce: now?.version ?? 0 });
         continue;
       }
-      version = now.version;
-      await startReplan(baseDeps, now.version, now.previous);
     }
     const deadline = () => new Date(Date.now() + context.getRemainingTimeInMillis() - SAFETY_MS);
     const outcome = await runReplan({ ...baseDeps, deadline }, version);

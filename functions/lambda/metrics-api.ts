@@ -14,8 +14,7 @@ import { loadConfig } from '#config/load';
 import { loadMetricsConfig } from '#config/metrics';
 import { metricsContext } from '#handlers/metrics-stream';
 import { withErrors } from '#http/app';
-import { feedReaderRoutes, feedTokenRoutes } from '#http/feed-tokens';
-import { metricsRoutes } from '#http/metrics';
+import { metricsApi } from '#http/metrics-api';
 import { clock, dynamo, env, logger } from './runtime.ts';
 
 const dir = process.env.CULTIVATE_CONFIG_DIR ?? join(dirname(fileURLToPath(import.meta.url)), 'config');
@@ -23,12 +22,10 @@ const config = loadMetricsConfig(dir);
 const doc = documentClient(dynamo());
 const table = env('TABLE_NAME');
 
-const metricsDeps = { store: () => new DynamoMetricsStore(doc, table), config, context: metricsContext(loadConfig(dir), config), clock, logger };
-const tokens = new DynamoFeedTokens(doc, table);
-
 const app = withErrors(new Hono(), logger);
-app.route('/', metricsRoutes(metricsDeps));
-app.route('/', feedTokenRoutes({ tokens, clock, logger }));
-app.route('/feeds', feedReaderRoutes({ tokens, clock, logger }, metricsRoutes(metricsDeps)));
+app.route(
+  '/',
+  metricsApi({ store: () => new DynamoMetricsStore(doc, table), config, context: metricsContext(loadConfig(dir), config), clock, logger, tokens: new DynamoFeedTokens(doc, table), wallClock: clock }),
+);
 
 export const handler = handle(app);

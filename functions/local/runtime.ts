@@ -44,9 +44,8 @@ import { DynamoCapacityStore } from '#adapters/dynamo-capacity';
 import { DynamoMetricsStore } from '#adapters/dynamo-metrics';
 import { loadMetricsConfig } from '#config/metrics';
 import { handleMetricsStream, metricsContext } from '#handlers/metrics-stream';
-import { metricsRoutes } from '#http/metrics';
+import { metricsApi } from '#http/metrics-api';
 import { DynamoFeedTokens } from '#adapters/dynamo-feed-tokens';
-import { feedReaderRoutes, feedTokenRoutes } from '#http/feed-tokens';
 import { loadCrmConfig } from '#crm/config';
 import { handleCrmNotification, mappingOf, type NormaliseDeps } from '#crm/normalise';
 import { deliverToAll, type DeliveryJob, outboundTargets } from '#crm/outbound';
@@ -287,6 +286,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
         { Records: records.map((r) => ({ ...r, ...(r.dynamodb && { dynamodb: { ...r.dynamodb, ApproximateCreationDateTime: undefined } }) })) },
       ),
     logger,
+    { now: () => clock.now() },
   );
 
   const control: LocalControl = {
@@ -365,12 +365,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   // cultivate diff: proposed rules against the live store (the current rules read from the config folder).
   app.route('/', configDiffRoutes({ clock, logger, pages: new DynamoRelationshipPages(doc, TABLE), currentSources: () => sourcesOf(localRules.source.current.files) }));
   app.route('/', configRulesRoutes(localRules.routes));
-  app.route('/', metricsRoutes({ store: () => new DynamoMetricsStore(doc, TABLE), config: metricsConfig, context: metricsCtx, clock, logger, paused: (work) => poller.paused(work) }));
-  // Feed tokens: managed openly here (JWT on AWS); the metrics GETs again under /feeds, behind a
-  // token. Token dates are real time (the wall clock), whatever the pipeline clock says.
-  const feedTokens = new DynamoFeedTokens(doc, TABLE);
-  app.route('/', feedTokenRoutes({ tokens: feedTokens, clock: wallClock, logger }));
-  app.route('/feeds', feedReaderRoutes({ tokens: feedTokens, clock: wallClock, logger }, metricsRoutes({ store: () => new DynamoMetricsStore(doc, TABLE), config: metricsConfig, context: metricsCtx, clock, logger })));
+  app.route('/', metricsApi({ store: () => new DynamoMetricsStore(doc, TABLE), config: metricsConfig, context: metricsCtx, clock, logger, paused: (work) => poller.paused(work), tokens: new DynamoFeedTokens(doc, TABLE), wallClock }));
   app.route('/', localRoutes(control));
   // Local only: SES has no event stream here, so a bounce, complaint or click on a sent message can
   // be injected in the shape SES publishes to EventBridge, and goes through the same handler.

@@ -30,6 +30,8 @@ export interface StreamPollerOptions {
   maxIntervalMs?: number;
   /** Attempts per record before it is given up (default: the deployed mapping's retries plus the first try). */
   maxAttempts?: number;
+  /** The pipeline's clock, for the dead letters' time (as the local queues stamp theirs). */
+  now?: () => Date;
 }
 
 /** What the on-failure destination of the deployed mapping would receive: where, not what (no item images). */
@@ -224,7 +226,7 @@ export class StreamPoller {
   private giveUp(shardId: string, record: StreamRecord | undefined, sequenceNumber: string, attempts: number, error: string): void {
     const letter: StreamDeadLetter = {
       queue: 'metrics-stream',
-      at: new Date().toISOString(),
+      at: (this.opts.now?.() ?? new Date()).toISOString(),
       error,
       message: {
         shardId,

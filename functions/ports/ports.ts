@@ -214,14 +214,23 @@ export interface PublishedRules {
   rollbackOf?: number;
 }
 
+/** On AWS: another version is still rolling out (or rolling back); publish again once it is done. */
+export interface RolloutRunning {
+  kind: 'rolling-out';
+  version: number;
+  /** AppConfig's deployment state: DEPLOYING, BAKING, VALIDATING or ROLLING_BACK. */
+  state: string;
+}
+
 /** Append-only history of published rules; the highest version is the one in force. */
 export interface RulesVersions {
   /**
    * Stores the rules as the next version, only while `expectedCurrent` is the version in force:
    * 'conflict' when someone else published first (the next number is taken by a conditional
-   * write, so two publishers cannot both win) or, on AWS, while another rollout is going on.
+   * write, so two publishers cannot both win); on AWS, `RolloutRunning` while another rollout is
+   * going on. `inForce`: the files of the version in force (version 0's too), to compare against.
    */
-  publish(rules: Omit<PublishedRules, 'version'>, expectedCurrent: number): Promise<PublishedRules | 'conflict'>;
+  publish(rules: Omit<PublishedRules, 'version'>, expectedCurrent: number, inForce: RulesFiles): Promise<PublishedRules | 'conflict' | RolloutRunning>;
   /** The version in force: the newest published, or undefined before the first publish. */
   current(): Promise<PublishedRules | undefined>;
   get(version: number): Promise<PublishedRules | undefined>;
@@ -260,6 +269,8 @@ export interface ReplanJob {
   finishedAt?: string;
   /** Why it failed (an error message, no personal data). */
   error?: string;
+  /** The version changed only controls.yaml (read at send time): done at once, nothing read. */
+  onlyControls?: boolean;
 }
 
 export interface ReplanJobs {
@@ -276,8 +287,8 @@ export interface ReplanJobs {
 /** The replan job's write: the replanned state and its timeline entry, together or not at all. */
 export interface ReplanWriter {
   /**
-   * Saves `state` if the stored item still has `expected.version` and `expected.planVersion`, and
-   * its rules version is older than `rulesVersion`; 'conflict' otherwise (read again and decide again).
+   * Saves `state` if the stored item is still at `expectedVersion` (the one it was decided from);
+   * 'conflict' otherwise (read again and decide again).
    */
-  saveReplanned(state: RelationshipState, expected: { version: number; planVersion: number }, rulesVersion: number, entry: TimelineEntry): Promise<'saved' | 'conflict'>;
+  saveReplanned(state: RelationshipState, expectedVersion: number, entry: TimelineEntry): Promise<'saved' | 'conflict'>;
 }

@@ -83,7 +83,9 @@ async function openDashboard(viewport: { width: number; height: number }) {
 
 describe('GET /dashboard in a browser, after a small cultivate demo', () => {
   it('the demo ran a simulated stretch against the stack', () => {
-    expect(demoOutput).toMatch(/dashboard/i);
+    expect(demoOutput).toMatch(/^Simulated 30 weeks /m);
+    expect(demoOutput).toMatch(/^\s+people\s+24 in \d+ accounts; holdout [1-9]\d* accounts, [1-9]\d* people/m);
+    expect(demoOutput).toMatch(/^Dashboard: http:\/\/127\.0\.0\.1:\d+\/dashboard$/m);
   });
 
   it('draws every chart with data on a laptop, from Cultivate alone', async () => {

@@ -114,6 +114,19 @@ describe('the demo plan', () => {
     expect(granted).toBeLessThan(1);
   });
 
+  it("plans on-time and late completions around the stack's own grace (config/metrics.yaml taskOnTimeGraceHours)", () => {
+    for (const grace of [6, 24, 48]) {
+      const plan = planDemo(input({ people: 60, onTimeGraceHours: grace }));
+      expect(plan.onTimeGraceHours).toBe(grace);
+      const hours = plan.people.flatMap((p) => p.tasks.flatMap((t) => (t.afterHours === undefined ? [] : [t.afterHours])));
+      expect(hours.some((h) => h <= grace)).toBe(true);
+      expect(hours.some((h) => h > grace)).toBe(true);
+      // Nothing sits on the boundary, where the stack's and the summary's clocks could disagree.
+      expect(hours.filter((h) => h > grace - 1 && h <= grace + 12 && h !== grace + 48)).toEqual([]);
+    }
+    expect(planDemo(input()).onTimeGraceHours).toBe(24);
+  });
+
   it('keeps two runs apart: no id, address or account in common', () => {
     const a = planDemo(input({ runId: 'tqf2yh' }));
     const b = planDemo(input({ runId: 'tqf9zz' }));

@@ -21,6 +21,7 @@ import { cli, TempConfig } from './helpers.ts';
 const v0 = stampedPlanner(createCadencePlanner(loadConfig('config')), 0);
 const thursday = thursdayConfig();
 const broken = new TempConfig().edit('cadence.yaml', 'start: "09:00"', 'start: "9 am"');
+const dryRunAll = new TempConfig().edit('controls.yaml', 'dryRun: false', 'dryRun: true');
 let stack: StackProcess;
 let store: DynamoRelationshipStore;
 const people = ['ada', 'bo', 'cy', 'di'].map((n) => person(v0, n, 'timing', 'emailing'));
@@ -39,6 +40,7 @@ afterAll(async () => {
   await stack?.stop();
   thursday.remove();
   broken.remove();
+  dryRunAll.remove();
 });
 
 const weekdays = async () => Promise.all(people.map(async (p) => zonedParts(new Date(((await store.get(p.id)) as RelationshipState).nextTouch?.at ?? 0), 'America/Chicago').weekday));
@@ -105,5 +107,17 @@ describe('cultivate config publish / rollback against the local stack', () => {
     expect(versions.stdout).toContain('rollback to v0');
     const replan = await cli(['config', 'replan', '--json', ...url()]);
     expect(JSON.parse(replan.stdout)).toMatchObject({ rulesVersion: 2, fromVersion: 1, status: 'done', more: false });
+  });
+
+  it('a version that changes only controls.yaml replans nobody: its job is done at once, and --wait says so', async () => {
+    const before = await Promise.all(people.map(async (p) => ((await store.get(p.id)) as RelationshipState).version));
+    const r = await cli(['config', 'publish', dryRunAll.dir, '--note', 'dry run for all', '--wait', ...url()]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('published rules v3: "dry run for all"');
+    expect(r.stdout).toContain('replan to rules v3 (from v2): not needed: only controls.yaml changed');
+    expect(await Promise.all(people.map(async (p) => ((await store.get(p.id)) as RelationshipState).version))).toEqual(before);
+    const job = JSON.parse((await cli(['config', 'replan', '--json', ...url()])).stdout);
+    expect(job).toMatchObject({ rulesVersion: 3, status: 'done', onlyControls: true, counts: { scanned: 0 } });
   });
 });

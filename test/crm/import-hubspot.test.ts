@@ -5,30 +5,34 @@
  * total/results/paging.next.after out; /crm/v3/pipelines/deals; /account-info/v3/details).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hubspotLostDeals, listLostDeals, hubspotBackfillClient } from '#crm/hubspot/backfill';
+import { hubspotClientFromSettings } from '#crm/hubspot/api';
+import { hubspotLostDeals, listLostDeals } from '#crm/hubspot/backfill';
 import { hubspotDefinition } from '#crm/hubspot/index';
 import { ImportCursorError, type ListLostDeals } from '#crm/import';
 import { CrmMapping } from '#crm/mappings';
 import type { CrmNotification } from '#crm/types';
 import { FAKE_HUBSPOT_PORTAL_ID, startFakeHubSpot, type FakeHubSpot } from '../helpers/fake-hubspot.ts';
+import { drainLister } from '../helpers/import.ts';
 import { baseSettings, normaliseContext } from './hubspot/helpers.ts';
 
 let hs: FakeHubSpot;
 let list: ListLostDeals;
-const mapping = CrmMapping.parse({
-  // The second pipeline is named by its label, as sales ops often write it.
-  closedLostStages: { default: ['closedlost'], 'Enterprise Pipeline': ['Lost (enterprise)'] },
-  defaultLostReason: 'other',
-  lostReasons: { 'Went with a competitor': 'competitor' },
-});
+const reasons = { defaultLostReason: 'other', lostReasons: { 'Went with a competitor': 'competitor' } };
+const mapping = CrmMapping.parse({ closedLostStages: { default: ['closedlost'], '7654321': ['ent-lost'] }, ...reasons });
+/**
+ * The enterprise pipeline named by its label, and its stage by the stage's label, as sales ops
+ * often write it: the live normaliser matches ids only, so it would quarantine every such deal.
+ */
+const byLabel = CrmMapping.parse({ closedLostStages: { default: ['closedlost'], 'Enterprise Pipeline': ['Lost (enterprise)'] }, ...reasons });
+const stageByLabel = CrmMapping.parse({ closedLostStages: { default: ['closedlost'], '7654321': ['Lost (enterprise)'] }, ...reasons });
+const settings = () => baseSettings({ CULTIVATE_HUBSPOT_API_URL: hs.url, CULTIVATE_HUBSPOT_TOKEN: hs.token, CULTIVATE_HUBSPOT_RATE_PER_10S: '190' });
 const SINCE = new Date('2025-01-01T00:00:00Z');
 const UNTIL = new Date('2026-11-20T00:00:00Z');
 const portal = String(FAKE_HUBSPOT_PORTAL_ID);
 
 beforeAll(async () => {
   hs = await startFakeHubSpot();
-  const settings = baseSettings({ CULTIVATE_HUBSPOT_API_URL: hs.url, CULTIVATE_HUBSPOT_TOKEN: hs.token, CULTIVATE_HUBSPOT_RATE_PER_10S: '190' });
-  const lister = hubspotLostDeals(settings, mapping);
+  const lister = hubspotLostDeals(settings(), mapping);
   if (typeof lister !== 'function') throw new Error('expected a lister');
   list = lister;
   hs.seed({
@@ -51,9 +55,15 @@ beforeAll(async () => {
         '8005': { pipeline: '7654321', dealstage: 'ent-open', closedate: '2025-05-01T10:00:00.000Z' },
         '8006': { pipeline: 'default', dealstage: 'closedlost', closedate: '2026-11-21T10:00:00.000Z' },
       },
-      contacts: { '601': { email: 'old.loss.fixture@example.com', firstname: 'Olga', hs_timezone: 'europe_slash_berlin' } },
+      contacts: {
+        '601': { email: 'old.loss.fixture@example.com', firstname: 'Olga', hs_timezone: 'europe_slash_berlin' },
+        '602': { email: 'enterprise.loss.fixture@example.com', firstname: 'Enzo' },
+      },
     },
-    associations: [{ from: 'deals', fromId: '8001', to: 'contacts', toId: '601', label: 'Champion' }],
+    associations: [
+      { from: 'deals', fromId: '8001', to: 'contacts', toId: '601', label: 'Champion' },
+      { from: 'deals', fromId: '8002', to: 'contacts', toId: '602', label: 'Champion' },
+    ],
   });
 });
 afterAll(() => hs.stop());
@@ -66,7 +76,7 @@ describe('hubspot listLostDeals', () => {
     expect(page.cursor).toBeUndefined();
     expect(page.notifications[1]).toMatchObject({ crm: 'hubspot', portal, occurredAt: '2025-06-01T10:00:00.000Z' });
     const search = hs.calls.slice(before).find((c) => c.path === '/crm/v3/objects/deals/search');
-    // The label in crm.yaml was resolved to HubSpot's ids before searching.
+    // One filter group per mapped pipeline, with the stage ids crm.yaml lists for it.
     expect(search?.body).toMatchObject({
       filterGroups: [
         { filters: [{ propertyName: 'pipeline', operator: 'EQ', value: '7654321' }, { propertyName: 'dealstage', operator: 'IN', values: ['ent-lost'] }, { propertyName: 'closedate', operator: 'GTE', value: String(SINCE.getTime()) }, { propertyName: 'closedate', operator: 'LT', value: String(UNTIL.getTime()) }] },
@@ -91,19 +101,29 @@ describe('hubspot listLostDeals', () => {
     });
   });
 
+  // Listing and normalising must agree on which stages are closed-lost: a deal listed but not
+  // recognised by the normaliser is quarantined instead of nurtured.
+  it.each([
+    ['ids', mapping, 2],
+    ['a pipeline label and stage labels', byLabel, 1],
+    ['a stage label', stageByLabel, 1],
+  ] as const)('lists only deals the live normaliser turns into a loss when crm.yaml names the pipeline by %s', async (_, m, expected) => {
+    const lister = hubspotLostDeals(settings(), m);
+    if (typeof lister !== 'function') throw new Error('expected a lister');
+    const { notifications } = await lister({ since: SINCE, until: UNTIL });
+    expect(notifications).toHaveLength(expected);
+    const adapter = hubspotDefinition.inbound(baseSettings({ CULTIVATE_HUBSPOT_API_URL: hs.url, CULTIVATE_HUBSPOT_TOKEN: hs.token }));
+    for (const n of notifications) {
+      const result = await adapter.normalise(n, normaliseContext(m));
+      expect(result, n.id).toMatchObject({ kind: 'events', events: [{ type: 'lead-closed-lost', data: { dealId: n.id.split(':').at(-1) } }] });
+    }
+  });
+
   it('pages with an opaque cursor until the search is exhausted, and the pages add up to every deal once', async () => {
     const many: Record<string, Record<string, string>> = {};
     for (let i = 0; i < 450; i++) many[String(20_000 + i)] = { pipeline: 'default', dealstage: 'closedlost', closedate: new Date(Date.parse('2026-01-01T00:00:00Z') + i * 60_000).toISOString() };
     hs.seed({ objects: { deals: many } });
-    const ids: string[] = [];
-    let cursor: string | undefined;
-    let pages = 0;
-    do {
-      const page = await list({ since: new Date('2026-01-01T00:00:00Z'), until: UNTIL, ...(cursor && { cursor }) });
-      ids.push(...page.notifications.map((n) => n.id));
-      cursor = page.cursor;
-      pages++;
-    } while (cursor);
+    const { ids, pages } = await drainLister(list, { since: new Date('2026-01-01T00:00:00Z'), until: UNTIL });
     expect(pages).toBe(5);
     expect(new Set(ids).size).toBe(450);
   });
@@ -113,7 +133,7 @@ describe('hubspot listLostDeals', () => {
   });
 
   it('lists nothing when no pipeline in crm.yaml exists in HubSpot', async () => {
-    const client = await hubspotBackfillClient(baseSettings({ CULTIVATE_HUBSPOT_API_URL: hs.url, CULTIVATE_HUBSPOT_TOKEN: hs.token }));
+    const client = await hubspotClientFromSettings(baseSettings({ CULTIVATE_HUBSPOT_API_URL: hs.url, CULTIVATE_HUBSPOT_TOKEN: hs.token }));
     const page = await listLostDeals(client, CrmMapping.parse({ closedLostStages: { nowhere: ['lost'] } }), { since: SINCE, until: UNTIL });
     expect(page).toEqual({ notifications: [] });
   });

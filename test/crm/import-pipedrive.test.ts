@@ -9,6 +9,7 @@ import { ImportCursorError, type ListLostDeals } from '#crm/import';
 import { pipedriveInbound } from '#crm/pipedrive/index';
 import { pipedriveLostDeals } from '#crm/pipedrive/backfill';
 import { FAKE_PIPEDRIVE_COMPANY_ID, startFakePipedrive, type FakePipedrive } from '../helpers/fake-pipedrive.ts';
+import { drainLister } from '../helpers/import.ts';
 import { BASIC, normaliseContext, settingsOf } from './pipedrive/helpers.ts';
 
 let pd: FakePipedrive;
@@ -88,15 +89,7 @@ describe('pipedrive listLostDeals', () => {
   it('follows next_cursor to the end, every lost deal once', async () => {
     const many = Array.from({ length: 1200 }, (_, i) => deal(10_000 + i, 'lost', new Date(Date.parse('2026-02-01T00:00:00Z') + i * 60_000).toISOString(), new Date(Date.parse('2026-02-01T00:00:00Z') + i * 60_000).toISOString()));
     pd.seed({ deals: many });
-    const ids: string[] = [];
-    let cursor: string | undefined;
-    let pages = 0;
-    do {
-      const page = await list({ since: new Date('2026-02-01T00:00:00Z'), until: UNTIL, ...(cursor && { cursor }) });
-      ids.push(...page.notifications.map((n) => n.id));
-      cursor = page.cursor;
-      pages++;
-    } while (cursor);
+    const { ids, pages } = await drainLister(list, { since: new Date('2026-02-01T00:00:00Z'), until: UNTIL });
     // 1,201 deals updated since then (deal 45 too, lost after the window): 13 pages of 100.
     expect(pages).toBe(13);
     expect(new Set(ids).size).toBe(1200);

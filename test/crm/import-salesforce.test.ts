@@ -9,6 +9,7 @@ import { salesforceLostDeals } from '#crm/salesforce/backfill';
 import { salesforceInbound } from '#crm/salesforce/index';
 import { startFakeSalesforce, type FakeSalesforce } from '../helpers/fake-salesforce.ts';
 import { recordingLogger } from '../helpers/fixtures.ts';
+import { drainLister } from '../helpers/import.ts';
 import { ACCOUNT, DANA, mapping, ORG, settingsOf, TOKEN, USER } from './salesforce/helpers.ts';
 
 let sf: FakeSalesforce;
@@ -36,6 +37,8 @@ beforeAll(async () => {
       [opp(3)]: { StageName: 'Closed Won', IsClosed: true, IsWon: true, CloseDate: '2025-04-01' },
       [opp(4)]: { StageName: 'Closed Lost', IsClosed: true, IsWon: false, CloseDate: '2024-12-31' },
       [opp(5)]: { StageName: 'Negotiation/Review', IsClosed: false, IsWon: false, CloseDate: '2025-05-01' },
+      // Closed on UNTIL's date, whose start is UNTIL itself: outside [SINCE, UNTIL).
+      [opp(6)]: { StageName: 'Closed Lost', IsClosed: true, IsWon: false, CloseDate: '2026-11-20' },
     },
   });
 });
@@ -51,7 +54,17 @@ describe('salesforce listLostDeals', () => {
     expect(page.notifications[0]).toMatchObject({ crm: 'salesforce', portal: ORG, occurredAt: '2025-06-01T00:00:00.000Z' });
     expect(page.cursor).toBeUndefined();
     const queries = sf.calls.slice(before).map((c) => soql(c.path)).filter(Boolean);
-    expect(queries).toContain('SELECT Id, CloseDate FROM Opportunity WHERE IsClosed = true AND IsWon = false AND CloseDate >= 2025-01-01 AND CloseDate <= 2026-11-20 ORDER BY Id LIMIT 100');
+    expect(queries).toContain('SELECT Id, CloseDate FROM Opportunity WHERE IsClosed = true AND IsWon = false AND CloseDate >= 2025-01-01 AND CloseDate < 2026-11-20 ORDER BY Id LIMIT 100');
+  });
+
+  it('applies the half-open window to the start (UTC) of each CloseDate', async () => {
+    const before = sf.calls.length;
+    const page = await list({ since: new Date('2025-03-01T06:00:00Z'), until: new Date('2026-11-20T09:00:00Z') });
+    // 2025-03-01 starts before since; 2026-11-20 starts before until.
+    expect(page.notifications.map((n) => n.id)).toEqual([`salesforce:${ORG}:import:${opp(1)}`, `salesforce:${ORG}:import:${opp(6)}`]);
+    expect(page.notifications[1]?.occurredAt).toBe('2026-11-20T00:00:00.000Z');
+    const queries = sf.calls.slice(before).map((c) => soql(c.path)).filter(Boolean);
+    expect(queries).toContain('SELECT Id, CloseDate FROM Opportunity WHERE IsClosed = true AND IsWon = false AND CloseDate >= 2025-03-02 AND CloseDate < 2026-11-21 ORDER BY Id LIMIT 100');
   });
 
   it('builds the Outbound Message notification the live normaliser completes through the API', async () => {
@@ -67,15 +80,7 @@ describe('salesforce listLostDeals', () => {
     const many: Record<string, Record<string, unknown>> = {};
     for (let i = 100; i < 550; i++) many[opp(i)] = { StageName: 'Closed Lost', IsClosed: true, IsWon: false, CloseDate: '2026-02-01' };
     sf.seed({ Opportunity: many });
-    const ids: string[] = [];
-    let cursor: string | undefined;
-    let pages = 0;
-    do {
-      const page = await list({ since: new Date('2026-01-01T00:00:00Z'), until: UNTIL, ...(cursor && { cursor }) });
-      ids.push(...page.notifications.map((n) => n.id));
-      cursor = page.cursor;
-      pages++;
-    } while (cursor);
+    const { ids, pages } = await drainLister(list, { since: new Date('2026-01-01T00:00:00Z'), until: UNTIL });
     expect(pages).toBe(5);
     expect(new Set(ids).size).toBe(450);
   });

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { InboundEvent } from '#catalog/events';
 import { hubspotLostDeals } from '#crm/hubspot/backfill';
 import { hubspotDefinition } from '#crm/hubspot/index';
-import { type ImportDeps, ImportNotConfiguredError, type ListLostDeals, MAX_PAGES_PER_RUN, MemoryImportLedger, RUN_BUDGET_MS, runImport } from '#crm/import';
+import { type ImportDeps, ImportNotConfiguredError, type ListLostDeals, MAX_PAGES_PER_RUN, RUN_BUDGET_MS, runImport } from '#crm/import';
 import { CrmFile, CrmMapping } from '#crm/mappings';
 import { handleCrmNotification, type MaybeImported } from '#crm/normalise';
 import type { CrmNotification } from '#crm/types';
@@ -17,6 +17,7 @@ import type { NotificationInbox, Quarantine, QuarantineEntry } from '#ports/port
 import { createKeyedHasher } from '#shared/hmac';
 import { FAKE_HUBSPOT_PORTAL_ID, startFakeHubSpot, type FakeHubSpot } from '../helpers/fake-hubspot.ts';
 import { MemoryInbox, RecordingPublisher, fixedClock, recordingLogger } from '../helpers/fixtures.ts';
+import { MemoryImportLedger } from '../helpers/import.ts';
 import { baseSettings } from './hubspot/helpers.ts';
 
 const NOW = new Date('2026-11-20T12:00:00.000Z');
@@ -105,15 +106,40 @@ describe('runImport', () => {
     expect(ledger.ids.size).toBe(0);
   });
 
-  it('stops after the page that reaches the limit and resumes from the cursor it returned', async () => {
+  it('a dry run stops after the page that reaches the limit and resumes from the cursor it returned', async () => {
+    const many = Array.from({ length: 25 }, (_, i) => deal(100 + i, 30));
+    const { deps } = setup(scripted(many, 10));
+    const first = await runImport(deps, 'hubspot', { dryRun: true, limit: 15 });
+    expect(first).toMatchObject({ listed: 20, published: 0, cursor: '20' });
+    const rest = await runImport(deps, 'hubspot', { dryRun: true, limit: 15, cursor: first.cursor as string });
+    expect(rest).toMatchObject({ listed: 5, published: 0 });
+    expect(rest.cursor).toBeUndefined();
+  });
+
+  it('a real run publishes one page per call, whatever the limit, and the calls add up to every deal once', async () => {
     const many = Array.from({ length: 25 }, (_, i) => deal(100 + i, 30));
     const { deps, publisher } = setup(scripted(many, 10));
-    const first = await runImport(deps, 'hubspot', { limit: 15 });
-    expect(first).toMatchObject({ listed: 20, published: 20, cursor: '20' });
-    const rest = await runImport(deps, 'hubspot', { limit: 15, cursor: first.cursor as string });
-    expect(rest).toMatchObject({ listed: 5, published: 5 });
-    expect(rest.cursor).toBeUndefined();
+    const calls: { listed: number; published: number }[] = [];
+    let cursor: string | undefined;
+    do {
+      const summary = await runImport(deps, 'hubspot', { limit: 2_000, ...(cursor !== undefined && { cursor }) });
+      calls.push({ listed: summary.listed, published: summary.published });
+      cursor = summary.cursor;
+    } while (cursor !== undefined && calls.length < 10);
+    expect(calls).toEqual([
+      { listed: 10, published: 10 },
+      { listed: 10, published: 10 },
+      { listed: 5, published: 5 },
+    ]);
     expect(new Set(publisher.published.map((e) => (e.detail as { id: string }).id)).size).toBe(25);
+  });
+
+  it('a real run reads on past pages with nothing to publish, to the first page it publishes from', async () => {
+    const many = Array.from({ length: 25 }, (_, i) => deal(100 + i, 30));
+    const { deps } = setup(scripted(many, 10));
+    await runImport(deps, 'hubspot');
+    // From the start again: page one was imported, page two is published, page three waits.
+    expect(await runImport(deps, 'hubspot')).toMatchObject({ listed: 20, alreadyImported: 10, published: 10, cursor: '20' });
   });
 
   it('returns after MAX_PAGES_PER_RUN pages even when the pages hold nothing in the window', async () => {
@@ -124,7 +150,7 @@ describe('runImport', () => {
     expect(calls).toBe(MAX_PAGES_PER_RUN);
   });
 
-  it('reads no new page once RUN_BUDGET_MS has passed (a page being published takes that long)', async () => {
+  it('reads no new page once RUN_BUDGET_MS has passed (a dry run, which otherwise reads on to its limit)', async () => {
     vi.useFakeTimers({ toFake: ['Date'] });
     try {
       const many = Array.from({ length: 30 }, (_, i) => deal(300 + i, 30));
@@ -134,7 +160,7 @@ describe('runImport', () => {
         return paged(w);
       };
       const { deps } = setup(slow);
-      expect(await runImport(deps, 'hubspot')).toMatchObject({ listed: 10, published: 10, cursor: '10' });
+      expect(await runImport(deps, 'hubspot', { dryRun: true })).toMatchObject({ listed: 10, published: 0, cursor: '10' });
     } finally {
       vi.useRealTimers();
     }
@@ -147,7 +173,10 @@ describe('runImport', () => {
       if (++pages === 3) throw new Error('CRM went away');
       return scripted(deals, 2)(w);
     };
-    await expect(runImport({ ...deps, lister: () => flaky }, 'hubspot')).rejects.toThrow('CRM went away');
+    // One page per call: the CLI follows the cursor, and the third page fails.
+    const first = await runImport({ ...deps, lister: () => flaky }, 'hubspot');
+    const second = await runImport({ ...deps, lister: () => flaky }, 'hubspot', { cursor: first.cursor as string });
+    await expect(runImport({ ...deps, lister: () => flaky }, 'hubspot', { cursor: second.cursor as string })).rejects.toThrow('CRM went away');
     const firstRun = publisher.published.length;
     expect(firstRun).toBe(3);
     const again = await runImport(deps, 'hubspot');

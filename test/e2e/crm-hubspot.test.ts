@@ -412,7 +412,7 @@ describe('HubSpot end to end: a lost deal in, tasks and consent out', () => {
 
   it('fuzz: random bodies and headers never get a 5xx, and without the right signature nothing is kept or published', async () => {
     const documented = fixtureEvent('deal-stage-closedlost.json');
-    // Values DynamoDB can store (the it.fails below pins the ones it cannot); an id no seeded object has.
+    // Keys a JavaScript object can hold (the test below sends "__proto__", "constructor", "" and deep nesting as raw JSON); an id no seeded object has.
     const storable = fc.object({
       key: fc.string({ minLength: 1, maxLength: 12 }).filter((k) => k !== '__proto__' && k !== 'constructor'),
       maxDepth: 2,

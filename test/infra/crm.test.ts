@@ -133,7 +133,7 @@ describe('Salesforce Event Relay (context salesforceEventRelaySource)', () => {
 });
 
 describe('cultivate diff on AWS', () => {
-  it('POST /config/diff behind the JWT authorizer, in a function that can read the table and nothing else', () => {
+  it('POST /config/diff behind the JWT authorizer, in a function that can read the table (and publish rules, rules.test.ts), no writes to it, no bus, no secrets', () => {
     const route = Object.values(resources(template, 'AWS::ApiGatewayV2::Route')).find((r) => r.Properties?.RouteKey === 'POST /config/diff');
     expect(route?.Properties?.AuthorizationType).toBe('JWT');
     const st = roleStatements(template, functionRoleId(template, logicalId(stack, stack.api.configFunction)));

@@ -35,8 +35,9 @@ describe('EventBridge bus, archive and rules', () => {
 
   it('one rule per routing-table entry, on the custom bus, with exactly its sources and detail-types', () => {
     expect(Object.keys(rules)).toHaveLength(routingTable.length);
-    // + on the default bus: the SES events rule and AppConfig's "deployment complete" (starts the replan job)
-    expect(Object.keys(allRules)).toHaveLength(routingTable.length + 2);
+    // + on the default bus: the SES events rule, AppConfig's "deployment complete" (starts the replan
+    // job) and the 15-minute check of the replan job (a schedule)
+    expect(Object.keys(allRules)).toHaveLength(routingTable.length + 3);
     for (const route of routingTable) {
       const matching = Object.values(rules).filter(
         (r) =>

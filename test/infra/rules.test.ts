@@ -77,6 +77,21 @@ describe('the replan job', () => {
     });
   });
 
+  it('is checked every 15 minutes: an {} on the same FIFO group starts a missing job or resumes a stalled one', () => {
+    template.hasResourceProperties('AWS::Events::Rule', {
+      ScheduleExpression: 'rate(15 minutes)',
+      State: 'ENABLED',
+      Targets: [
+        Match.objectLike({
+          Arn: { 'Fn::GetAtt': [logicalId(stack, rules.replanQueue), 'Arn'] },
+          Input: '{}',
+          SqsParameters: { MessageGroupId: 'replan' },
+          DeadLetterConfig: { Arn: { 'Fn::GetAtt': [logicalId(stack, rules.eventsDeadLetterQueue), 'Arn'] } },
+        }),
+      ],
+    });
+  });
+
   it('runs one page range at a time from an encrypted, SSL-only FIFO queue with a DLQ', () => {
     const queue = resources(template, 'AWS::SQS::Queue')[logicalId(stack, rules.replanQueue)]?.Properties;
     expect(queue).toMatchObject({

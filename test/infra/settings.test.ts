@@ -46,6 +46,10 @@ describe('context settings', () => {
     expect(s({ sesMaxSendRate: '5' }).sesMaxSendRate).toBe(5);
     expect(() => s({ sesMaxSendRate: 1 })).toThrow(/sesMaxSendRate" must be an integer from 2 to 1000/);
     expect(() => s({ sesMaxSendRate: 1001 })).toThrow(/sesMaxSendRate/);
+    // Read like every other setting: a value that is not a string is an error, not "no relay".
+    expect(() => s({ salesforceEventRelaySource: 42 })).toThrow(/salesforceEventRelaySource" must be a string/);
+    expect(s({ salesforceEventRelaySource: ' aws.partner/salesforce.com/00D/0YL ' }).salesforceEventRelaySource).toBe('aws.partner/salesforce.com/00D/0YL');
+    expect(s({}).salesforceEventRelaySource).toBeUndefined();
     expect(() => s({ sesMaxSendRate: 'fast' })).toThrow(/sesMaxSendRate/);
     expect(s({ sendingDomain: 'Mail.Acme.com' }).sendingDomain).toBe('mail.acme.com');
     expect(() => s({ sendingDomain: 'not a domain' })).toThrow(/sendingDomain/);

@@ -4,7 +4,6 @@
  * on 127.0.0.1. The proposed config moves the weekly e-mail from Tuesday to Thursday and swaps two
  * lost reasons between the tracks, so every kind of change happens to someone.
  */
-import { randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { serve, type ServerType } from '@hono/node-server';
 import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
@@ -24,11 +23,10 @@ import { configDiffRoutes } from '#http/config';
 import { TempConfig, cli } from '../cli/helpers.ts';
 import { withDynamoDbLocal } from '../helpers/dynamo.ts';
 import { recordingLogger } from '../helpers/fixtures.ts';
+import { NOW, person as personPlannedBy, type Phase, type Reason } from '../helpers/replan.ts';
 
 const db = withDynamoDbLocal('config-diff');
 const TABLE = 'config-diff-live';
-/** Tuesday 2026-12-08 10:00 in Chicago. */
-const NOW = new Date('2026-12-08T16:00:00.000Z');
 const current = loadConfig('config');
 const planner = createCadencePlanner(current);
 
@@ -38,40 +36,8 @@ const proposedDir = new TempConfig()
   .edit('cadence.yaml', 'lostReasons: [unresponsive, bad-fit]', 'lostReasons: [budget, bad-fit]');
 const proposed = loadConfig(proposedDir.dir);
 
-type Reason = 'timing' | 'budget' | 'unresponsive';
-type Phase = 'thank-you' | 'after-thank-you' | 'emailing';
-
-/** A person in nurture with consent, at `phase` of the cadence, planned by the current rules. */
-function person(name: string, reason: Reason, phase: Phase, over: Partial<RelationshipState> = {}): RelationshipState {
-  const id = `rel_${name}_${randomUUID().slice(0, 8)}`;
-  const lostAt = phase === 'thank-you' ? '2026-12-07T15:00:00.000Z' : '2026-11-20T15:00:00.000Z';
-  const history =
-    phase === 'thank-you'
-      ? { emailsSent: 0, tasksAssigned: 0, sentContent: [], cadenceStep: 0 }
-      : phase === 'after-thank-you'
-        ? { emailsSent: 0, tasksAssigned: 1, sentContent: [], cadenceStep: 1, lastTouchAt: '2026-11-24T15:00:00.000Z' }
-        : { emailsSent: 1, tasksAssigned: 1, sentContent: ['stale-deal-audit'], cadenceStep: 2, lastTouchAt: '2026-12-01T16:10:00.000Z', lastEmailAt: '2026-12-01T16:10:00.000Z' };
-  const state: RelationshipState = {
-    id,
-    version: 0,
-    createdAt: lostAt,
-    updatedAt: lostAt,
-    stage: 'nurturing',
-    nurture: { lostReason: reason, lostAt },
-    owner: 'sam@seller.example',
-    contact: { email: `${name}.${randomUUID().slice(0, 6)}@customer.example`, name: `${name} Fixture`, timezone: 'America/Chicago', country: 'US' },
-    fieldTimes: {},
-    crmIds: [],
-    consent: { email: 'granted', basis: 'opt-in', source: 'form', capturedAt: '2026-03-02T10:00:00Z', at: '2026-03-02T10:00:00.000Z' },
-    suppressions: [],
-    applied: [],
-    planVersion: 4,
-    nextTouch: null,
-    history,
-    ...over,
-  };
-  return { ...state, nextTouch: state.nextTouch ?? planner.planNext(state, { now: NOW }) };
-}
+/** A person in nurture with consent, at `phase` of the cadence, planned by the current rules (test/helpers/replan.ts). */
+const person = (name: string, reason: Reason, phase: Phase, over: Partial<RelationshipState> = {}) => personPlannedBy(planner, name, reason, phase, over, NOW);
 
 const emailing = person('ada', 'timing', 'emailing');
 const leaving = person('bo', 'budget', 'emailing');
@@ -230,6 +196,15 @@ describe('POST /config/diff over DynamoDB Local', () => {
     const cursor = await post({ files: { 'cadence.yaml': proposedCadence }, cursor: 'not-ours' });
     expect(cursor.status).toBe(400);
     expect(cursor.body.issues?.[0]?.path).toBe('cursor');
+  });
+
+  it('a cursor shaped like a scan key but one DynamoDB would refuse (empty, or past the key size limit) is a 400, not a 500', async () => {
+    const keyCursor = (key: object) => Buffer.from(JSON.stringify(key)).toString('base64url');
+    for (const key of [{ pk: '', sk: 'STATE' }, { pk: 'REL#x', sk: '' }, { pk: 'REL#x', sk: 's'.repeat(1025) }]) {
+      const res = await post({ files: { 'cadence.yaml': proposedCadence }, cursor: keyCursor(key) });
+      expect(res.status, JSON.stringify(key).slice(0, 40)).toBe(400);
+      expect(res.body.issues?.[0]?.path).toBe('cursor');
+    }
   });
 });
 

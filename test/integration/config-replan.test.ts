@@ -21,7 +21,7 @@ import { zonedParts } from '#domain/local-time';
 import { localSlot, type StampedTouch } from '#domain/replan';
 import type { PlannedTouch, RelationshipState, TimelineEntry } from '#domain/types';
 import { publishRules, rollbackRules } from '#handlers/config-publish';
-import { type ReplanDeps, runReplan, startReplan } from '#handlers/config-replan';
+import { reconcileReplan, type ReplanDeps, runReplan, startReplan } from '#handlers/config-replan';
 import { decisionsOf } from '#handlers/read';
 import type { ReplanWriter } from '#ports/ports';
 import type { RelationshipPages } from '#handlers/config-diff';
@@ -35,6 +35,7 @@ const logger = recordingLogger();
 const v0 = stampedPlanner(createCadencePlanner(loadConfig('config')), 0);
 const thursday = thursdayConfig();
 const thursdayFiles = filesOf(readConfigSources(thursday.dir));
+const bundledFiles = filesOf(readConfigSources('config'));
 afterAll(() => thursday.remove());
 
 async function freshTable(name: string) {
@@ -155,6 +156,22 @@ describe('publish, replan, rollback (the local wiring)', () => {
   });
 });
 
+describe('a restart of the local stack', () => {
+  it('starts the job of a version that was stored just before the process stopped (its job never started)', async () => {
+    const { store } = await freshTable('restart');
+    const people = ['ada', 'bo'].map((n) => person(v0, n, 'timing', 'emailing'));
+    await seed(store, people);
+    // The store of the version, without what followed it (startReplan): the process stopped in between.
+    const versions = new DynamoRulesVersions(db.doc, 'restart');
+    expect(await versions.publish({ files: thursdayFiles, publishedAt: NOW.toISOString(), note: 'Thursdays', hash: rulesHash(thursdayFiles) }, 0)).toMatchObject({ version: 1 });
+    expect(await new DynamoReplanJobs(db.doc, 'restart').get()).toBeUndefined();
+    const local = await startLocalRules({ doc: db.doc, table: 'restart', clock, logger, configDir: 'config', publicBaseUrl: 'http://127.0.0.1', replan: { pageSize: 4, perSecond: 1000 } });
+    await local.idle();
+    expect(await new DynamoReplanJobs(db.doc, 'restart').get()).toMatchObject({ rulesVersion: 1, fromVersion: 0, status: 'done', counts: { replanned: 2 } });
+    for (const p of people) expect(weekday(((await store.get(p.id)) as RelationshipState).nextTouch)).toBe(4);
+  });
+});
+
 describe('the replan job', () => {
   async function setup(name: string, n: number) {
     const { store, table } = await freshTable(name);
@@ -169,7 +186,7 @@ describe('the replan job', () => {
       jobs,
       writer,
       store,
-      rules: async (version) => (version === 1 ? replanRulesOf(source.pipelineOf(1, thursdayFiles)) : undefined),
+      rules: async (version) => (version === 1 ? replanRulesOf(source.pipelineOf(1, thursdayFiles)) : version === 0 ? replanRulesOf(source.pipelineOf(0, bundledFiles)) : undefined),
       pageSize: 4,
       perSecond: 1000,
     });
@@ -235,9 +252,44 @@ describe('the replan job', () => {
     const newer: RelationshipState = { ...ada, nextTouch: { ...(ada.nextTouch as PlannedTouch), rulesVersion: 2 } as StampedTouch };
     expect(await store.save(newer, ada.version)).toBe('saved');
     const entry = { at: NOW.toISOString(), eventId: 'replan:v1', type: 'touch-replanned', summary: 'x' };
-    expect(await writer.saveReplanned({ ...newer, planVersion: newer.planVersion + 1 }, { version: ada.version + 1, planVersion: newer.planVersion }, 1, entry)).toBe('conflict');
-    // And a write decided from a version someone else has since changed loses too.
-    expect(await writer.saveReplanned({ ...newer, planVersion: newer.planVersion + 1 }, { version: ada.version, planVersion: newer.planVersion }, 3, entry)).toBe('conflict');
-    expect(await writer.saveReplanned({ ...newer, planVersion: newer.planVersion + 1 }, { version: ada.version + 1, planVersion: newer.planVersion }, 3, entry)).toBe('saved');
+    // A write decided from the item before that save loses; one decided from the saved item wins.
+    expect(await writer.saveReplanned({ ...newer, planVersion: newer.planVersion + 1 }, ada.version, entry)).toBe('conflict');
+    expect(await writer.saveReplanned({ ...newer, planVersion: newer.planVersion + 1 }, ada.version + 1, entry)).toBe('saved');
+  });
+
+  it('a version in force without its job (stored, then the process stopped) gets it; a stalled job is resumed, a live one is not', async () => {
+    const { people, jobs, deps, writer, store } = await setup('reconcile', 3);
+    const inForce = { version: 1, files: thursdayFiles, previous: { version: 0, files: bundledFiles } };
+    expect(await jobs.get()).toBeUndefined();
+    expect(await reconcileReplan(deps(writer), inForce, 10 * 60_000)).toBe(1);
+    expect(await jobs.get()).toMatchObject({ rulesVersion: 1, fromVersion: 0, status: 'running' });
+    // Checkpointed just now (the clock stands still): another run is going, nothing to resume.
+    expect(await reconcileReplan(deps(writer), inForce, 10 * 60_000)).toBeUndefined();
+    // A process that just started runs nothing yet: it resumes the job at once.
+    expect(await reconcileReplan(deps(writer), inForce)).toBe(1);
+    // Ten minutes without a checkpoint: stalled, resumed by the next message.
+    const later = { ...deps(writer), clock: { now: () => new Date(NOW.getTime() + 10 * 60_000) } };
+    expect(await reconcileReplan(later, inForce, 10 * 60_000)).toBe(1);
+    expect(await runReplan(deps(writer), 1)).toBe('done');
+    expect(await reconcileReplan(later, inForce, 10 * 60_000)).toBeUndefined();
+    for (const p of people) expect(weekday(((await store.get(p.id)) as RelationshipState).nextTouch)).toBe(4);
+  });
+
+  it('a version that changed only controls.yaml gets a job that is done at once; after an unfinished job it still replans what that one left', async () => {
+    const { jobs, deps, writer } = await setup('controls', 2);
+    const controls = { ...thursdayFiles, 'controls.yaml': 'version: 1\npaused: false\ndryRun: true\ntracks: {}\n' };
+    // v1 done, then v2 = v1 plus a kill switch: nothing to replan, nothing read.
+    expect(await startReplan(deps(writer), 1, 0)).toBe(true);
+    expect(await runReplan(deps(writer), 1)).toBe('done');
+    const inForce = { version: 2, files: controls, previous: { version: 1, files: thursdayFiles } };
+    expect(await reconcileReplan(deps(writer), inForce, 10 * 60_000)).toBeUndefined();
+    expect(await jobs.get()).toMatchObject({ rulesVersion: 2, fromVersion: 1, status: 'done', onlyControls: true, counts: { scanned: 0 } });
+
+    // v1 interrupted (running), then a kill switch as v2: the job goes on from v1's starting point.
+    const again = await setup('controls-unfinished', 2);
+    expect(await startReplan(again.deps(again.writer), 1, 0)).toBe(true);
+    expect(await startReplan(again.deps(again.writer), 2, 1, { controlsOnly: true })).toBe(true);
+    expect(await again.jobs.get()).toMatchObject({ rulesVersion: 2, fromVersion: 0, status: 'running' });
+    expect((await again.jobs.get())?.onlyControls).toBeUndefined();
   });
 });

@@ -13,8 +13,7 @@ import { DynamoMetricsStore } from '#adapters/dynamo-metrics';
 import { decideFeedToken, type FeedTokenRecord, feedTokenStatus, formatFeedToken, hashSecret, issueFeedToken, parseFeedToken } from '#domain/feed-token';
 import { FEED_CONTENT_TYPE } from '#domain/metrics/feed';
 import { withErrors } from '#http/app';
-import { feedReaderRoutes, feedTokenRoutes } from '#http/feed-tokens';
-import { metricsRoutes } from '#http/metrics';
+import { metricsApi } from '#http/metrics-api';
 import { feedTokenCommand } from '../../functions/cli/feed-token.ts';
 import { scanAll, withDynamoDbLocal } from '../helpers/dynamo.ts';
 import { context, metricsConfig } from './helpers.ts';
@@ -119,18 +118,15 @@ interface LogLine {
   extra: Record<string, unknown>[];
 }
 
-/** The metrics function's app (functions/lambda/metrics-api.ts), on DynamoDB Local, a clock the test moves, and the log lines. */
+/** The metrics function's app (`metricsApi`, as functions/lambda/metrics-api.ts builds it), on DynamoDB Local, a clock the test moves, and the log lines. */
 function metricsApp() {
   const clock = { at: NOW, now: () => clock.at };
   const lines: LogLine[] = [];
   const log = (level: string) => (message: string, ...extra: Record<string, unknown>[]) => void lines.push({ level, message, extra });
   const logger = { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') };
   const tokens = new DynamoFeedTokens(db.doc, db.table);
-  const deps = { store: () => new DynamoMetricsStore(db.doc, db.table), config: metricsConfig, context, clock, logger };
   const app = withErrors(new Hono(), logger);
-  app.route('/', metricsRoutes(deps));
-  app.route('/', feedTokenRoutes({ tokens, clock, logger }));
-  app.route('/feeds', feedReaderRoutes({ tokens, clock, logger }, metricsRoutes(deps)));
+  app.route('/', metricsApi({ store: () => new DynamoMetricsStore(db.doc, db.table), config: metricsConfig, context, clock, logger, tokens, wallClock: clock }));
   return { app, clock, lines, tokens };
 }
 
@@ -272,8 +268,13 @@ describe('feed tokens on DynamoDB Local', () => {
     for (const method of ['POST', 'PUT', 'DELETE', 'PATCH']) {
       const res = await app.request('/feeds/metrics/rebuild', { method, ...bearer(token) });
       expect(res.status, method).toBe(405);
-      expect(res.headers.get('allow')).toBe('GET');
+      expect(res.headers.get('allow')).toBe('GET, HEAD');
     }
+    // HEAD is a read (link checkers, some feed readers): answered like GET, without a body.
+    const head = await app.request('/feeds/metrics/feed.json', { method: 'HEAD', ...bearer(token) });
+    expect(head.status).toBe(200);
+    expect(await head.text()).toBe('');
+    expect((await app.request('/feeds/metrics/feed.json', { method: 'HEAD' })).status).toBe(401);
     expect((await app.request(`/feeds/metrics/rebuild?dryRun=false&${q(token)}`, { method: 'POST' })).status).toBe(405);
     expect((await app.request('/feeds/metrics/tokens', { method: 'POST', ...bearer(token), body: '{"name":"sneaky"}' })).status).toBe(405);
     expect((await app.request('/feeds/metrics/tokens', bearer(token))).status).toBe(404);

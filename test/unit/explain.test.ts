@@ -52,6 +52,7 @@ describe('decisionsOf after a published rules version', () => {
       const d = replanDecision({
         state: ada,
         planner: v2,
+        previous: v1,
         fromVersion: 1,
         toVersion: 2,
         now: NOW,

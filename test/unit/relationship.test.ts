@@ -165,6 +165,31 @@ describe('stage changes', () => {
     expect(d.state.stage).toBe('nurturing');
     expect(d.emit).toEqual([]);
   });
+
+  // An import (`cultivate import <crm>`) names its events `<crm>:<portal>:import:<deal>:<contact>`,
+  // never the live webhook's id, so the applied-id memory cannot catch a deal already lost live.
+  it('the import of a deal already lost live is superseded: the nurture is not restarted', () => {
+    const live = applied(applyInbound(undefined, 'hubspot:1:e-live', lost('hubspot:1:e-live', lostAt, { dealId: 'd-7' }), ctx())).state;
+    const importId = 'hubspot:1:import:d-7:601';
+    // The CRM's close date is later than the webhook's event time, and the loss is old enough for the permission ask only.
+    const d = applied(applyInbound(live, importId, lost(importId, ago(H / 2), { dealId: 'd-7', permissionAskOnly: true }), ctx({ now: new Date(NOW.getTime() + 200 * DAY) })));
+    expect(d.superseded).toBe(true);
+    expect(d.state.stage).toBe('nurturing');
+    expect(d.state.nurture).toEqual(live.nurture);
+    expect(d.state.stageChangedAt).toBe(live.stageChangedAt);
+    expect(d.state.planVersion).toBe(live.planVersion);
+    expect(d.state.nextTouch).toEqual(live.nextTouch);
+    expect(d.timeline).toEqual([expect.objectContaining({ eventId: importId, type: 'lead-closed-lost', superseded: true, detail: { reason: 'timing', dealId: 'd-7' } })]);
+    expect(d.state.applied).toContain(importId);
+    expect(d.emit).toEqual([]);
+  });
+
+  it('a later loss of another deal while in nurture is applied', () => {
+    const live = applied(applyInbound(undefined, 'e-lost-1', lost('e-lost-1', ago(2 * H), { dealId: 'd-7' }), ctx())).state;
+    const d = applied(applyInbound(live, 'e-lost-2', lost('e-lost-2', lostAt, { dealId: 'd-8', reason: 'budget' }), ctx()));
+    expect(d.superseded).toBe(false);
+    expect(d.state.nurture).toMatchObject({ dealId: 'd-8', lostReason: 'budget', lostAt });
+  });
 });
 
 describe('attributes and time', () => {

@@ -23,7 +23,7 @@ afterAll(() => dir.remove());
 const v3 = stampedPlanner(createCadencePlanner(current), 3);
 const v4 = stampedPlanner(createCadencePlanner(proposed), 4);
 const zoneOf = (state: RelationshipState, touch: PlannedTouch) => (touch.channel === 'email' ? contactTimeZone(proposed, state) : ownerTimeZone(proposed, state));
-const decide = (state: RelationshipState, now = NOW) => replanDecision({ state, planner: v4, fromVersion: 3, toVersion: 4, now, zoneOf });
+const decide = (state: RelationshipState, now = NOW) => replanDecision({ state, planner: v4, previous: v3, fromVersion: 3, toVersion: 4, now, zoneOf });
 
 describe('stampedPlanner', () => {
   it('stamps the rules version on each touch and says it in the rule', () => {
@@ -83,6 +83,19 @@ describe('replanDecision', () => {
     expect(decide(di)).toEqual({ kind: 'skip', reason: 'unchanged' });
   });
 
+  it('leaves a touch a cap or a hold moved alone when the rules did not change for this person', () => {
+    // The thank-you task is planned the same by both versions; the stored one was pushed a day
+    // (a capacity hold): replanning it would undo that under rules that did not change.
+    const di = person(v3, 'di', 'timing', 'thank-you');
+    const pushed = { ...di, nextTouch: { ...(di.nextTouch as PlannedTouch), at: new Date(Date.parse(di.nextTouch!.at) + 86_400_000).toISOString() } };
+    expect(compareTouches(pushed.nextTouch, planAgain(v4, pushed, NOW))).not.toBe('unchanged');
+    expect(decide(pushed)).toEqual({ kind: 'skip', reason: 'unchanged' });
+    // Where the rules did change (Tuesday to Thursday), a pushed touch is replanned all the same.
+    const ada = person(v3, 'ada', 'timing', 'emailing');
+    const late = { ...ada, nextTouch: { ...(ada.nextTouch as PlannedTouch), at: new Date(Date.parse(ada.nextTouch!.at) + 3_600_000).toISOString() } };
+    expect(decide(late).kind).toBe('replan');
+  });
+
   it('a touch the new rules no longer plan disappears, and the state remembers which rules decided that', () => {
     // Budget losses move to the track without weekly mail.
     const moved = thursdayConfig()
@@ -91,13 +104,13 @@ describe('replanDecision', () => {
     const noWeekly = stampedPlanner(createCadencePlanner(loadConfig(moved.dir)), 4);
     moved.remove();
     const ada = person(v3, 'ada', 'budget', 'emailing');
-    const d = replanDecision({ state: ada, planner: noWeekly, fromVersion: 3, toVersion: 4, now: NOW, zoneOf });
+    const d = replanDecision({ state: ada, planner: noWeekly, previous: v3, fromVersion: 3, toVersion: 4, now: NOW, zoneOf });
     if (d.kind !== 'replan') throw new Error(d.kind);
     expect(d.change).toBe('disappear');
     expect(d.state.nextTouch).toBeNull();
     expect(rulesVersionOf(d.state)).toBe(4);
     expect(d.entry.summary).toMatch(/^replanned: rules v3 → v4: the value-email \(\w[\w-]*\) planned for Tue 2026-12-(08|15) \d\d:\d\d is no longer planned$/);
-    expect(replanDecision({ state: d.state, planner: noWeekly, fromVersion: 3, toVersion: 4, now: NOW, zoneOf })).toEqual({ kind: 'skip', reason: 'already-current' });
+    expect(replanDecision({ state: d.state, planner: noWeekly, previous: v3, fromVersion: 3, toVersion: 4, now: NOW, zoneOf })).toEqual({ kind: 'skip', reason: 'already-current' });
   });
 
   it('a touch appears for someone the old rules left without one', () => {

@@ -17,7 +17,7 @@ import {
 import { AppConfigDataClient, GetLatestConfigurationCommand, StartConfigurationSessionCommand } from '@aws-sdk/client-appconfigdata';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
-import { AppConfigRulesVersions } from '#adapters/appconfig-rules';
+import { AppConfigRulesVersions, rulesOfContent } from '#adapters/appconfig-rules';
 import { readConfigSources } from '#config/load';
 import { filesOf, rulesHash } from '#config/rules';
 import type { StampedTouch } from '#domain/replan';
@@ -44,7 +44,7 @@ describe('AppConfigRulesVersions', () => {
     mock.on(CreateHostedConfigurationVersionCommand).resolves({ VersionNumber: 5 });
     mock.on(StartDeploymentCommand).resolves({ DeploymentNumber: 7 });
     const { version: _v, ...rules } = bundle(0);
-    const published = await versions.publish(rules, 3);
+    const published = await versions.publish(rules, 3, files);
     expect(published).toMatchObject({ version: 5, note: 'Thursdays' });
     const create = mock.commandCalls(CreateHostedConfigurationVersionCommand)[0]?.args[0].input;
     expect(create).toMatchObject({ ApplicationId: 'app1', ConfigurationProfileId: 'prof1', ContentType: 'application/json', LatestVersionNumber: 4, VersionLabel: 'v5', Description: 'Thursdays' });
@@ -56,30 +56,48 @@ describe('AppConfigRulesVersions', () => {
     const immediate = new AppConfigRulesVersions(client, { ...ids, immediateStrategy: 'AppConfig.AllAtOnce' });
     const inForce = bundle(3);
     mock.on(ListDeploymentsCommand).resolves({ Items: [{ ConfigurationProfileId: 'prof1', ConfigurationVersion: '3', State: 'COMPLETE' }] });
-    mock.on(GetHostedConfigurationVersionCommand).resolves({ Content: content(inForce) } as never);
     mock.on(ListHostedConfigurationVersionsCommand).resolves({ Items: [{ VersionNumber: 3 }] });
     mock.on(CreateHostedConfigurationVersionCommand).resolves({ VersionNumber: 4 });
     mock.on(StartDeploymentCommand).resolves({ DeploymentNumber: 8 });
     const { version: _v, ...same } = inForce;
     const pauseAll = { ...same, files: { ...same.files, 'controls.yaml': 'paused: true\n' } };
-    expect(await immediate.publish(pauseAll, 3)).toMatchObject({ version: 4 });
+    expect(await immediate.publish(pauseAll, 3, inForce.files)).toMatchObject({ version: 4 });
     expect(mock.commandCalls(StartDeploymentCommand)[0]?.args[0].input.DeploymentStrategyId).toBe('AppConfig.AllAtOnce');
     mock.resetHistory();
     const cadence = { ...pauseAll, files: { ...pauseAll.files, 'cadence.yaml': `${same.files['cadence.yaml']}\n# Thursdays\n` } };
-    expect(await immediate.publish(cadence, 3)).toMatchObject({ version: 4 });
+    expect(await immediate.publish(cadence, 3, inForce.files)).toMatchObject({ version: 4 });
     expect(mock.commandCalls(StartDeploymentCommand)[0]?.args[0].input.DeploymentStrategyId).toBe('strat1');
   });
 
-  it('is a conflict while another rollout runs, from a stale version, or when the lock was lost', async () => {
+  it('a kill switch on a fresh stack (the bundled folder in force as version 0, nothing deployed yet) goes out all at once too', async () => {
+    const immediate = new AppConfigRulesVersions(client, { ...ids, immediateStrategy: 'AppConfig.AllAtOnce' });
+    mock.on(ListDeploymentsCommand).resolves({ Items: [] });
+    mock.on(ListHostedConfigurationVersionsCommand).resolves({ Items: [] });
+    mock.on(CreateHostedConfigurationVersionCommand).resolves({ VersionNumber: 1 });
+    mock.on(StartDeploymentCommand).resolves({ DeploymentNumber: 1 });
+    const { version: _v, ...v0 } = bundle(0);
+    const pauseAll = { ...v0, files: { ...v0.files, 'controls.yaml': 'paused: true\n' } };
+    expect(await immediate.publish(pauseAll, 0, v0.files)).toMatchObject({ version: 1 });
+    expect(mock.commandCalls(StartDeploymentCommand)[0]?.args[0].input).toMatchObject({ DeploymentStrategyId: 'AppConfig.AllAtOnce', ConfigurationVersion: '1' });
+    // Nothing hosted is read back to compare: the caller's in-force files are the comparison.
+    expect(mock.commandCalls(GetHostedConfigurationVersionCommand)).toHaveLength(0);
+  });
+
+  it('says which version is still rolling out; a conflict from a stale version or when the lock was lost', async () => {
     const { version: _v, ...rules } = bundle(0);
     mock.on(ListDeploymentsCommand).resolves({ Items: [{ ConfigurationProfileId: 'prof1', ConfigurationVersion: '4', State: 'BAKING' }, { ConfigurationVersion: '3', State: 'COMPLETE' }] });
-    expect(await versions.publish(rules, 3)).toBe('conflict');
+    expect(await versions.publish(rules, 3, files)).toEqual({ kind: 'rolling-out', version: 4, state: 'BAKING' });
     mock.on(ListDeploymentsCommand).resolves({ Items: [{ ConfigurationProfileId: 'prof1', ConfigurationVersion: '4', State: 'COMPLETE' }] });
-    expect(await versions.publish(rules, 3)).toBe('conflict');
+    expect(await versions.publish(rules, 3, files)).toBe('conflict');
     mock.on(ListHostedConfigurationVersionsCommand).resolves({ Items: [{ VersionNumber: 4 }] });
     mock.on(CreateHostedConfigurationVersionCommand).rejects(new ConflictException({ message: 'version 5 exists', $metadata: {} }));
-    expect(await versions.publish(rules, 4)).toBe('conflict');
+    expect(await versions.publish(rules, 4, files)).toBe('conflict');
     expect(mock.commandCalls(StartDeploymentCommand)).toHaveLength(0);
+  });
+
+  it('a hosted version that is not JSON (made by hand in the console) is not a rules version', () => {
+    expect(rulesOfContent(new Uint8Array(Buffer.from('paused: true')))).toBeUndefined();
+    expect(rulesOfContent(content(bundle(2)))?.version).toBe(2);
   });
 
   it('the version in force is the newest completed deployment, not one rolled back', async () => {

@@ -202,11 +202,15 @@ export function hubspotApi(client: RestClient): HubSpotApi {
   return { getObject, batchRead, associations, stage, create, unsubscribeAllEmail, pipelines: allPipelines, property, owners };
 }
 
-/** The client for a deployment's settings; undefined without a token. The token is read per call, so a rotated secret is picked up. */
-export async function hubspotApiFromSettings(settings: CrmSettings): Promise<HubSpotApi> {
+/**
+ * The rate-limited REST client for a deployment's settings, shared by the adapter and the import
+ * (functions/crm/hubspot/backfill.ts), so both spend the same allowance. The token is read per
+ * call, so a rotated secret is picked up; a missing token fails the call, not the construction.
+ */
+export async function hubspotClientFromSettings(settings: CrmSettings): Promise<RestClient> {
   const baseUrl = (await settings.get(HUBSPOT_SETTINGS.apiUrl)) ?? DEFAULT_API_URL;
   const limit = await ratePer10s(settings);
-  const client = createRestClient({
+  return createRestClient({
     name: 'hubspot',
     baseUrl,
     // Spread over each second rather than bursting the whole 10-second allowance at once.
@@ -218,5 +222,9 @@ export async function hubspotApiFromSettings(settings: CrmSettings): Promise<Hub
       return { authorization: `Bearer ${token}` };
     },
   });
-  return hubspotApi(client);
+}
+
+/** The API over `hubspotClientFromSettings`. */
+export async function hubspotApiFromSettings(settings: CrmSettings): Promise<HubSpotApi> {
+  return hubspotApi(await hubspotClientFromSettings(settings));
 }

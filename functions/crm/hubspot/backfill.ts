@@ -11,20 +11,18 @@
  * close date, and a deal seen twice has the same id, so the runner imports it once).
  */
 import { z } from 'zod';
-import { createRestClient, CrmApiError, type RestClient } from '../http-client.ts';
+import type { RestClient } from '../http-client.ts';
 import { ImportCursorError, type ListLostDeals, type ListWindow, type LostDealPage } from '../import.ts';
-import type { CrmMapping } from '../mappings.ts';
+import { isClosedLostStage, type CrmMapping } from '../mappings.ts';
 import type { CrmNotification, CrmSettings } from '../types.ts';
-import { DEFAULT_API_URL, HUBSPOT_SETTINGS, ratePer10s } from './settings.ts';
+import { hubspotApi, hubspotClientFromSettings } from './api.ts';
+import { HUBSPOT_SETTINGS } from './settings.ts';
 
 // A page takes 20 s to publish at the import's default rate: one page per HTTP call (functions/crm/import.ts).
 const PAGE = 100;
 const PIPELINES_PER_REQUEST = 4;
 const SEARCH_CAP = 10_000;
 
-const Pipelines = z.looseObject({
-  results: z.array(z.looseObject({ id: z.string(), label: z.string().optional(), stages: z.array(z.looseObject({ id: z.string(), label: z.string().optional() })) })),
-});
 const SearchPage = z.looseObject({
   results: z.array(z.looseObject({ id: z.string(), properties: z.record(z.string(), z.string().nullable().optional()) })),
   paging: z.looseObject({ next: z.looseObject({ after: z.string() }).optional() }).optional(),
@@ -44,16 +42,16 @@ function decode(text: string | undefined): Cursor {
   }
 }
 
-const norm = (s: string | undefined) => (s ?? '').trim().toLowerCase();
-
-/** The mapped closed-lost stages as HubSpot ids (crm.yaml may name pipelines and stages by id or label). */
+/**
+ * The mapped closed-lost stages as HubSpot ids, decided exactly as the live normaliser decides
+ * (`isClosedLostStage` on the deal's pipeline and stage ids, hubspot/normalise.ts): a pipeline or
+ * stage crm.yaml names some other way (a label) is one the normaliser would quarantine every deal
+ * of, so it is not listed either; `cultivate config check` reports such entries.
+ */
 async function lostStages(client: RestClient, mapping: CrmMapping): Promise<{ pipeline: string; stages: string[] }[]> {
-  const { results } = Pipelines.parse(await client.get('/crm/v3/pipelines/deals'));
   const out: { pipeline: string; stages: string[] }[] = [];
-  for (const [key, stageKeys] of Object.entries(mapping.closedLostStages)) {
-    const p = results.find((r) => r.id === key) ?? results.find((r) => norm(r.label) === norm(key));
-    if (!p) continue;
-    const stages = p.stages.filter((s) => stageKeys.some((k) => k === s.id || norm(k) === norm(s.label))).map((s) => s.id);
+  for (const p of await hubspotApi(client).pipelines()) {
+    const stages = p.stages.filter((s) => isClosedLostStage(mapping, p.id, s.id) === true).map((s) => s.id);
     if (stages.length > 0) out.push({ pipeline: p.id, stages });
   }
   return out.sort((a, b) => a.pipeline.localeCompare(b.pipeline));
@@ -120,25 +118,9 @@ export async function listLostDeals(client: RestClient, mapping: CrmMapping, win
   return { notifications, ...(next && { cursor: encode(next) }) };
 }
 
-/** The same base URL, token and rate limit as the adapter's own client (functions/crm/hubspot/api.ts). */
-export async function hubspotBackfillClient(settings: CrmSettings): Promise<RestClient> {
-  const limit = await ratePer10s(settings);
-  return createRestClient({
-    name: 'hubspot',
-    baseUrl: (await settings.get(HUBSPOT_SETTINGS.apiUrl)) ?? DEFAULT_API_URL,
-    limit: Math.max(1, Math.floor(limit / 10)),
-    intervalMs: 1000,
-    headers: async () => {
-      const token = await settings.get(HUBSPOT_SETTINGS.token);
-      if (!token) throw new CrmApiError('hubspot: CULTIVATE_HUBSPOT_TOKEN is not set', 0, false);
-      return { authorization: `Bearer ${token}` };
-    },
-  });
-}
-
 /** The lister for the runner, or the settings it needs that are absent. */
 export function hubspotLostDeals(settings: CrmSettings, mapping: CrmMapping): ListLostDeals | { missing: string[] } {
   if (!settings.has(HUBSPOT_SETTINGS.token)) return { missing: [HUBSPOT_SETTINGS.token] };
   let client: Promise<RestClient> | undefined;
-  return async (window) => listLostDeals(await (client ??= hubspotBackfillClient(settings)), mapping, window);
+  return async (window) => listLostDeals(await (client ??= hubspotClientFromSettings(settings)), mapping, window);
 }

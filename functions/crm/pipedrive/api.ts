@@ -13,6 +13,8 @@
  */
 import { z } from 'zod';
 import { createRestClient, type RestClient } from '../http-client.ts';
+import type { CrmSettings } from '../types.ts';
+import { PIPEDRIVE_SETTINGS } from './settings.ts';
 
 export const DEFAULT_API_URL = 'https://api.pipedrive.com';
 export const DEFAULT_RATE_PER_2S = 16;
@@ -131,8 +133,29 @@ const PARTICIPANT_PAGE = 100;
 // A deal with more people than this is not a buying committee; the rest are left out (and logged by the caller's count).
 const PARTICIPANT_PAGES = 5;
 
-export function createPipedriveApi(opts: PipedriveApiOptions): PipedriveApi {
-  const rest: RestClient = createRestClient({
+/**
+ * The client options for a deployment's settings: the one reading of them for the adapter, the
+ * import (backfill.ts) and `cultivate config check`. The token is read on every call, so a rotated
+ * token is picked up (the settings layer caches).
+ */
+export async function pipedriveApiOptions(settings: CrmSettings, extra: { baseDelayMs?: number } = {}): Promise<PipedriveApiOptions> {
+  const rate = Number(await settings.get(PIPEDRIVE_SETTINGS.rateLimit));
+  return {
+    baseUrl: (await settings.get(PIPEDRIVE_SETTINGS.apiUrl))?.trim() || DEFAULT_API_URL,
+    token: async () => (await settings.get(PIPEDRIVE_SETTINGS.apiToken))?.trim() ?? '',
+    ratePer2s: Number.isInteger(rate) && rate > 0 ? rate : DEFAULT_RATE_PER_2S,
+    ...(extra.baseDelayMs !== undefined && { baseDelayMs: extra.baseDelayMs }),
+  };
+}
+
+/** The API for a deployment's settings (`pipedriveApiOptions`). */
+export async function pipedriveApiFromSettings(settings: CrmSettings, extra: { baseDelayMs?: number } = {}): Promise<PipedriveApi> {
+  return createPipedriveApi(await pipedriveApiOptions(settings, extra));
+}
+
+/** The rate-limited REST client under the API, for the import's own calls (the deal search, backfill.ts). */
+export function pipedriveRestClient(opts: PipedriveApiOptions): RestClient {
+  return createRestClient({
     name: 'pipedrive',
     baseUrl: opts.baseUrl,
     headers: async () => ({ 'x-api-token': await opts.token() }),
@@ -140,6 +163,10 @@ export function createPipedriveApi(opts: PipedriveApiOptions): PipedriveApi {
     intervalMs: 2000,
     ...(opts.baseDelayMs !== undefined && { baseDelayMs: opts.baseDelayMs }),
   });
+}
+
+export function createPipedriveApi(opts: PipedriveApiOptions): PipedriveApi {
+  const rest = pipedriveRestClient(opts);
   const get = async <T extends z.ZodType>(schema: T, path: string, query?: Record<string, string | number | undefined>): Promise<z.infer<T>> =>
     envelope(schema).parse(await rest.get(path, query)).data as z.infer<T>;
 

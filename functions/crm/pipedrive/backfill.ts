@@ -7,11 +7,11 @@
  * lost (`previous.status` open), so the live normaliser reads it exactly as a live loss.
  */
 import { z } from 'zod';
-import { createRestClient, type RestClient } from '../http-client.ts';
+import type { RestClient } from '../http-client.ts';
 import { ImportCursorError, type ListLostDeals, type ListWindow, type LostDealPage } from '../import.ts';
 import type { CrmNotification, CrmSettings } from '../types.ts';
-import { DEFAULT_API_URL, DEFAULT_RATE_PER_2S, PdDeal } from './api.ts';
-import { PIPEDRIVE_SETTINGS } from './index.ts';
+import { PdDeal, pipedriveApiOptions, pipedriveRestClient } from './api.ts';
+import { PIPEDRIVE_SETTINGS } from './settings.ts';
 
 // A page takes 20 s to publish at the import's default rate: one page per HTTP call (functions/crm/import.ts).
 const PAGE = 100;
@@ -68,19 +68,9 @@ export async function listLostDeals(client: RestClient, window: ListWindow): Pro
   return { notifications, ...(next && { cursor: next }) };
 }
 
-/** The lister for the runner, or the settings it needs that are absent. Same base URL, token and rate as the adapter's client. */
+/** The lister for the runner, or the settings it needs that are absent. Same base URL, token and rate as the adapter's client (`pipedriveApiOptions`). */
 export function pipedriveLostDeals(settings: CrmSettings): ListLostDeals | { missing: string[] } {
   if (!settings.has(PIPEDRIVE_SETTINGS.apiToken)) return { missing: [PIPEDRIVE_SETTINGS.apiToken] };
   let client: Promise<RestClient> | undefined;
-  const make = async () => {
-    const rate = Number((await settings.get(PIPEDRIVE_SETTINGS.rateLimit)) ?? DEFAULT_RATE_PER_2S);
-    return createRestClient({
-      name: 'pipedrive',
-      baseUrl: (await settings.get(PIPEDRIVE_SETTINGS.apiUrl))?.trim() || DEFAULT_API_URL,
-      headers: async () => ({ 'x-api-token': (await settings.get(PIPEDRIVE_SETTINGS.apiToken))?.trim() ?? '' }),
-      limit: Number.isInteger(rate) && rate > 0 ? rate : DEFAULT_RATE_PER_2S,
-      intervalMs: 2000,
-    });
-  };
-  return async (window) => listLostDeals(await (client ??= make()), window);
+  return async (window) => listLostDeals(await (client ??= pipedriveApiOptions(settings).then(pipedriveRestClient)), window);
 }

@@ -13,34 +13,19 @@
  */
 import type { CrmDefinition, CrmInboundAdapter, CrmSettings } from '../types.ts';
 import { secretValues } from '#shared/hmac';
-import { createPipedriveApi, DEFAULT_API_URL, DEFAULT_RATE_PER_2S, type PipedriveApi } from './api.ts';
+import { pipedriveApiFromSettings, type PipedriveApi } from './api.ts';
 import { verifyBasicAuth } from './auth.ts';
 import { PipedriveNormaliser } from './normalise.ts';
 import { pipedriveOutbound } from './outbound.ts';
+import { PIPEDRIVE_SETTINGS } from './settings.ts';
 import { acceptedAnswer, parsePipedriveWebhook } from './webhook.ts';
 
-export const PIPEDRIVE_SETTINGS = {
-  basicAuth: 'CULTIVATE_PIPEDRIVE_BASIC_AUTH',
-  apiToken: 'CULTIVATE_PIPEDRIVE_API_TOKEN',
-  apiUrl: 'CULTIVATE_PIPEDRIVE_API_URL',
-  rateLimit: 'CULTIVATE_PIPEDRIVE_RATE_LIMIT',
-} as const;
+export { PIPEDRIVE_SETTINGS };
 
 /** One API client per settings object, created on first use (settings may be fetched). */
 function lazyApi(settings: CrmSettings, baseDelayMs?: number): () => Promise<PipedriveApi> {
   let api: Promise<PipedriveApi> | undefined;
-  return () =>
-    (api ??= (async () => {
-      const baseUrl = (await settings.get(PIPEDRIVE_SETTINGS.apiUrl))?.trim() || DEFAULT_API_URL;
-      const rate = Number((await settings.get(PIPEDRIVE_SETTINGS.rateLimit)) ?? DEFAULT_RATE_PER_2S);
-      return createPipedriveApi({
-        baseUrl,
-        // Read on every call, so a rotated token is picked up (the settings layer caches).
-        token: async () => (await settings.get(PIPEDRIVE_SETTINGS.apiToken))?.trim() ?? '',
-        ratePer2s: Number.isInteger(rate) && rate > 0 ? rate : DEFAULT_RATE_PER_2S,
-        ...(baseDelayMs !== undefined && { baseDelayMs }),
-      });
-    })());
+  return () => (api ??= pipedriveApiFromSettings(settings, { ...(baseDelayMs !== undefined && { baseDelayMs }) }));
 }
 
 export function pipedriveInbound(settings: CrmSettings, opts: { baseDelayMs?: number } = {}): CrmInboundAdapter {

@@ -6,7 +6,11 @@
  * Outbound Message notification the live normaliser reads, carrying only Id, IsClosed and IsWon:
  * the normaliser then reads the opportunity, its lost reason, account and contact roles itself,
  * exactly as for a live message that lacks them. CloseDate is a date: the loss is placed at its
- * start (UTC).
+ * start (UTC), and the window [since, until) applies to that instant, so the query asks for the
+ * dates whose start falls in it: CloseDate >= the first midnight at or after `since`, and
+ * CloseDate < the first midnight at or after `until` (a deal closing on `until`'s date is in the
+ * window when `until` is later than that date's start, e.g. the default until, now). Consecutive
+ * windows then list every date once.
  *
  * The SOQL goes through the adapter's own client (`createSalesforceApi`: OAuth 2.0 client
  * credentials, the CRM's rate limit, one retry on an expired session).
@@ -25,7 +29,9 @@ const PAGE = 100;
 
 const QueryPage = z.looseObject({ records: z.array(z.looseObject({ Id: z.string() }).catchall(z.unknown())) });
 
-const utcDate = (d: Date) => d.toISOString().slice(0, 10);
+const DAY_MS = 86_400_000;
+/** The date (UTC) of the first midnight at or after `d`. */
+const dateFrom = (d: Date) => new Date(Math.ceil(d.getTime() / DAY_MS) * DAY_MS).toISOString().slice(0, 10);
 
 /** The one call a backfill makes (its LIMIT fits a page). */
 export type SoqlClient = Pick<SalesforceApi, 'query'>;
@@ -43,8 +49,8 @@ export async function listLostDeals(api: SoqlClient, window: ListWindow): Promis
   const where = [
     'IsClosed = true',
     'IsWon = false',
-    `CloseDate >= ${utcDate(window.since)}`,
-    `CloseDate <= ${utcDate(window.until)}`,
+    `CloseDate >= ${dateFrom(window.since)}`,
+    `CloseDate < ${dateFrom(window.until)}`,
     ...(window.cursor !== undefined ? [`Id > '${window.cursor}'`] : []),
   ];
   const rows = QueryPage.parse({ records: await api.query(`SELECT Id, CloseDate FROM Opportunity WHERE ${where.join(' AND ')} ORDER BY Id LIMIT ${PAGE}`) }).records;
