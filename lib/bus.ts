@@ -3,7 +3,7 @@
  * (`functions/catalog/routing.ts`, the same declaration the local in-process bus follows).
  * Every rule target has its own encrypted, SSL-only dead-letter queue and bounded retries.
  */
-import { Duration, Validations } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -11,6 +11,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { routingTable, type Route, type RouteTarget } from '#catalog/routing';
 import { readSettings } from './settings.ts';
+import { deadLetterQueue } from './dead-letter-queue.ts';
 
 /** How long the archive keeps events (the design caps it at 30 days). */
 export const ARCHIVE_RETENTION_DAYS = 30;
@@ -57,28 +58,20 @@ export class CultivateBus extends Construct {
         throw new Error(`route ${route.id} needs at least one source and one detail-type`);
       }
       const fn = functions[route.target];
-      const deadLetterQueue = new sqs.Queue(this, `${route.id}Dlq`, {
-        encryption: sqs.QueueEncryption.SQS_MANAGED,
-        enforceSSL: true,
-        retentionPeriod: Duration.days(14),
-      });
-      Validations.of(deadLetterQueue).acknowledge({
-        id: 'AwsSolutions-SQS3',
-        reason: 'This queue is itself the dead-letter queue of an EventBridge rule target.',
-      });
+      const dlq = deadLetterQueue(this, `${route.id}Dlq`, `the rule ${route.id}'s target`);
       const rule = new events.Rule(this, route.id, {
         eventBus: this.bus,
         description: route.description.slice(0, 512),
         eventPattern: { source: [...route.sources], detailType: [...route.detailTypes] },
         targets: [
           new targets.LambdaFunction(fn, {
-            deadLetterQueue,
+            deadLetterQueue: dlq,
             retryAttempts: RULE_RETRY_ATTEMPTS,
             maxEventAge: RULE_MAX_EVENT_AGE,
           }),
         ],
       });
-      this.routeRules.push({ route, rule, deadLetterQueue });
+      this.routeRules.push({ route, rule, deadLetterQueue: dlq });
     }
     return this.routeRules;
   }

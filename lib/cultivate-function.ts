@@ -18,6 +18,7 @@ import type * as ses from 'aws-cdk-lib/aws-ses';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { readSettings } from './settings.ts';
+import { deadLetterQueue } from './dead-letter-queue.ts';
 
 /** Repository root (this file is lib/cultivate-function.ts). */
 export const projectRoot = fileURLToPath(new URL('..', import.meta.url));
@@ -109,15 +110,7 @@ export class CultivateFunction extends NodejsFunction {
 
     let onFailureQueue: sqs.Queue | undefined;
     if (props.asyncInvoked) {
-      onFailureQueue = new sqs.Queue(scope, `${id}OnFailure`, {
-        encryption: sqs.QueueEncryption.SQS_MANAGED,
-        enforceSSL: true,
-        retentionPeriod: Duration.days(14),
-      });
-      Validations.of(onFailureQueue).acknowledge({
-        id: 'AwsSolutions-SQS3',
-        reason: 'This queue is itself the on-failure destination (dead letters) of an asynchronously invoked function.',
-      });
+      onFailureQueue = deadLetterQueue(scope, `${id}OnFailure`, 'an asynchronously invoked function (its on-failure destination)');
     }
 
     const { asyncInvoked: _asyncInvoked, pipelineConfig, bundling, environment, ...rest } = props;

@@ -131,7 +131,7 @@ export class CultivateStack extends Stack {
     if (this.salesforceRelay) {
       this.operations.alarmOnQueueMessages('SalesforceRelayDlqAlarm', this.salesforceRelay.deadLetterQueue, 'The Salesforce Event Relay rule could not deliver events');
     }
-    const sendDlqAlarm = this.operations.alarmOnQueueMessages('SendDlqAlarm', this.sending.sendDeadLetterQueue, 'Touches failed 10 send attempts');
+    this.operations.alarmOnQueueMessages('SendDlqAlarm', this.sending.sendDeadLetterQueue, 'Touches failed 10 send attempts');
     this.operations.alarmOnQueueMessages(
       'MetricsStreamDlqAlarm',
       this.metrics.deadLetterQueue,
@@ -148,11 +148,8 @@ export class CultivateStack extends Stack {
       this.sending.scheduleDeadLetterQueue,
       'The scheduler could not invoke the due sweeper',
     );
-    const onFailureAlarms = new Map<CultivateFunction, cloudwatch.Alarm>();
     for (const fn of this.asyncFunctions) {
-      if (fn.onFailureQueue) {
-        onFailureAlarms.set(fn, this.operations.alarmOnQueueMessages(`${fn.node.id}OnFailureAlarm`, fn.onFailureQueue, `${fn.node.id} failed after retries`));
-      }
+      if (fn.onFailureQueue) this.operations.alarmOnQueueMessages(`${fn.node.id}OnFailureAlarm`, fn.onFailureQueue, `${fn.node.id} failed after retries`);
     }
     this.operations.alarmOnCount(
       'Ingest5xxAlarm',
@@ -169,9 +166,14 @@ export class CultivateStack extends Stack {
     this.addQuarantineAlarm();
 
     // Published rules (AppConfig): a rollout rolls back when the functions that plan with the new
-    // version fail, as the relationship function's and the sender's dead letters show (lib/rules.ts).
-    const relationshipFailures = onFailureAlarms.get(this.relationships.relationshipFunction);
-    this.rules = new CultivateRules(this, 'Rules', { table: this.tables.table, rollbackAlarms: [...(relationshipFailures ? [relationshipFailures] : []), sendDlqAlarm] });
+    // version fail, as new dead letters of the relationship function and the sender show
+    // (lib/rules.ts). New ones, not waiting ones: see alarmOnQueueGrowth.
+    const relationshipOnFailure = this.relationships.relationshipFunction.onFailureQueue;
+    const rollbackAlarms = [
+      ...(relationshipOnFailure ? [this.operations.alarmOnQueueGrowth('RelationshipFailuresGrowingAlarm', relationshipOnFailure, 'The relationship function failed after retries')] : []),
+      this.operations.alarmOnQueueGrowth('SendDlqGrowingAlarm', this.sending.sendDeadLetterQueue, 'Touches failed 10 send attempts'),
+    ];
+    this.rules = new CultivateRules(this, 'Rules', { table: this.tables.table, rollbackAlarms });
     for (const fn of [
       this.relationships.relationshipFunction,
       this.relationships.crmOutboundFunction,

@@ -11,6 +11,7 @@ import { DynamoEventSource, SqsDlq } from 'aws-cdk-lib/aws-lambda-event-sources'
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { copyConfigHooks, CultivateFunction, lambdaEntry } from './cultivate-function.ts';
+import { deadLetterQueue } from './dead-letter-queue.ts';
 
 /** Relationship state items and timeline entries: the only records the metrics read (the handler's own writes stay out). */
 export const METRICS_STREAM_FILTER = { dynamodb: { Keys: { sk: { S: ['STATE', { prefix: 'TL#' }] } } } } as const;
@@ -36,15 +37,7 @@ export class CultivateMetrics extends Construct {
   constructor(scope: Construct, id: string, props: MetricsProps) {
     super(scope, id);
 
-    this.deadLetterQueue = new sqs.Queue(this, 'StreamDlq', {
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-    });
-    Validations.of(this.deadLetterQueue).acknowledge({
-      id: 'AwsSolutions-SQS3',
-      reason: 'This queue is itself the on-failure destination of the metrics stream mapping.',
-    });
+    this.deadLetterQueue = deadLetterQueue(this, 'StreamDlq', 'the metrics stream mapping (its on-failure destination)');
 
     this.streamFunction = new CultivateFunction(this, 'MetricsStream', {
       entry: lambdaEntry('metrics-stream'),

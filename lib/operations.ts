@@ -86,6 +86,27 @@ export class CultivateOperations extends Construct {
     );
   }
 
+  /**
+   * In ALARM while the queue grows (its depth rose within the last minute), OK again once it stops:
+   * what a rules rollout watches. A bad version adds dead letters; the depth alarm above would stay
+   * in ALARM until someone redrives, and AppConfig would roll back every version published
+   * meanwhile, the kill switch pulled during that incident included. No notification: the depth
+   * alarm on the same queue pages; this one only tells AppConfig.
+   */
+  alarmOnQueueGrowth(id: string, queue: sqs.IQueue, what: string): cloudwatch.Alarm {
+    const depth = queue.metricApproximateNumberOfMessagesVisible({ period: Duration.minutes(1), statistic: 'Maximum' });
+    const alarm = new cloudwatch.Alarm(this, id, {
+      alarmDescription: `${what}: ${queue.node.path} grew within the last minute (rolls a rules rollout back; the depth alarm pages).`,
+      metric: new cloudwatch.MathExpression({ expression: 'DIFF(depth)', usingMetrics: { depth }, period: Duration.minutes(1), label: 'dead letters added per minute' }),
+      threshold: 0,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+    this.alarms.push(alarm);
+    return alarm;
+  }
+
   /** Alarms when the metric's sum over 5 minutes reaches `threshold` (default 1). */
   alarmOnCount(id: string, metric: cloudwatch.IMetric, description: string, threshold = 1): cloudwatch.Alarm {
     return this.add(

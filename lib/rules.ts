@@ -26,6 +26,7 @@ import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { copyConfigHooks, CultivateFunction, lambdaEntry } from './cultivate-function.ts';
+import { deadLetterQueue } from './dead-letter-queue.ts';
 
 /** The AWS-authored extension that puts deployment start, completion and rollback on the default bus. */
 export const DEPLOYMENT_EVENTS_EXTENSION = 'AWS.AppConfig.DeploymentNotificationsToEventBridge';
@@ -74,7 +75,7 @@ export class CultivateRules extends Construct {
     });
     Validations.of(monitorRole).acknowledge({
       id: 'AwsSolutions-IAM5[Resource::*]',
-      reason: 'cloudwatch:DescribeAlarms supports no resource scoping; the role can only read alarm states.',
+      reason: "AppConfig's documented monitor policy grants cloudwatch:DescribeAlarms on * (its calls are not documented to name alarms); the role can only read alarm states.",
     });
     this.environment = new appconfig.Environment(this, 'Live', {
       application: this.application,
@@ -113,13 +114,7 @@ export class CultivateRules extends Construct {
       resourceIdentifier: this.environment.environmentArn,
     });
 
-    this.replanDeadLetterQueue = new sqs.Queue(this, 'ReplanDlq', {
-      fifo: true,
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-    });
-    Validations.of(this.replanDeadLetterQueue).acknowledge({ id: 'AwsSolutions-SQS3', reason: 'This queue is itself the dead-letter queue of the replan queue.' });
+    this.replanDeadLetterQueue = deadLetterQueue(this, 'ReplanDlq', 'the replan queue', { fifo: true });
     this.replanQueue = new sqs.Queue(this, 'ReplanQueue', {
       fifo: true,
       contentBasedDeduplication: true,
@@ -129,12 +124,7 @@ export class CultivateRules extends Construct {
       retentionPeriod: Duration.days(4),
       deadLetterQueue: { queue: this.replanDeadLetterQueue, maxReceiveCount: REPLAN_MAX_RECEIVE_COUNT },
     });
-    this.eventsDeadLetterQueue = new sqs.Queue(this, 'DeploymentEventsDlq', {
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-    });
-    Validations.of(this.eventsDeadLetterQueue).acknowledge({ id: 'AwsSolutions-SQS3', reason: 'This queue is itself the dead-letter queue of the deployment-complete and replan-check rule targets.' });
+    this.eventsDeadLetterQueue = deadLetterQueue(this, 'DeploymentEventsDlq', 'the deployment-complete and replan-check rule targets');
     this.deploymentCompleteRule = new events.Rule(this, 'DeploymentComplete', {
       description: 'Cultivate: a rules version finished rolling out; start the replan job',
       eventPattern: { source: ['aws.appconfig'], detailType: ['On Deployment Complete'] },

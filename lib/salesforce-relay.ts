@@ -5,7 +5,7 @@
  * that turns them into CRM notifications on Cultivate's own bus. The rule target has a DLQ and the
  * function an on-failure queue, like every other asynchronous path.
  */
-import { Duration, Validations } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
@@ -14,6 +14,7 @@ import { Construct } from 'constructs';
 import { RULE_MAX_EVENT_AGE, RULE_RETRY_ATTEMPTS } from './bus.ts';
 import type { CrmSettingsBinding } from './crm-settings.ts';
 import { CultivateFunction, lambdaEntry } from './cultivate-function.ts';
+import { deadLetterQueue } from './dead-letter-queue.ts';
 
 export interface SalesforceRelayProps {
   /** The partner event source name, e.g. aws.partner/salesforce.com/00D.../0YL... */
@@ -48,8 +49,7 @@ export class SalesforceRelay extends Construct {
       .bindBus(props.bus);
     props.crmSettings.bind(this.relayFunction, 'none');
 
-    this.deadLetterQueue = new sqs.Queue(this, 'RelayDlq', { encryption: sqs.QueueEncryption.SQS_MANAGED, enforceSSL: true, retentionPeriod: Duration.days(14) });
-    Validations.of(this.deadLetterQueue).acknowledge({ id: 'AwsSolutions-SQS3', reason: 'This queue is itself the dead-letter queue of an EventBridge rule target.' });
+    this.deadLetterQueue = deadLetterQueue(this, 'RelayDlq', 'the Salesforce Event Relay rule target');
     this.rule = new events.Rule(this, 'ChangeEvents', {
       eventBus: this.partnerBus,
       description: 'Salesforce change events relayed by Event Relay',

@@ -18,6 +18,7 @@ import { Construct } from 'constructs';
 import { CONFIG_DIR, CultivateFunction, lambdaEntry, projectRoot } from './cultivate-function.ts';
 import type { CultivateEmail } from './email.ts';
 import { readSendingYaml, readSettings } from './settings.ts';
+import { deadLetterQueue } from './dead-letter-queue.ts';
 
 /** Namespace and service of the sweeper's Powertools metrics (functions/lambda/sweeper.ts). */
 export const METRICS_NAMESPACE = 'Cultivate';
@@ -65,15 +66,7 @@ export class Sending extends Construct {
       );
     }
 
-    this.sendDeadLetterQueue = new sqs.Queue(this, 'SendDlq', {
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-    });
-    Validations.of(this.sendDeadLetterQueue).acknowledge({
-      id: 'AwsSolutions-SQS3',
-      reason: 'This queue is itself the dead-letter queue of the send queue.',
-    });
+    this.sendDeadLetterQueue = deadLetterQueue(this, 'SendDlq', 'the send queue');
     this.sendQueue = new sqs.Queue(this, 'SendQueue', {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
@@ -97,15 +90,7 @@ export class Sending extends Construct {
     }).bindTable({ table: props.table, access: 'readwrite' });
     this.sendQueue.grantSendMessages(this.sweeperFunction);
 
-    this.scheduleDeadLetterQueue = new sqs.Queue(this, 'SweepScheduleDlq', {
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-    });
-    Validations.of(this.scheduleDeadLetterQueue).acknowledge({
-      id: 'AwsSolutions-SQS3',
-      reason: 'This queue is itself the dead-letter queue of the sweep schedule target.',
-    });
+    this.scheduleDeadLetterQueue = deadLetterQueue(this, 'SweepScheduleDlq', 'the sweep schedule target');
     // Own role (not the stack-wide singleton) so its one acknowledgement sits on it.
     const scheduleRole = new iam.Role(this, 'SweepScheduleRole', {
       assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com', {

@@ -4,7 +4,7 @@
  * configuration set publishes (and only mail of that configuration set), targets the SES events function; the target has its own DLQ and the
  * function (invoked asynchronously) an on-failure queue, like the custom bus's targets.
  */
-import { Duration, Validations } from 'aws-cdk-lib';
+import { Duration } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
@@ -13,6 +13,7 @@ import { Construct } from 'constructs';
 import { RULE_MAX_EVENT_AGE, RULE_RETRY_ATTEMPTS } from './bus.ts';
 import { CultivateFunction, lambdaEntry } from './cultivate-function.ts';
 import { sesDetailTypes, type CultivateEmail } from './email.ts';
+import { deadLetterQueue } from './dead-letter-queue.ts';
 
 export interface SesEventsProps {
   readonly table: dynamodb.ITableV2;
@@ -40,15 +41,7 @@ export class SesEvents extends Construct {
       // Hard bounces and complaints are e-mail opt-outs in the CRM too (consent-changed).
       .bindBus(props.bus);
 
-    this.deadLetterQueue = new sqs.Queue(this, 'SesEventsDlq', {
-      encryption: sqs.QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      retentionPeriod: Duration.days(14),
-    });
-    Validations.of(this.deadLetterQueue).acknowledge({
-      id: 'AwsSolutions-SQS3',
-      reason: 'This queue is itself the dead-letter queue of an EventBridge rule target.',
-    });
+    this.deadLetterQueue = deadLetterQueue(this, 'SesEventsDlq', 'the SES events rule target');
 
     // No eventBus: the rule lives on the account's default bus, where SES publishes.
     this.rule = new events.Rule(this, 'SesEventsRule', {

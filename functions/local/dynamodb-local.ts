@@ -93,7 +93,9 @@ export async function startDynamoDbLocal(dataDir?: string): Promise<DynamoDbLoca
   const kill = () => child.kill('SIGKILL');
   process.once('exit', kill);
   try {
-    await waitForPort(port, child, 30_000);
+    // Java starts in a few seconds on an idle machine; on a loaded 2-core CI box it has taken over
+    // 30 s, so wait well past that (test hooks allow 120 s).
+    await waitForPort(port, child, 90_000);
   } catch (err) {
     kill();
     throw new Error(`${(err as Error).message}\n${stderr}`);

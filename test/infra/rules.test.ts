@@ -53,9 +53,31 @@ describe('AppConfig: the rules profile, its rollout and its rollback alarms', ()
     const monitors = env[0]?.Properties?.Monitors as { AlarmArn: { 'Fn::GetAtt': [string, string] }; AlarmRoleArn: unknown }[];
     const alarmIds = monitors.map((m) => m.AlarmArn['Fn::GetAtt'][0]);
     expect(alarmIds).toHaveLength(2);
-    expect(alarmIds.some((id) => id.includes('SendDlqAlarm'))).toBe(true);
-    expect(alarmIds.some((id) => id.includes('RelationshipOnFailureAlarm'))).toBe(true);
+    expect(alarmIds.some((id) => id.includes('SendDlqGrowingAlarm'))).toBe(true);
+    expect(alarmIds.some((id) => id.includes('RelationshipFailuresGrowingAlarm'))).toBe(true);
     for (const m of monitors) expect(m.AlarmRoleArn).toBeDefined();
+  });
+
+  it('watches new dead letters, not waiting ones: a kill switch pulled while the DLQ still holds messages is not rolled back', () => {
+    const alarms = resources(template, 'AWS::CloudWatch::Alarm');
+    const env = Object.values(resources(template, 'AWS::AppConfig::Environment'))[0];
+    const monitored = (env?.Properties?.Monitors as { AlarmArn: { 'Fn::GetAtt': [string, string] } }[]).map((m) => m.AlarmArn['Fn::GetAtt'][0]);
+    const queues = { SendDlqGrowingAlarm: stack.sending.sendDeadLetterQueue, RelationshipFailuresGrowingAlarm: stack.relationships.relationshipFunction.onFailureQueue };
+    for (const id of monitored) {
+      const p = alarms[id]?.Properties;
+      // DIFF of the depth over one minute: above 0 only while dead letters arrive, OK once they stop.
+      expect(p).toMatchObject({ Threshold: 0, ComparisonOperator: 'GreaterThanThreshold', EvaluationPeriods: 1, TreatMissingData: 'notBreaching' });
+      const [expr, depth] = p?.Metrics as { Expression?: string; MetricStat?: { Metric: { MetricName: string; Dimensions: { Value: unknown }[] }; Period: number; Stat: string } }[];
+      expect(expr?.Expression).toBe('DIFF(depth)');
+      expect(depth?.MetricStat).toMatchObject({ Metric: { MetricName: 'ApproximateNumberOfMessagesVisible' }, Period: 60, Stat: 'Maximum' });
+      const queue = Object.entries(queues).find(([name]) => id.includes(name))?.[1];
+      expect(depth?.MetricStat?.Metric.Dimensions[0]?.Value).toEqual({ 'Fn::GetAtt': [logicalId(stack, queue as never), 'QueueName'] });
+      // It only tells AppConfig: the depth alarm on the same queue pages.
+      expect(p?.AlarmActions).toBeUndefined();
+    }
+    // The depth alarms still page the on-call.
+    const depthAlarm = Object.entries(alarms).find(([id]) => id.includes('SendDlqAlarm') && !id.includes('Growing'))?.[1];
+    expect(depthAlarm?.Properties?.AlarmActions).toHaveLength(1);
   });
 });
 
