@@ -93,6 +93,7 @@ export const apiRoutes: readonly ApiRoute[] = [
   { method: 'GET', path: '/metrics/feed.json', fn: 'metrics', auth: 'jwt' },
   { method: 'POST', path: '/metrics/rebuild', fn: 'metrics', auth: 'jwt' },
   { method: 'GET', path: '/dashboard', fn: 'metrics', auth: 'jwt' },
+  { method: 'GET', path: '/dashboard/owners', fn: 'metrics', auth: 'jwt' },
   { method: 'POST', path: '/metrics/tokens', fn: 'metrics', auth: 'jwt' },
   { method: 'GET', path: '/metrics/tokens', fn: 'metrics', auth: 'jwt' },
   { method: 'DELETE', path: '/metrics/tokens/{id}', fn: 'metrics', auth: 'jwt' },
@@ -101,6 +102,7 @@ export const apiRoutes: readonly ApiRoute[] = [
   { method: 'GET', path: '/feeds/metrics.csv', fn: 'metrics', auth: 'token' },
   { method: 'GET', path: '/feeds/metrics/feed.json', fn: 'metrics', auth: 'token' },
   { method: 'GET', path: '/feeds/dashboard', fn: 'metrics', auth: 'token' },
+  { method: 'GET', path: '/feeds/dashboard/owners', fn: 'metrics', auth: 'token' },
   { method: 'POST', path: '/config/diff', fn: 'config', auth: 'jwt' },
   // cultivate config publish / rollback / versions / replan (AppConfig; lib/rules.ts).
   { method: 'POST', path: '/config/publish', fn: 'config', auth: 'jwt' },

@@ -16,6 +16,7 @@
  *   MASS#<crm>      ...                     the mass-close gate's hold
  *   IMPORT#<id>     ...                     `cultivate import` ledger (nothing imported twice)
  *   AGG#W#<week>, AGG#M#<month>  C#<metric>#<dim>#<value>   metric aggregates (stream-fed)
+ *   AGG#W#<week>#O, AGG#M#<month>#O  C#...#owner#...   the same, per owner: read only when asked for
  *   AGG#G           C#...                   gauges (relationships by stage)
  *   AGG#S#<month>   <group>#<day>           survival counts per cohort day
  *   AGGSEQ#<shard>  SEQ                     the last stream sequence counted per shard

@@ -38,7 +38,7 @@ interface TokenView {
 }
 interface CreatedView extends TokenView {
   token: string;
-  urls: Record<'feed' | 'csv' | 'dashboard' | 'json', string>;
+  urls: Record<'feed' | 'csv' | 'dashboard' | 'dashboardOwners' | 'json', string>;
   note: string;
 }
 
@@ -126,6 +126,7 @@ export async function feedTokenCommand(argv: string[], io: FeedTokenIO): Promise
         `  JSON Feed   ${t.urls.feed}`,
         `  CSV         ${t.urls.csv}`,
         `  dashboard   ${t.urls.dashboard}`,
+        `  per owner   ${t.urls.dashboardOwners}`,
         `  or send "Authorization: Bearer <token>" to ${base}/feeds/...`,
         `revoke it with: cultivate feed-token revoke ${t.id}`,
         '',

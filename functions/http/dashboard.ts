@@ -1,9 +1,10 @@
 /**
- * GET /dashboard (docs/metrics.md, Dashboard): the report as one server-rendered HTML page with
- * inline SVG charts. No script and nothing fetched from anywhere: the CSS is one inline `<style>`
+ * GET /dashboard and GET /dashboard/owners (docs/metrics.md, Dashboard): the report as server-rendered
+ * HTML pages with inline SVG charts; the per-owner chart has its own page because its reads grow
+ * with the number of owners. No script and nothing fetched from anywhere: the CSS is one inline `<style>`
  * allowed by its hash in the Content-Security-Policy, and every link is relative, because the same
  * routes are also mounted under `/feeds` for token-holding readers (a `token` in the query is
- * carried into the links). `dashboardPage` is pure; `readDashboard` is the route's one read.
+ * carried into the links). `dashboardPage` and `ownersPage` are pure; `readDashboard` and `readOwnersDashboard` are the routes' reads.
  */
 import { createHash } from 'node:crypto';
 import type { MetricsConfig } from '#config/metrics';
@@ -62,6 +63,8 @@ const STYLE = [
   'label{display:flex;flex-direction:column;font-size:.8rem;color:var(--muted)}',
   'input,select,button{font:inherit;padding:.3rem .5rem}',
   '.charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(min(100%,24rem),1fr));gap:1rem}',
+  // A page of one chart keeps a chart's width, not the screen's (its text would grow with it).
+  '.charts.one{grid-template-columns:minmax(0,36rem)}',
   '.chart{margin:0;background:#fff;border:1px solid var(--line);border-radius:8px;padding:.8rem;min-width:0}',
   'svg{display:block;width:100%;height:auto;margin:.5rem 0}',
   'text{fill:var(--fg);font-size:12px}.tick,.val{font-size:11px}.tick{fill:var(--muted)}.panel{font-weight:600}',
@@ -451,16 +454,73 @@ function link(path: string, params: Record<string, string>, token: string | unde
 /** The feed always ends this week: as many weeks as the range spans (1-52). */
 const feedWeeks = (r: MetricsReport) => Math.min(52, Math.max(1, periodsBetween('week', r.range.from, r.range.to).length));
 
+interface PageParts {
+  title: string;
+  /** The links above the range form, relative to the page's own URL. */
+  nav: string;
+  /** The form's action, relative to the page (it reloads the same page with another range). */
+  formAction: string;
+  main: string;
+  /** One chart only (the owners page). */
+  single?: boolean;
+  footer: string;
+}
+
+/** The frame both dashboard pages share: title, range, links, the range form, the charts, the cost. */
+function page(r: MetricsReport, token: string | undefined, parts: PageParts, extraHeader = ''): string {
+  const header = `<header><h1>${esc(parts.title)}</h1><p class="muted">${esc(r.range.from)} to ${esc(r.range.to)}, by ${esc(r.groupBy)} · generated ${esc(r.generatedAt.slice(0, 16).replace('T', ' '))} UTC</p>${extraHeader}<nav>${parts.nav}</nav><form method="get" action="${esc(parts.formAction)}"><label>From <input type="date" name="from" value="${esc(r.range.from)}" required></label><label>To <input type="date" name="to" value="${esc(r.range.to)}" required></label><label>Group by <select name="groupBy">${(['week', 'month'] as const).map((g) => `<option value="${g}"${g === r.groupBy ? ' selected' : ''}>${g}</option>`).join('')}</select></label>${token ? `<input type="hidden" name="token" value="${esc(token)}">` : ''}<button type="submit">Show</button></form></header>`;
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><meta name="robots" content="noindex"><title>${esc(parts.title)} ${esc(r.range.from)} to ${esc(r.range.to)} · Cultivate</title><style>${STYLE}</style></head>
+<body>${header}<main class="${parts.single ? 'charts one' : 'charts'}">${parts.main}</main><footer>${parts.footer}</footer></body></html>`;
+}
+
+/**
+ * Where the per-owner chart went: its reads grow with the number of owners (one per ~300 people),
+ * so /dashboard shows only the totals, which cost nothing more, and links to /dashboard/owners.
+ */
+function ownersLink(r: MetricsReport, token: string | undefined): string {
+  const range = { from: r.range.from, to: r.range.to, groupBy: r.groupBy };
+  const assigned = nOf(r, 'task.assigned');
+  const onTime = nOf(r, 'task.completed.on-time');
+  return `<section class="chart" data-section="owners"><h2>Human tasks per owner</h2><p>${esc(`${fmtCount(assigned)} notes, calls and other tasks handed to owners in the range, ${fmtCount(onTime)} completed on time.`)}</p><p class="muted">Per owner on a page of its own: what it reads grows with the number of owners, what this page reads does not.</p><p><a href="${link('dashboard/owners', range, token)}">Human tasks per owner →</a></p></section>`;
+}
+
 export function dashboardPage(report: MetricsReport, options: DashboardOptions): string {
   const r = report;
   const range = { from: r.range.from, to: r.range.to, groupBy: r.groupBy };
   const token = options.token;
-  const header = `<header><h1>Re-engagement dashboard</h1><p class="muted">${esc(r.range.from)} to ${esc(r.range.to)}, by ${esc(r.groupBy)} · generated ${esc(r.generatedAt.slice(0, 16).replace('T', ' '))} UTC</p>${headline(r)}<nav><a href="${link('metrics.csv', range, token)}">CSV</a><a href="${link('metrics/feed.json', { weeks: String(feedWeeks(r)) }, token)}">JSON Feed</a><a href="${link('metrics', range, token)}">JSON</a></nav><form method="get" action="dashboard"><label>From <input type="date" name="from" value="${esc(r.range.from)}" required></label><label>To <input type="date" name="to" value="${esc(r.range.to)}" required></label><label>Group by <select name="groupBy">${(['week', 'month'] as const).map((g) => `<option value="${g}"${g === r.groupBy ? ' selected' : ''}>${g}</option>`).join('')}</select></label>${token ? `<input type="hidden" name="token" value="${esc(token)}">` : ''}<button type="submit">Show</button></form></header>`;
-  const charts = [enteredChart(r), survivalChart(r), holdoutChart(r, options), funnelChart(r), touchesChart(r, options.rows), ownersChart(r), audienceChart(r, options), requalificationChart(r)];
-  const footer = `<footer>Schema version ${r.schemaVersion}. This page read ${fmtCount(r.reads.queries)} aggregate partitions (${fmtCount(r.reads.items)} items), whatever the number of people. Definitions: docs/metrics.md.</footer>`;
-  return `<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><meta name="robots" content="noindex"><title>Re-engagement ${esc(r.range.from)} to ${esc(r.range.to)} · Cultivate</title><style>${STYLE}</style></head>
-<body>${header}<main class="charts">${charts.join('\n')}</main>${footer}</body></html>`;
+  const charts = [enteredChart(r), survivalChart(r), holdoutChart(r, options), funnelChart(r), touchesChart(r, options.rows), ownersLink(r, token), audienceChart(r, options), requalificationChart(r)];
+  return page(
+    r,
+    token,
+    {
+      title: 'Re-engagement dashboard',
+      nav: `<a href="${link('metrics.csv', range, token)}">CSV</a><a href="${link('metrics/feed.json', { weeks: String(feedWeeks(r)) }, token)}">JSON Feed</a><a href="${link('metrics', range, token)}">JSON</a>`,
+      formAction: 'dashboard',
+      main: charts.join('\n'),
+      footer: `Schema version ${r.schemaVersion}. This page read ${fmtCount(r.reads.queries)} aggregate partitions (${fmtCount(r.reads.items)} items), whatever the number of people. Definitions: docs/metrics.md.`,
+    },
+    headline(r),
+  );
+}
+
+/**
+ * GET /dashboard/owners (and /feeds/dashboard/owners): the per-owner chart, from a report read with
+ * owners. It sits one level below /dashboard, so its links climb one (`../metrics.csv`).
+ */
+export function ownersPage(report: MetricsReport, options: Pick<DashboardOptions, 'token'>): string {
+  const r = report;
+  const range = { from: r.range.from, to: r.range.to, groupBy: r.groupBy };
+  const withOwners = { ...range, owners: 'true' };
+  const token = options.token;
+  return page(r, token, {
+    title: 'Human tasks per owner',
+    nav: `<a href="${link('../dashboard', range, token)}">← Dashboard</a><a href="${link('../metrics.csv', withOwners, token)}">CSV with owners</a><a href="${link('../metrics', withOwners, token)}">JSON with owners</a>`,
+    formAction: 'owners',
+    main: ownersChart(r),
+    single: true,
+    footer: `Schema version ${r.schemaVersion}. This page read ${fmtCount(r.reads.queries)} aggregate partitions (${fmtCount(r.reads.items)} items): the per-owner ones grow with the number of owners. Definitions: docs/metrics.md.`,
+  });
 }
 
 /** Reads each partition once however often it is asked for: the rows come from the partitions the report already read. */
@@ -475,10 +535,16 @@ export function readOnce(reader: AggregateReader): AggregateReader {
   };
 }
 
-/** The route's work: one read of the aggregates (report, then rows from the same partitions), and the page. */
+/** The route's work: one read of the aggregates (report, then rows from the same partitions), and the page. No owner partition. */
 export async function readDashboard(reader: AggregateReader, config: MetricsConfig, query: ReportQuery, now: Date, token?: string): Promise<string> {
   const once = readOnce(reader);
-  const report = await metricsReport(once, config, query, now);
+  const report = await metricsReport(once, config, { ...query, owners: false }, now);
   const rows = await metricRows(once, report.groupBy, report.range.from, report.range.to, { levels: false });
   return dashboardPage(report, { rows, thresholds: config.reviewThresholds, holdoutPercent: config.holdout.percent, ...(token !== undefined && { token }) });
+}
+
+/** GET /dashboard/owners: the report with the owner partitions, and the per-owner page. */
+export async function readOwnersDashboard(reader: AggregateReader, config: MetricsConfig, query: ReportQuery, now: Date, token?: string): Promise<string> {
+  const report = await metricsReport(reader, config, { ...query, owners: true }, now);
+  return ownersPage(report, { ...(token !== undefined && { token }) });
 }

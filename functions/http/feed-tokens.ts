@@ -8,7 +8,7 @@
  *   DELETE /metrics/tokens/{id}   revoke: 200 (again 200 for one revoked before), 404 unknown id
  *
  * Reading, for feed readers: the metrics routes' GETs under `/feeds` (`/feeds/metrics/feed.json`,
- * `/feeds/metrics.csv`, `/feeds/metrics`, `/feeds/dashboard`). API Gateway has no authorizer on
+ * `/feeds/metrics.csv`, `/feeds/metrics`, `/feeds/dashboard`, `/feeds/dashboard/owners`). API Gateway has no authorizer on
  * them: the middleware here verifies the token (`Authorization: Bearer cvt_…` or `?token=cvt_…`,
  * since feed readers often cannot set headers) with one consistent read, and anything but GET is
  * 405, so the rebuild is never reachable with a feed token.
@@ -39,7 +39,7 @@ export interface FeedTokenRoutesDeps {
 }
 
 /** Where a token reads, relative to the API's base URL. */
-export const FEED_PATHS = { feed: '/feeds/metrics/feed.json', csv: '/feeds/metrics.csv', dashboard: '/feeds/dashboard', json: '/feeds/metrics' } as const;
+export const FEED_PATHS = { feed: '/feeds/metrics/feed.json', csv: '/feeds/metrics.csv', dashboard: '/feeds/dashboard', dashboardOwners: '/feeds/dashboard/owners', json: '/feeds/metrics' } as const;
 export const FEED_TOKEN_REALM = 'cultivate-feeds';
 const REFUSAL = { error: 'a valid feed token is required' } as const;
 
@@ -102,7 +102,7 @@ export function feedTokenRoutes(deps: FeedTokenRoutesDeps): Hono {
           {
             ...withStatus(info, deps.clock.now()),
             token,
-            urls: { feed: `${base}${FEED_PATHS.feed}${q}`, csv: `${base}${FEED_PATHS.csv}${q}`, dashboard: `${base}${FEED_PATHS.dashboard}${q}`, json: `${base}${FEED_PATHS.json}${q}` },
+            urls: { feed: `${base}${FEED_PATHS.feed}${q}`, csv: `${base}${FEED_PATHS.csv}${q}`, dashboard: `${base}${FEED_PATHS.dashboard}${q}`, dashboardOwners: `${base}${FEED_PATHS.dashboardOwners}${q}`, json: `${base}${FEED_PATHS.json}${q}` },
             note: 'The token is shown this once; Cultivate keeps only its hash. A link holding it is a password: share it only with the consumer it names, and revoke it when they stop reading.',
           },
           201,

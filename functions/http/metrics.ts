@@ -3,7 +3,9 @@
  * (JWT on AWS): the report as JSON, the same numbers as CSV rows, the weekly JSON Feed, the
  * dashboard (an HTML page of charts, functions/http/dashboard.ts), and the rebuild that recomputes
  * the aggregates from the timelines and says where live ones differ. Every answer names its schema
- * version and what it cost to read (`Cultivate-Read-Units`).
+ * version and what it cost to read (`Cultivate-Read-Units`). What a GET reads does not grow with
+ * the population, except where per-owner numbers are asked for (`owners=true` on /metrics and
+ * /metrics.csv, and /dashboard/owners): the feed never reads them.
  */
 import { type Context, Hono } from 'hono';
 import { z } from 'zod';
@@ -17,7 +19,7 @@ import type { RebuildContext } from '#domain/metrics/rebuild';
 import { METRICS_SCHEMA_VERSION, metricsReport, ReportQuery } from '#domain/metrics/report';
 import { metricRows, type MetricRow, toCsv } from '#domain/metrics/rows';
 import type { Clock, Logger } from '#ports/ports';
-import { DASHBOARD_HEADERS, readDashboard } from './dashboard.ts';
+import { DASHBOARD_HEADERS, readDashboard, readOwnersDashboard } from './dashboard.ts';
 import { zodIssues } from '#shared/zod-issues';
 
 export type MetricsRouteStore = Pick<DynamoMetricsStore, 'partition' | 'takeReadStats' | 'allAggregates' | 'relationships' | 'replaceAll'>;
@@ -94,22 +96,27 @@ export function metricsRoutes(deps: MetricsRoutesDeps): Hono {
     return c.json(report);
   });
 
-  app.get('/dashboard', async (c) => {
+  // /dashboard reads no owner partition and /dashboard/owners always does: `owners` in their query
+  // would say nothing, so it is refused rather than silently ignored.
+  const dashboard = (read: typeof readDashboard) => async (c: Context) => {
+    if ('owners' in queryOf(c)) return badQuery(c, [{ code: 'custom', path: ['owners'], message: 'owners is not a dashboard parameter: per-owner numbers are on dashboard/owners', input: undefined }]);
     const now = deps.clock.now();
     const q = reportQuery(c, now, DASHBOARD_RANGE_DAYS);
     if (!q.success) return badQuery(c, q.error.issues);
     const store = deps.store();
     const token = new URL(c.req.url).searchParams.get('token') ?? undefined;
-    const html = await readDashboard(store, deps.config, q.data, now, token);
+    const html = await read(store, deps.config, q.data, now, token);
     costHeaders(c, store.takeReadStats());
     return c.body(html, 200, { ...DASHBOARD_HEADERS });
-  });
+  };
+  app.get('/dashboard', dashboard(readDashboard));
+  app.get('/dashboard/owners', dashboard(readOwnersDashboard));
 
   app.get('/metrics.csv', async (c) => {
     const q = reportQuery(c, deps.clock.now());
     if (!q.success) return badQuery(c, q.error.issues);
     const store = deps.store();
-    const rows = await metricRows(store, q.data.groupBy ?? 'week', q.data.from, q.data.to);
+    const rows = await metricRows(store, q.data.groupBy ?? 'week', q.data.from, q.data.to, { owners: q.data.owners });
     costHeaders(c, store.takeReadStats());
     c.header('Content-Disposition', `inline; filename="cultivate-metrics-${q.data.from}-${q.data.to}.csv"`);
     return c.body(toCsv(rows), 200, { 'content-type': 'text/csv; charset=utf-8; header=present' });

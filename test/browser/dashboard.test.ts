@@ -1,8 +1,8 @@
 /**
  * The issue's "Done means" for the dashboard: a local stack (child process, a copy of config/ with
  * a 30 % holdout so both groups exist), a small `cultivate demo` run against it over HTTP, then
- * Debian's Chromium driven by playwright-core opens `/dashboard` and finds every chart drawn with
- * data, on a laptop and on a phone, with no request leaving Cultivate and no console error (a
+ * Debian's Chromium driven by playwright-core opens `/dashboard`, and `/dashboard/owners` by the
+ * link on it, and finds every chart drawn with data, on a laptop and on a phone, with no request leaving Cultivate and no console error (a
  * Content-Security-Policy violation is one). `.ci/run` installs chromium; playwright-core never
  * downloads a browser.
  */
@@ -17,8 +17,9 @@ import { type StackProcess, startStackProcess } from '../helpers/stack.ts';
 
 const REPO_ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '..', '..');
 const CHROMIUM = process.env.CULTIVATE_CHROMIUM ?? '/usr/bin/chromium';
-/** Every chart the dashboard draws (functions/http/dashboard.ts). */
-const CHARTS = ['entered', 'survival', 'holdout', 'funnel', 'touches', 'owners', 'audience', 'requalification'];
+/** Every chart the dashboard draws (functions/http/dashboard.ts); the per-owner one is on /dashboard/owners. */
+const CHARTS = ['entered', 'survival', 'holdout', 'funnel', 'touches', 'audience', 'requalification'];
+const OWNER_CHARTS = ['owners'];
 
 let stack: StackProcess;
 let browser: Browser;
@@ -68,6 +69,28 @@ afterAll(async () => {
   if (configDir) rmSync(configDir, { recursive: true, force: true });
 });
 
+/** Every chart on the page is there once, says it has data, and shows visible marks. */
+async function expectDrawn(page: import('playwright-core').Page, charts: readonly string[]) {
+  for (const id of charts) {
+    const figure = page.locator(`figure[data-chart="${id}"]`);
+    await expect.poll(() => figure.count(), { message: `chart ${id} is on the page` }).toBe(1);
+    const points = Number(await figure.getAttribute('data-points'));
+    expect(points, `chart ${id} has data`).toBeGreaterThan(0);
+    expect(await figure.locator('.empty').count(), `chart ${id} shows no empty state`).toBe(0);
+    const svg = figure.locator('svg').first();
+    const box = await svg.boundingBox();
+    expect(box?.width ?? 0, `chart ${id} is laid out`).toBeGreaterThan(200);
+    // Drawn, not just present: at least one data mark with a visible size.
+    const drawn = await figure.locator('svg .mark, svg .line, svg .dot').evaluateAll((els) =>
+      els.filter((el) => {
+        const r = (el as unknown as { getBoundingClientRect(): { width: number; height: number } }).getBoundingClientRect();
+        return r.width > 0 || r.height > 0;
+      }).length,
+    );
+    expect(drawn, `chart ${id} has visible marks`).toBeGreaterThan(0);
+  }
+}
+
 async function openDashboard(viewport: { width: number; height: number }) {
   const page = await browser.newPage({ viewport });
   const requests: string[] = [];
@@ -93,29 +116,25 @@ describe('GET /dashboard in a browser, after a small cultivate demo', () => {
     expect(response?.status()).toBe(200);
     expect(response?.headers()['content-security-policy']).toMatch(/default-src 'none'/);
 
-    for (const id of CHARTS) {
-      const figure = page.locator(`figure[data-chart="${id}"]`);
-      await expect.poll(() => figure.count(), { message: `chart ${id} is on the page` }).toBe(1);
-      const points = Number(await figure.getAttribute('data-points'));
-      expect(points, `chart ${id} has data`).toBeGreaterThan(0);
-      expect(await figure.locator('.empty').count(), `chart ${id} shows no empty state`).toBe(0);
-      const svg = figure.locator('svg').first();
-      const box = await svg.boundingBox();
-      expect(box?.width ?? 0, `chart ${id} is laid out`).toBeGreaterThan(200);
-      // Drawn, not just present: at least one data mark with a visible size.
-      const drawn = await figure.locator('svg .mark, svg .line, svg .dot').evaluateAll((els) =>
-        els.filter((el) => {
-          const r = (el as unknown as { getBoundingClientRect(): { width: number; height: number } }).getBoundingClientRect();
-          return r.width > 0 || r.height > 0;
-        }).length,
-      );
-      expect(drawn, `chart ${id} has visible marks`).toBeGreaterThan(0);
-    }
+    await expectDrawn(page, CHARTS);
+    expect(await page.locator('figure[data-chart="owners"]').count(), 'the per-owner chart is on its own page').toBe(0);
+    await page.screenshot({ path: join(tmpdir(), 'cultivate-dashboard-laptop.png'), fullPage: true });
+
+    // The per-owner page, by the dashboard's own link (relative, the same range).
+    const owners = await Promise.all([page.waitForResponse((r) => new URL(r.url()).pathname === '/dashboard/owners'), page.getByRole('link', { name: 'Human tasks per owner →' }).click()]);
+    expect(owners[0].status()).toBe(200);
+    expect(owners[0].headers()['content-security-policy']).toMatch(/default-src 'none'/);
+    await page.waitForLoadState('load');
+    expect(await page.locator('h1').textContent()).toBe('Human tasks per owner');
+    await expectDrawn(page, OWNER_CHARTS);
+    await page.screenshot({ path: join(tmpdir(), 'cultivate-dashboard-owners-laptop.png'), fullPage: true });
+    // And back: the page's own link climbs to /dashboard.
+    await Promise.all([page.waitForURL((u) => u.pathname === '/dashboard'), page.getByRole('link', { name: '← Dashboard' }).click()]);
+    await expectDrawn(page, CHARTS);
 
     const origin = new URL(stack.url).origin;
     expect(requests.filter((u) => !u.startsWith(origin) && !u.startsWith('data:'))).toEqual([]);
     expect(problems).toEqual([]);
-    await page.screenshot({ path: join(tmpdir(), 'cultivate-dashboard-laptop.png'), fullPage: true });
     await page.close();
   });
 
@@ -132,8 +151,18 @@ describe('GET /dashboard in a browser, after a small cultivate demo', () => {
       expect(box?.width ?? 0, `chart ${id} on a phone`).toBeGreaterThan(250);
       expect(box?.width ?? 0).toBeLessThanOrEqual(375);
     }
-    expect(problems).toEqual([]);
     await page.screenshot({ path: join(tmpdir(), 'cultivate-dashboard-phone.png'), fullPage: true });
+    await page.goto(`${stack.url}/dashboard/owners`, { waitUntil: 'load' });
+    expect(await page.evaluate(() => {
+      const root = (globalThis as unknown as { document: { documentElement: { scrollWidth: number; clientWidth: number } } }).document.documentElement;
+      return root.scrollWidth - root.clientWidth;
+    })).toBeLessThanOrEqual(0);
+    for (const id of OWNER_CHARTS) {
+      const box = await page.locator(`figure[data-chart="${id}"] svg`).first().boundingBox();
+      expect(box?.width ?? 0, `chart ${id} on a phone`).toBeGreaterThan(250);
+      expect(box?.width ?? 0).toBeLessThanOrEqual(375);
+    }
+    expect(problems).toEqual([]);
     await page.close();
   });
 });

@@ -113,7 +113,7 @@ afterAll(async () => {
 
 describe('metrics, end to end', () => {
   it('GET /metrics shows the entries by group, the re-engagements by signal and the touches by channel', () => {
-    expect(report.schemaVersion).toBe(1);
+    expect(report.schemaVersion).toBe(2);
     const m = report.metrics;
     expect(m['nurture.entered'].total.n).toBe(3);
     expect(m['nurture.entered'].dimensions.group).toEqual({ nurtured: { n: 2 }, holdout: { n: 1 } });
@@ -126,6 +126,27 @@ describe('metrics, end to end', () => {
     expect(m['holdout.converted'].dimensions.group).toEqual({ nurtured: { n: 1 }, holdout: { n: 1 } });
     expect(report.stages.all).toEqual({ 're-engaged': 2, 'in-deal': 1 });
     expect(Number(readUnits)).toBeGreaterThan(0);
+  });
+
+  it('GET /metrics has per-owner numbers only with owners=true, read from the owner partitions', async () => {
+    expect(report.owners).toBe(false);
+    for (const series of Object.values(report.metrics) as { dimensions: Record<string, unknown> }[]) {
+      expect(Object.keys(series.dimensions)).not.toContain('owner');
+      expect(Object.keys(series.dimensions)).not.toContain('group+owner');
+    }
+    const res = await stack.get(`/metrics?${RANGE}&groupBy=month&owners=true`);
+    expect(res.status).toBe(200);
+    const withOwners = res.body;
+    expect(withOwners.owners).toBe(true);
+    expect(withOwners.metrics['nurture.entered'].dimensions.owner).toEqual({ 'sam@seller.example': { n: 3 } });
+    expect(withOwners.metrics['nurture.entered'].dimensions['group+owner']).toEqual({ 'nurtured+sam@seller.example': { n: 2 }, 'holdout+sam@seller.example': { n: 1 } });
+    // One more query per period (three months here).
+    expect(report.periods).toHaveLength(3);
+    expect(withOwners.reads.queries).toBe(report.reads.queries + 3);
+    expect(Number(res.headers.get('cultivate-read-queries'))).toBe(withOwners.reads.queries);
+    const owners = (await stack.scanTable()).filter((i) => /^AGG#[WM]#[^#]+#O$/.test(String(i.pk)));
+    expect(owners.length).toBeGreaterThan(0);
+    for (const i of owners) expect(String(i.sk)).toMatch(/^C#[^#]+#(owner|group\+owner)#/);
   });
 
   it('the holdout account got no touch of any kind, and its decision is on its state item only', async () => {
@@ -153,7 +174,7 @@ describe('metrics, end to end', () => {
     const res = await stack.get(`/metrics.csv?${RANGE}&groupBy=month`);
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toMatch(/^text\/csv/);
-    expect(res.headers.get('cultivate-schema-version')).toBe('1');
+    expect(res.headers.get('cultivate-schema-version')).toBe('2');
     expect(res.text.endsWith('\r\n')).toBe(true);
     const lines = res.text.slice(0, -2).split('\r\n').map((l) => l.split(','));
     expect(lines[0]).toEqual(['metric', 'period', 'dimension', 'value', 'n', 'sum']);
@@ -161,6 +182,12 @@ describe('metrics, end to end', () => {
     expect(lines).toContainEqual(['nurture.entered', '2026-11', 'all', 'all', '3', '']);
     expect(lines).toContainEqual(['crm.deal-created', '2026-11', 'source', 'nurture', '1', '30000']);
     expect(lines).toContainEqual(['relationships', 'current', 'stage', 'in-deal', '1', '']);
+    expect(lines.filter((l) => l[2] === 'owner' || l[2] === 'group+owner')).toEqual([]);
+    const withOwners = await stack.get(`/metrics.csv?${RANGE}&groupBy=month&owners=true`);
+    const ownerLines = withOwners.text.slice(0, -2).split('\r\n').map((l) => l.split(','));
+    expect(ownerLines).toContainEqual(['nurture.entered', '2026-11', 'owner', 'sam@seller.example', '3', '']);
+    // The same rows otherwise.
+    expect(ownerLines.filter((l) => l[2] !== 'owner' && l[2] !== 'group+owner')).toEqual(lines);
   });
 
   it('GET /metrics/feed.json is a JSON Feed 1.1 with one item per week', async () => {
@@ -172,7 +199,7 @@ describe('metrics, end to end', () => {
     expect(feed.items).toHaveLength(4);
     expect(new Set(feed.items.map((i: { id: string }) => i.id)).size).toBe(4);
     for (const i of feed.items) expect(typeof i.content_text).toBe('string');
-    expect(feed._cultivate.schemaVersion).toBe(1);
+    expect(feed._cultivate.schemaVersion).toBe(2);
     expect(feed.items.map((i: { content_text: string }) => i.content_text).join('\n')).toMatch(/re-engaged/);
   });
 
@@ -186,5 +213,8 @@ describe('metrics, end to end', () => {
     const after = (await stack.get(`/metrics?${RANGE}&groupBy=month`)).body;
     expect(after.metrics).toEqual(report.metrics);
     expect(after.stages).toEqual(report.stages);
+    // The rebuild writes the per-owner counters into the owner partitions too, the same as live.
+    const ownersAfter = (await stack.get(`/metrics?${RANGE}&groupBy=month&owners=true`)).body;
+    expect(ownersAfter.metrics['nurture.entered'].dimensions.owner).toEqual({ 'sam@seller.example': { n: 3 } });
   });
 });

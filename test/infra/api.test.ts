@@ -43,6 +43,7 @@ describe('HTTP API routes', () => {
         'GET /metrics/feed.json',
         'POST /metrics/rebuild',
         'GET /dashboard',
+        'GET /dashboard/owners',
         'POST /metrics/tokens',
         'GET /metrics/tokens',
         'DELETE /metrics/tokens/{id}',
@@ -50,6 +51,7 @@ describe('HTTP API routes', () => {
         'GET /feeds/metrics.csv',
         'GET /feeds/metrics/feed.json',
         'GET /feeds/dashboard',
+        'GET /feeds/dashboard/owners',
         'POST /config/diff',
         'POST /config/publish',
         'POST /config/rollback',
@@ -104,7 +106,7 @@ describe('HTTP API routes', () => {
 
   it('feed readers: the /feeds GETs have no authorizer (the metrics function checks the token), a reason on record, and go to the metrics function', () => {
     const metricsId = logicalId(stack, stack.api.metricsFunction);
-    const feeds = ['GET /feeds/metrics', 'GET /feeds/metrics.csv', 'GET /feeds/metrics/feed.json', 'GET /feeds/dashboard'];
+    const feeds = ['GET /feeds/metrics', 'GET /feeds/metrics.csv', 'GET /feeds/metrics/feed.json', 'GET /feeds/dashboard', 'GET /feeds/dashboard/owners'];
     expect(apiRoutes.filter((r) => r.auth === 'token').map((r) => `${r.method} ${r.path}`).sort()).toEqual([...feeds].sort());
     for (const key of feeds) {
       const route = routeByKey(key);

@@ -79,9 +79,9 @@ describe('metrics least privilege', () => {
 describe('metrics routes', () => {
   const routes = Object.values(resources(template, 'AWS::ApiGatewayV2::Route'));
   const integrations = resources(template, 'AWS::ApiGatewayV2::Integration');
-  const keys = ['GET /metrics', 'GET /metrics.csv', 'GET /metrics/feed.json', 'POST /metrics/rebuild', 'GET /dashboard', 'POST /metrics/tokens', 'GET /metrics/tokens', 'DELETE /metrics/tokens/{id}'];
+  const keys = ['GET /metrics', 'GET /metrics.csv', 'GET /metrics/feed.json', 'POST /metrics/rebuild', 'GET /dashboard', 'GET /dashboard/owners', 'POST /metrics/tokens', 'GET /metrics/tokens', 'DELETE /metrics/tokens/{id}'];
 
-  it('the people routes (report, CSV, feed, rebuild, dashboard, token management) carry the JWT authorizer and go to the metrics function', () => {
+  it('the people routes (report, CSV, feed, rebuild, dashboard and its owners page, token management) carry the JWT authorizer and go to the metrics function', () => {
     expect(apiRoutes.filter((r) => r.fn === 'metrics' && r.auth === 'jwt').map((r) => `${r.method} ${r.path}`).sort()).toEqual([...keys].sort());
     for (const key of keys) {
       const route = routes.find((r) => r.Properties?.RouteKey === key);

@@ -66,13 +66,15 @@ const clock = { now: () => new Date(clockAt.t) };
 
 interface Tally {
   writes: string[];
+  /** The key of every item written in a transaction (where the metrics' counters land). */
+  transactKeys: { pk: string; sk: string }[];
   calls: Map<string, number>;
   wcu: number;
   rcu: number;
   logBytes: number;
   logLines: number;
 }
-const emptyTally = (): Tally => ({ writes: [], calls: new Map(), wcu: 0, rcu: 0, logBytes: 0, logLines: 0 });
+const emptyTally = (): Tally => ({ writes: [], transactKeys: [], calls: new Map(), wcu: 0, rcu: 0, logBytes: 0, logLines: 0 });
 let tally: Tally = emptyTally();
 let counting = false;
 const count = (name: string) => counting && tally.calls.set(name, (tally.calls.get(name) ?? 0) + 1);
@@ -120,6 +122,11 @@ describe('cost of one e-mail touch', () => {
             const units = 2 * ((input.TransactItems as unknown[] | undefined)?.length ?? 0);
             tally.wcu += units;
             tally.writes.push(`TransactWriteItems ${units}`);
+            for (const item of (input.TransactItems as Record<string, { Key?: { pk: string; sk: string }; Item?: { pk: string; sk: string } }>[] | undefined) ?? []) {
+              const op = Object.values(item)[0];
+              const key = op?.Key ?? op?.Item;
+              if (key) tally.transactKeys.push({ pk: String(key.pk), sk: String(key.sk) });
+            }
             return out;
           }
           for (const c of ([] as { WriteCapacityUnits?: number; ReadCapacityUnits?: number; CapacityUnits?: number }[]).concat((consumed as never) ?? [])) {
@@ -292,6 +299,15 @@ describe('cost of one e-mail touch', () => {
     // the per-touch cost falls; that is not measured here. A regression guard, not the budget.
     expect(metricsTally.wcu).toBeLessThanOrEqual(40);
     expect(metricsCost * 1000).toBeLessThanOrEqual(0.03);
+    // Per-owner counters live in the owner partitions (AGG#W#<week>#O, AGG#M#<month>#O) so the
+    // readers' cost does not grow with owners; that moved items between partitions and added none:
+    // the same 19 items (with the shard marker) as when they shared the period partitions.
+    const keys = metricsTally.transactKeys;
+    expect(keys).toHaveLength(19);
+    expect(metricsTally.wcu).toBe(2 * 19);
+    const perOwner = keys.filter((k) => /^C#[^#]+#(owner|group\+owner)#/.test(k.sk));
+    expect(perOwner.length).toBeGreaterThan(0);
+    for (const k of keys) expect(/^AGG#[WM]#[^#]+#O$/.test(k.pk), `${k.pk} ${k.sk}`).toBe(perOwner.includes(k));
   });
 });
 

@@ -1,7 +1,8 @@
 /**
- * GET /dashboard: the SVG primitives with exact geometry, the page from hand-made reports (every
- * chart and its number of marks, empty states, escaping, relative links only, the CSP hash of the
- * one inline style), a year of data in a small page, and the route against DynamoDB Local.
+ * GET /dashboard and /dashboard/owners: the SVG primitives with exact geometry, the pages from
+ * hand-made reports (every chart and its number of marks, empty states, escaping, relative links
+ * only, the CSP hash of the one inline style), a year of data in a small page, and the routes
+ * against DynamoDB Local.
  */
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
@@ -14,7 +15,7 @@ import { type AggregateReader, type CohortCurve, metricsReport, type MetricsRepo
 import { type MetricRow, metricRows } from '#domain/metrics/rows';
 import type { Fact } from '#domain/metrics/types';
 import { bandScale, columns, dataTable, hbars, intervalStrip, legendHtml, linearScale, niceTicks, stepLines, stepPath, svgDoc } from '#http/charts';
-import { DASHBOARD_CSP, type DashboardOptions, dashboardPage, powerSentence, readDashboard, readOnce } from '#http/dashboard';
+import { DASHBOARD_CSP, type DashboardOptions, dashboardPage, ownersPage, powerSentence, readDashboard, readOnce, readOwnersDashboard } from '#http/dashboard';
 import { metricsRoutes } from '#http/metrics';
 import { withDynamoDbLocal } from '../helpers/dynamo.ts';
 import { context, metricsConfig, silentLogger } from './helpers.ts';
@@ -172,10 +173,11 @@ const noMail = { sent: 0, bounced: 0, complained: 0, unsubscribed: 0 };
 
 function emptyReport(): MetricsReport {
   return {
-    schemaVersion: 1,
+    schemaVersion: 2,
     generatedAt: GENERATED,
     range: { from: '2026-11-02', to: '2026-11-23' },
     groupBy: 'week',
+    owners: false,
     periods: ['2026-W45', '2026-W46', '2026-W47', '2026-W48'],
     reads: { queries: 6, items: 0 },
     metrics: {},
@@ -194,7 +196,7 @@ const HOSTILE_SERIES = '"><img src=x onerror=alert(2)>';
  * Marks expected per chart:
  *   entered 2 (W45 3, W47 2; W46 and W48 0) · survival 2 nurtured cohort lines + 1 dot (2026-10 by 30 d)
  *   holdout 2 overall curves + the interval · funnel nurtured 2 stages + holdout 1
- *   touches email sent W45, W47, skipped W46, task sent W45 = 4 · owners sam 3+2, hostile 1+0 = 3
+ *   touches email sent W45, W47, skipped W46, task sent W45 = 4 · owners (its own page) sam 3+2, hostile 1+0 = 3
  *   audience 3 rows (all, gmail, outlook) × delivered 3 + bounced 2 + complained 1 + unsubscribed 1,
  *   missed me 1 (the series with a null rate is left out) = 8 · requalification 2
  */
@@ -247,7 +249,8 @@ function fullReport(): { report: MetricsReport; options: DashboardOptions } {
   return { report: r, options: { rows, thresholds, holdoutPercent: 10 } };
 }
 
-const CHARTS = ['entered', 'survival', 'holdout', 'funnel', 'touches', 'owners', 'audience', 'requalification'] as const;
+/** The charts of /dashboard; the per-owner chart is on /dashboard/owners. */
+const CHARTS = ['entered', 'survival', 'holdout', 'funnel', 'touches', 'audience', 'requalification'] as const;
 
 /** Each chart's figure: its data-points and its markup. */
 function figures(html: string): Map<string, { points: number; html: string }> {
@@ -261,8 +264,10 @@ describe('dashboardPage', () => {
     const { report, options } = fullReport();
     const f = figures(dashboardPage(report, options));
     expect([...f.keys()]).toEqual([...CHARTS]);
-    expect(Object.fromEntries([...f].map(([k, v]) => [k, v.points]))).toEqual({ entered: 2, survival: 3, holdout: 3, funnel: 3, touches: 4, owners: 3, audience: 8, requalification: 2 });
-    for (const [id, fig] of f) {
+    expect(Object.fromEntries([...f].map(([k, v]) => [k, v.points]))).toEqual({ entered: 2, survival: 3, holdout: 3, funnel: 3, touches: 4, audience: 8, requalification: 2 });
+    const owners = figures(ownersPage({ ...report, owners: true }, {}));
+    expect(Object.fromEntries([...owners].map(([k, v]) => [k, v.points]))).toEqual({ owners: 3 });
+    for (const [id, fig] of [...f, ...owners]) {
       expect(marksIn(fig.html), id).toBe(fig.points);
       expect(fig.html, id).toMatch(/<figcaption>[\s\S]+<svg viewBox="[^"]+" role="img"[^>]*><title>[^<]+<\/title>/);
       expect(fig.html, id).toContain('<details><summary>Data');
@@ -312,7 +317,9 @@ describe('dashboardPage', () => {
     const html = dashboardPage(emptyReport(), { rows: [], thresholds, holdoutPercent: 0 });
     const f = figures(html);
     expect([...f.keys()]).toEqual([...CHARTS]);
-    for (const [id, fig] of f) {
+    const owners = figures(ownersPage(emptyReport(), {}));
+    expect([...owners.keys()]).toEqual(['owners']);
+    for (const [id, fig] of [...f, ...owners]) {
       expect(fig.points, id).toBe(0);
       expect(marksIn(fig.html), id).toBe(0);
       expect(fig.html, id).toMatch(/<p class="empty">no data yet: [^<]+<\/p>/);
@@ -327,10 +334,25 @@ describe('dashboardPage', () => {
   it('escapes a hostile owner and series name', () => {
     const { report, options } = fullReport();
     const html = dashboardPage(report, options);
-    expect(html).not.toContain('<script');
-    expect(html).not.toContain('<img');
-    expect(html).toContain('&#60;script&#62;alert(1)&#60;/script&#62;@seller.example');
+    const owners = ownersPage(report, {});
+    for (const page of [html, owners]) {
+      expect(page).not.toContain('<script');
+      expect(page).not.toContain('<img');
+    }
+    expect(owners).toContain('&#60;script&#62;alert(1)&#60;/script&#62;@seller.example');
     expect(html).toContain('&#34;&#62;&#60;img src=x onerror=alert(2)&#62;');
+  });
+
+  it('/dashboard shows no owner, only the task totals and a link to the per-owner page', () => {
+    const { report, options } = fullReport();
+    const html = dashboardPage(report, options);
+    expect(html).not.toContain('sam@seller.example');
+    expect(html).toContain('<section class="chart" data-section="owners"><h2>Human tasks per owner</h2><p>4 notes, calls and other tasks handed to owners in the range, 2 completed on time.</p>');
+    expect(html).toContain('<a href="dashboard/owners?from=2026-11-02&#38;to=2026-11-23&#38;groupBy=week">Human tasks per owner →</a>');
+    const owners = ownersPage(report, {});
+    expect(owners).toContain('<h1>Human tasks per owner</h1>');
+    expect(owners).toContain('<title>Human tasks per owner 2026-11-02 to 2026-11-23 · Cultivate</title>');
+    expect(owners).toContain('<input type="date" name="from" value="2026-11-02" required>');
   });
 
   it('references nothing outside itself: relative links only, no script, no style attribute', () => {
@@ -339,7 +361,7 @@ describe('dashboardPage', () => {
     // Tags only: the hostile series name is text (escaped), not markup.
     const tags = html.match(/<[a-z][^>]*>/gi) ?? [];
     const refs = tags.flatMap((t) => [...t.matchAll(/\s(?:src|href|action|xlink:href)\s*=\s*"([^"]*)"/gi)].map((m) => m[1] as string));
-    expect(refs.length).toBe(4);
+    expect(refs.length).toBe(5);
     for (const ref of refs) expect(ref).not.toMatch(/^(?:[a-z][a-z0-9+.-]*:|\/)/i);
     expect(tags.filter((t) => /^<(?:script|link|img|iframe|object|embed|image|use)\b|\s(?:src|style|on\w+)\s*=/i.test(t))).toEqual([]);
     expect(html).not.toMatch(/url\(|@import/i);
@@ -349,9 +371,23 @@ describe('dashboardPage', () => {
       'metrics/feed.json?weeks=4&#38;token=tok+en%26%22%3C',
       'metrics?from=2026-11-02&#38;to=2026-11-23&#38;groupBy=week&#38;token=tok+en%26%22%3C',
       'dashboard',
+      'dashboard/owners?from=2026-11-02&#38;to=2026-11-23&#38;groupBy=week&#38;token=tok+en%26%22%3C',
     ]);
     expect(html).toContain('<input type="hidden" name="token" value="tok en&#38;&#34;&#60;">');
     expect(dashboardPage(report, options)).not.toContain('token');
+
+    // The owners page is one level down (/dashboard/owners, /feeds/dashboard/owners): its links climb one.
+    const owners = ownersPage(report, { token: 'tok en&"<' });
+    const ownerTags = owners.match(/<[a-z][^>]*>/gi) ?? [];
+    expect(ownerTags.filter((t) => /^<(?:script|link|img|iframe|object|embed|image|use)\b|\s(?:src|style|on\w+)\s*=/i.test(t))).toEqual([]);
+    expect(ownerTags.flatMap((t) => [...t.matchAll(/\s(?:src|href|action|xlink:href)\s*=\s*"([^"]*)"/gi)].map((m) => m[1] as string))).toEqual([
+      '../dashboard?from=2026-11-02&#38;to=2026-11-23&#38;groupBy=week&#38;token=tok+en%26%22%3C',
+      '../metrics.csv?from=2026-11-02&#38;to=2026-11-23&#38;groupBy=week&#38;owners=true&#38;token=tok+en%26%22%3C',
+      '../metrics?from=2026-11-02&#38;to=2026-11-23&#38;groupBy=week&#38;owners=true&#38;token=tok+en%26%22%3C',
+      'owners',
+    ]);
+    expect(owners).toContain('<input type="hidden" name="token" value="tok en&#38;&#34;&#60;">');
+    expect(ownersPage(report, {})).not.toContain('token');
   });
 
   it('has exactly one inline style, and the CSP allows exactly it', () => {
@@ -359,6 +395,7 @@ describe('dashboardPage', () => {
     const html = dashboardPage(report, options);
     const styles = [...html.matchAll(/<style>([\s\S]*?)<\/style>/g)].map((m) => m[1] as string);
     expect(styles).toHaveLength(1);
+    expect([...ownersPage(report, {}).matchAll(/<style>([\s\S]*?)<\/style>/g)].map((m) => m[1])).toEqual(styles);
     const hash = createHash('sha256').update(styles[0] as string, 'utf8').digest('base64');
     expect(DASHBOARD_CSP).toBe(`default-src 'none'; style-src 'sha256-${hash}'; img-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'`);
   });
@@ -458,8 +495,9 @@ describe('a year of data', () => {
     const reader = memoryReader(yearOfFacts(5, NOW));
     await readDashboard(reader, metricsConfig, query, NOW);
     expect(reader.reads.length).toBe(new Set(reader.reads).size);
-    // One per week, the gauges, one per cohort month.
+    // One per week, the gauges, one per cohort month; no owner partition.
     expect(reader.reads.length).toBe(periodsBetween('week', query.from, query.to).length + 1 + periodsBetween('month', query.from, query.to).length);
+    expect(reader.reads.filter((pk) => pk.endsWith('#O'))).toEqual([]);
     const once = readOnce(reader);
     await Promise.all([once.partition('AGG#G'), once.partition('AGG#G')]);
     expect(reader.reads.filter((pk) => pk === 'AGG#G')).toHaveLength(2);
@@ -472,6 +510,11 @@ describe('a year of data', () => {
     for (const id of CHARTS) expect(f.get(id)?.points, id).toBeGreaterThan(0);
     expect(f.get('entered')?.points).toBe(54);
     expect(Buffer.byteLength(html)).toBeLessThan(200_000);
+    const reader = memoryReader(facts);
+    const owners = await readOwnersDashboard(reader, metricsConfig, query, NOW);
+    // The eight owners, assigned and on time each.
+    expect(figures(owners).get('owners')?.points).toBe(16);
+    expect(reader.reads.filter((pk) => pk.endsWith('#O'))).toHaveLength(periodsBetween('week', query.from, query.to).length);
   });
 });
 
@@ -506,10 +549,34 @@ describe('GET /dashboard', () => {
     const f = figures(html);
     expect([...f.keys()]).toEqual([...CHARTS]);
     expect(report.metrics['nurture.entered']?.total.n).toBeGreaterThan(0);
+    expect(report.metrics['task.assigned']?.dimensions.owner).toBeUndefined();
     expect(html).toContain(`<dt>Entered nurture</dt><dd>${report.metrics['nurture.entered']?.total.n}</dd>`);
     expect(f.get('entered')?.points).toBeGreaterThan(0);
     expect(f.get('touches')?.points).toBeGreaterThan(0);
     expect(html).toContain('href="metrics.csv?from=2026-10-01&#38;to=2026-11-23&#38;groupBy=week&#38;token=reader-token-1"');
+  });
+
+  it('GET /dashboard/owners: the report with owners, one more query per week, the same headers', async () => {
+    const query = { from: '2026-10-01', to: '2026-11-23', groupBy: 'week' as const };
+    const res = await routes().request('/dashboard/owners?from=2026-10-01&to=2026-11-23&token=reader-token-1');
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('text/html; charset=utf-8');
+    expect(res.headers.get('content-security-policy')).toBe(DASHBOARD_CSP);
+    expect(res.headers.get('referrer-policy')).toBe('no-referrer');
+    const report = await metricsReport(new DynamoMetricsStore(db.doc, db.table), metricsConfig, { ...query, owners: true }, NOW);
+    const weeks = periodsBetween('week', query.from, query.to).length;
+    expect(report.reads.queries).toBe(2 * weeks + 1 + 2);
+    expect(res.headers.get('cultivate-read-queries')).toBe(String(report.reads.queries));
+    const html = await res.text();
+    expect(html).toBe(ownersPage(report, { token: 'reader-token-1' }));
+    expect(figures(html).get('owners')?.points).toBeGreaterThan(0);
+    expect(html).toMatch(/<th>owner\d@seller\.example<\/th>/);
+    // owners means nothing to the dashboards: refused, not ignored.
+    for (const path of ['/dashboard?owners=true', '/dashboard/owners?owners=false']) {
+      const bad = await routes().request(path);
+      expect(bad.status, path).toBe(400);
+      expect(((await bad.json()) as { issues: { path: string }[] }).issues.map((i) => i.path)).toEqual(['owners']);
+    }
   });
 
   it('defaults to the last 53 weeks, and a bad query is the same JSON 400 as the other metrics routes', async () => {

@@ -1,15 +1,17 @@
 /**
  * The aggregate store against DynamoDB Local: ADD in transactions with the per-shard marker,
  * redelivery, shards in any order, chunking past the transaction limit, and read cost that does
- * not grow with the population.
+ * not grow with the population, nor with the number of owners unless per-owner numbers are asked for.
  */
 import { describe, expect, it } from 'vitest';
 import { DynamoMetricsStore, MAX_TRANSACTION_ITEMS, position, type Unit } from '#adapters/dynamo-metrics';
-import { deltasOf, keyString } from '#domain/metrics/deltas';
-import { metricsReport } from '#domain/metrics/report';
+import { batchWrite } from '#adapters/dynamo-store';
+import { deltasOf, keyString, mergeDeltas } from '#domain/metrics/deltas';
+import { metricsReport, type MetricsReport } from '#domain/metrics/report';
+import { metricsRoutes } from '#http/metrics';
 import type { Fact } from '#domain/metrics/types';
 import { withDynamoDbLocal } from '../helpers/dynamo.ts';
-import { metricsConfig } from './helpers.ts';
+import { context, metricsConfig, silentLogger } from './helpers.ts';
 
 const db = withDynamoDbLocal('cultivate-metrics-test');
 const NOW = new Date('2026-11-20T12:00:00.000Z');
@@ -116,5 +118,67 @@ describe('read cost of a feed request', () => {
     expect(large.reads).toEqual(small.reads);
     expect(largeStats.queries).toBe(smallStats.queries);
     expect(largeStats.items).toBe(smallStats.items);
+  });
+});
+
+describe('read cost and the number of owners (issue #7)', () => {
+  /**
+   * Four entries per owner in `month`, on 7 entry days x 2 groups x 2 reasons: from 10 owners on
+   * every combination of the small dimensions exists, so more owners add only per-owner items.
+   * Written with batched puts of the merged deltas (what the rebuild writes): 1,000 owners in
+   * transactions would take DynamoDB Local a minute.
+   */
+  async function populate(owners: number, month: string) {
+    const facts: Fact[] = [];
+    for (let o = 0; o < owners; o++) {
+      for (let j = 0; j < 4; j++) {
+        const at = `${month}-${String(1 + ((o * 4 + j) % 7)).padStart(2, '0')}T10:00:00.000Z`;
+        const group = j % 2 ? 'holdout' : 'nurtured';
+        facts.push({ metric: 'nurture.entered', at, dims: { reason: j < 2 ? 'timing' : 'budget', owner: `owner${o}@seller.example`, group }, survival: { lostAt: at, group, event: 'entered' } });
+      }
+    }
+    const items = mergeDeltas(facts.flatMap(deltasOf)).map((d) => ({ PutRequest: { Item: { ...d.key, ...d.add } } }));
+    await batchWrite(db.doc, db.table, items);
+  }
+
+  const NOW_2097 = new Date('2097-12-01T00:00:00.000Z');
+  const routes = () => metricsRoutes({ store: store, config: metricsConfig, context, clock: { now: () => NOW_2097 }, logger: silentLogger });
+  async function get(month: string, owners?: 'true' | 'false') {
+    const res = await routes().request(`/metrics?from=${month}-01&to=${month}-28&groupBy=month${owners ? `&owners=${owners}` : ''}`);
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as MetricsReport;
+    return { body, queries: Number(res.headers.get('cultivate-read-queries')), units: Number(res.headers.get('cultivate-read-units')) };
+  }
+
+  it('GET /metrics reads the same items for 10 and for 1,000 owners; owners=true reads theirs on top', async () => {
+    await populate(10, '2097-05');
+    await populate(1000, '2097-07');
+    const few = await get('2097-05');
+    const many = await get('2097-07');
+    expect(few.body.metrics['nurture.entered']?.total.n).toBe(40);
+    expect(many.body.metrics['nurture.entered']?.total.n).toBe(4000);
+    // 1 month partition + the gauges + 1 cohort month; 9 counters + 14 survival items (7 days x 2 groups).
+    expect(few.body.reads).toEqual({ queries: 3, items: 23 });
+    expect(many.body.reads).toEqual(few.body.reads);
+    expect(many.queries).toBe(few.queries);
+    expect(many.units).toBe(few.units);
+    expect(many.body.metrics['nurture.entered']?.dimensions.owner).toBeUndefined();
+    expect(many.body.metrics['nurture.entered']?.dimensions['group+owner']).toBeUndefined();
+    expect(await get('2097-07', 'false')).toEqual({ ...many, body: { ...many.body, generatedAt: expect.any(String) } });
+
+    // Asked for: one more query (the month's owner partition), and one owner + two group+owner items per owner.
+    const fewOwners = await get('2097-05', 'true');
+    const manyOwners = await get('2097-07', 'true');
+    expect(fewOwners.body.reads).toEqual({ queries: 4, items: 23 + 3 * 10 });
+    expect(manyOwners.body.reads).toEqual({ queries: 4, items: 23 + 3 * 1000 });
+    expect(Object.keys(manyOwners.body.metrics['nurture.entered']?.dimensions.owner ?? {})).toHaveLength(1000);
+    expect(manyOwners.body.metrics['nurture.entered']?.dimensions['group+owner']?.['holdout+owner999@seller.example']).toEqual({ n: 2 });
+    expect(manyOwners.units).toBeGreaterThan(many.units);
+  });
+
+  it('owners must be true or false', async () => {
+    const res = await routes().request('/metrics?owners=yes');
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { issues: { path: string; message: string }[] }).issues).toEqual([{ path: 'owners', message: 'owners must be true or false' }]);
   });
 });

@@ -175,6 +175,17 @@ describe('feed tokens on DynamoDB Local', () => {
     expect(csv.status, await csv.clone().text()).toBe(200);
     expect(await csv.text()).toMatch(/^metric,period,dimension,value,n,sum\r\n/);
 
+    // The dashboard and its per-owner page, behind the same check; the owners page links back with the token.
+    expect(created.urls.dashboardOwners).toBe(`http://localhost/feeds/dashboard/owners?${q(created.token)}`);
+    const dashboard = await app.request(`/feeds/dashboard?${q(created.token)}`);
+    expect(dashboard.status).toBe(200);
+    expect(await dashboard.text()).toContain(`href="dashboard/owners?from=`);
+    const owners = await app.request(`/feeds/dashboard/owners?from=2026-11-01&to=2026-11-20&${q(created.token)}`);
+    expect(owners.status, await owners.clone().text()).toBe(200);
+    expect(owners.headers.get('referrer-policy')).toBe('no-referrer');
+    expect(await owners.text()).toContain(`href="../dashboard?from=2026-11-01&#38;to=2026-11-20&#38;groupBy=week&#38;${q(created.token).replace('&', '&#38;')}"`);
+    await expectRefused(await app.request('/feeds/dashboard/owners?from=2026-11-01&to=2026-11-20'));
+
     // The item: one per token under FEEDTOKEN, the hash and never the secret.
     const item = (await db.doc.send(new GetCommand({ TableName: db.table, Key: { pk: FEED_TOKEN_PK, sk: created.id } }))).Item;
     expect(item?.secretHash).toBe(hashSecret(parsed?.secret as string));
@@ -187,6 +198,7 @@ describe('feed tokens on DynamoDB Local', () => {
 
     await expectRefused(await app.request('/feeds/metrics/feed.json', bearer(created.token)));
     await expectRefused(await app.request(`/feeds/metrics.csv?${q(created.token)}`));
+    await expectRefused(await app.request(`/feeds/dashboard/owners?${q(created.token)}`));
     const refusal = lines.filter((l) => l.message === 'feed token refused').at(-1);
     expect(refusal).toEqual({ level: 'debug', message: 'feed token refused', extra: [{ reason: 'revoked', tokenId: created.id }] });
     // No log line ever holds the secret.
@@ -354,6 +366,7 @@ describe('feed tokens on DynamoDB Local', () => {
     const { id } = parseFeedToken(token) as { id: string };
     expect(printed).toContain(`feed token ${id} for "weekly digest", expires 2026-11-27 12:00Z`);
     expect(printed).toContain(`https://api.example/feeds/metrics/feed.json?${q(token)}`);
+    expect(printed).toContain(`per owner   https://api.example/feeds/dashboard/owners?${q(token)}`);
     expect(calls[0]).toEqual({ url: 'https://api.example/metrics/tokens', method: 'POST', authorization: 'Bearer jwt-abc' });
 
     out.length = 0;

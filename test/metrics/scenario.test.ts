@@ -58,6 +58,8 @@ describe('the hand-worked scenario', () => {
   let sim: StreamSim;
   let store: MemoryMetricsStore;
   let report: MetricsReport;
+  /** The same range with the per-owner counters (`owners: true`). */
+  let withOwners: MetricsReport;
 
   beforeAll(async () => {
     sim = scenario();
@@ -68,6 +70,7 @@ describe('the hand-worked scenario', () => {
       expect((await handleMetricsStream(deps(store), { Records: [record] })).batchItemFailures).toEqual([]);
     }
     report = await metricsReport(store, metricsConfig, { from: '2026-01-01', to: '2026-04-05', groupBy: 'month' }, NOW);
+    withOwners = await metricsReport(store, metricsConfig, { from: '2026-01-01', to: '2026-04-05', groupBy: 'month', owners: 'true' }, NOW);
   });
 
   it('people entering nurture, by cohort period and dimension', () => {
@@ -77,7 +80,9 @@ describe('the hand-worked scenario', () => {
     expect(entered?.dimensions.group).toEqual({ nurtured: { n: 4 }, holdout: { n: 2 } });
     expect(entered?.dimensions.reason).toEqual({ timing: { n: 6 } });
     expect(entered?.dimensions.track).toEqual({ standard: { n: 6 } });
-    expect(entered?.dimensions.owner).toEqual({ 'sam@seller.example': { n: 6 } });
+    expect(entered?.dimensions.owner).toBeUndefined();
+    expect(withOwners.metrics['nurture.entered']?.dimensions.owner).toEqual({ 'sam@seller.example': { n: 6 } });
+    expect(withOwners.metrics['nurture.entered']?.dimensions['group+owner']).toEqual({ 'nurtured+sam@seller.example': { n: 4 }, 'holdout+sam@seller.example': { n: 2 } });
     expect(report.metrics['nurture.accounts-entered']?.total.n).toBe(6);
   });
 
@@ -134,8 +139,9 @@ describe('the hand-worked scenario', () => {
   it('touches by channel, and tasks per owner on time or late', () => {
     expect(report.metrics['touch.sent']?.dimensions.channel).toEqual({ email: { n: 4 }, task: { n: 2 } });
     // A's task: due 01-07 09:00, done 01-09 12:00 (past the 24 h grace): late. C's: done 6 h after due.
-    expect(report.metrics['task.completed.late']?.dimensions.owner).toEqual({ 'sam@seller.example': { n: 1 } });
-    expect(report.metrics['task.completed.on-time']?.dimensions.owner).toEqual({ 'sam@seller.example': { n: 1 } });
+    expect(withOwners.metrics['task.completed.late']?.dimensions.owner).toEqual({ 'sam@seller.example': { n: 1 } });
+    expect(withOwners.metrics['task.completed.on-time']?.dimensions.owner).toEqual({ 'sam@seller.example': { n: 1 } });
+    expect(report.metrics['task.completed.late']?.dimensions.owner).toBeUndefined();
     expect(report.requalification.outcomes).toEqual({ 'no-future': 0, 'future-opportunity': 1, 'next-step': 0 });
   });
 
@@ -155,9 +161,29 @@ describe('the hand-worked scenario', () => {
     expect(report.stages.holdout).toEqual({ nurturing: 1, 're-engaged': 1 });
   });
 
-  it('the read cost depends on the range only: 4 month partitions, the gauges, 4 cohort months', () => {
+  it('the read cost depends on the range only: 4 month partitions, the gauges, 4 cohort months; owners add the 4 owner partitions', () => {
     expect(report.reads.queries).toBe(9);
-    expect(report.schemaVersion).toBe(1);
+    expect(report.schemaVersion).toBe(2);
+    expect(report.owners).toBe(false);
+    expect(withOwners.reads.queries).toBe(13);
+    expect(withOwners.owners).toBe(true);
+    // The owner partitions hold exactly the owner and group+owner counters, nothing the report without them shows.
+    const ownerItems = [...store.items.keys()].filter((k) => /^AGG#M#2026-0\d#O\u0000/.test(k));
+    expect(ownerItems.length).toBeGreaterThan(0);
+    expect(withOwners.reads.items - report.reads.items).toBe(ownerItems.length);
+    for (const k of ownerItems) expect(k).toMatch(/\u0000C#[^#]+#(owner|group\+owner)#/);
+    for (const k of store.items.keys()) if (/#(owner|group\+owner)#/.test(k)) expect(k).toMatch(/^AGG#[WM]#[^#]+#O\u0000/);
+  });
+
+  it('without owners the report is the same but for the per-owner dimensions and what it read', () => {
+    const { reads: _r1, owners: _o1, metrics: m1, ...rest1 } = report;
+    const { reads: _r2, owners: _o2, metrics: m2, ...rest2 } = withOwners;
+    expect(rest1).toEqual(rest2);
+    const stripped = Object.fromEntries(
+      Object.entries(m2).map(([k, v]) => [k, { ...v, dimensions: Object.fromEntries(Object.entries(v.dimensions).filter(([d]) => d !== 'owner' && d !== 'group+owner')) }]),
+    );
+    expect(m1).toEqual(stripped);
+    expect(Object.values(m1).flatMap((v) => Object.keys(v.dimensions))).not.toContain('owner');
   });
 
   it('one whole batch, and that batch delivered again, give the same aggregates as record by record', async () => {

@@ -4,8 +4,10 @@ import { describe, expect, it } from 'vitest';
 import { compareAggregates } from '#domain/metrics/compare';
 import { weeklyFeed, weekItemId, weekStart } from '#domain/metrics/feed';
 import { isoWeek } from '#domain/metrics/periods';
-import { CSV_HEADER, type MetricRow, rowsOf, toCsv } from '#domain/metrics/rows';
+import { metricsReport } from '#domain/metrics/report';
+import { CSV_HEADER, metricRows, type MetricRow, rowsOf, toCsv } from '#domain/metrics/rows';
 import type { Delta } from '#domain/metrics/types';
+import { metricsConfig } from './helpers.ts';
 
 /** A strict RFC 4180 reader: quoted fields may hold commas, doubled quotes and line breaks. */
 function parseCsv(text: string): string[][] {
@@ -54,6 +56,63 @@ describe('CSV (RFC 4180)', () => {
     expect(rowsOf('current', [{ sk: 'C#relationships#stage#nurturing', n: 0 }, { sk: 'C#relationships#stage#re-engaged', n: 2 }])).toEqual([
       { metric: 'relationships', period: 'current', dimension: 'stage', value: 're-engaged', n: 2 },
     ]);
+  });
+});
+
+describe('per-owner counters (owner partitions, schema version 2)', () => {
+  // W47 is the week of the upgrade: a counter written before it is in the week partition, one after in the owner partition.
+  const partitions: Record<string, Record<string, unknown>[]> = {
+    'AGG#W#2026-W47': [
+      { sk: 'C#task.assigned#all#all', n: 5 },
+      { sk: 'C#task.assigned#kind#introduction', n: 5 },
+      { sk: 'C#task.assigned#owner#sam@seller.example', n: 2 },
+    ],
+    'AGG#W#2026-W47#O': [
+      { sk: 'C#task.assigned#owner#sam@seller.example', n: 1 },
+      { sk: 'C#task.assigned#owner#kim@seller.example', n: 2 },
+    ],
+  };
+  const reads: string[] = [];
+  const reader = {
+    async partition(pk: string) {
+      reads.push(pk);
+      return partitions[pk] ?? [];
+    },
+  };
+  const NOW = new Date('2026-11-22T12:00:00.000Z');
+
+  it('the report without owners reads no owner partition and drops per-owner items found anywhere', async () => {
+    reads.length = 0;
+    const r = await metricsReport(reader, metricsConfig, { from: '2026-11-16', to: '2026-11-22' }, NOW);
+    expect(reads).not.toContain('AGG#W#2026-W47#O');
+    expect(r.metrics['task.assigned']?.dimensions).toEqual({ kind: { introduction: { n: 5 } } });
+    expect(r.metrics['task.assigned']?.total).toEqual({ n: 5 });
+  });
+
+  it('the report with owners adds both parts of a counter the upgrade split', async () => {
+    reads.length = 0;
+    const r = await metricsReport(reader, metricsConfig, { from: '2026-11-16', to: '2026-11-22', owners: true }, NOW);
+    expect(reads).toContain('AGG#W#2026-W47#O');
+    expect(r.metrics['task.assigned']?.dimensions.owner).toEqual({ 'sam@seller.example': { n: 3 }, 'kim@seller.example': { n: 2 } });
+    expect(r.metrics['task.assigned']?.total).toEqual({ n: 5 });
+  });
+
+  it('CSV rows: none per owner without owners; with owners one row per counter, its parts added', async () => {
+    reads.length = 0;
+    const without = await metricRows(reader, 'week', '2026-11-16', '2026-11-22', { levels: false });
+    expect(reads).toEqual(['AGG#W#2026-W47']);
+    expect(without.map((r) => r.dimension)).toEqual(['all', 'kind']);
+    const withOwners = await metricRows(reader, 'week', '2026-11-16', '2026-11-22', { levels: false, owners: true });
+    expect(withOwners.filter((r) => r.dimension === 'owner')).toEqual([
+      { metric: 'task.assigned', period: '2026-W47', dimension: 'owner', value: 'kim@seller.example', n: 2 },
+      { metric: 'task.assigned', period: '2026-W47', dimension: 'owner', value: 'sam@seller.example', n: 3 },
+    ]);
+    expect(rowsOf('2026-W47', partitions['AGG#W#2026-W47'] ?? [], false).map((r) => r.dimension)).toEqual(['all', 'kind']);
+  });
+
+  it('owners is "true" or "false" (or a boolean), nothing else', async () => {
+    await expect(metricsReport(reader, metricsConfig, { from: '2026-11-16', to: '2026-11-22', owners: 'yes' as never }, NOW)).rejects.toThrow('owners must be true or false');
+    expect((await metricsReport(reader, metricsConfig, { from: '2026-11-16', to: '2026-11-22', owners: 'false' }, NOW)).owners).toBe(false);
   });
 });
 

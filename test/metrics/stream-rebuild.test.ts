@@ -101,9 +101,16 @@ describe('live aggregates from the table stream, and the rebuild', () => {
     expect(report.audience.byProvider.gmail).toMatchObject({ sent: 1, unsubscribed: 1 });
     const converted = report.holdout.nurtured.converted + report.holdout.holdout.converted;
     expect(converted).toBe(2);
+    // Per-owner numbers only when asked for, from the owner partitions the stream wrote.
+    expect(report.metrics['nurture.entered']?.dimensions.owner).toBeUndefined();
+    const withOwners = await metricsReport(metrics, metricsConfig, { from: '2026-10-01', to: '2026-11-20', groupBy: 'month', owners: true }, NOW);
+    expect(withOwners.metrics['nurture.entered']?.dimensions.owner).toEqual({ 'sam@seller.example': { n: 2 }, 'lena@seller.example': { n: 1 } });
+    expect(withOwners.metrics['task.completed.on-time']?.dimensions.owner).toEqual({ 'sam@seller.example': { n: 1 } });
 
     // The same records again (a whole-stream redelivery): nothing moves.
     const before = nonZero(await metrics.allAggregates());
+    const ownerPartitions = [...before.keys()].filter((k) => /^AGG#[WM]#[^#]+#O\u0000/.test(k));
+    expect(ownerPartitions.length).toBeGreaterThan(0);
     const again = await handleMetricsStream(deps, { Records: records });
     expect(again.batchItemFailures).toEqual([]);
     expect(Object.values(again.reports).reduce((s, r) => s + r.applied, 0)).toBe(0);
@@ -114,6 +121,8 @@ describe('live aggregates from the table stream, and the rebuild', () => {
     expect(r.relationships).toBe(3);
     const fromRebuild = nonZero(rebuilt.deltas.map((d) => [keyString(d.key), d.add] as [string, Record<string, number>]));
     expect(fromRebuild).toEqual(before);
+    // The rebuild writes the owner partitions too (same deltas), and replaces what was there.
+    expect([...fromRebuild.keys()].filter((k) => /^AGG#[WM]#[^#]+#O\u0000/.test(k)).sort()).toEqual([...ownerPartitions].sort());
     await rebuildMetrics(metrics, context, { write: true });
     expect(nonZero(await metrics.allAggregates())).toEqual(before);
   });

@@ -4,8 +4,15 @@
  * one attribute per day, so Kaplan-Meier needs the aggregates only.
  *
  *   AGG#W#<2026-W47> | AGG#M#<2026-11>   C#<metric>#<dim>#<value>    n (count), sum (amount)
+ *   AGG#W#<2026-W47>#O | AGG#M#<2026-11>#O   the same, for the `owner` and `group+owner` dimensions
  *   AGG#G                                C#<metric>#<dim>#<value>    n (a level: +1 / -1)
  *   AGG#S#<cohort month>                 <group>#<entry date>        n entered, e<day> events, c<day> censored
+ *
+ * Owners grow with the population (about one per 300 people) and every other dimension stays within
+ * a few dozen values, so the per-owner counters have a partition of their own per period: the
+ * report, CSV, feed and dashboard read a fixed number of items whatever the number of people, and
+ * per-owner numbers cost their reads only where asked for (`owners=true`, /dashboard/owners; issue #7,
+ * bench/feed.ts). Gauges have no owner dimension.
  */
 import { month, periodOf } from './periods.ts';
 import type { Delta, Dims, Fact, ItemKey } from './types.ts';
@@ -41,6 +48,10 @@ export function dimensionValues(dims: Dims): [string, string][] {
 
 export const counterSk = (metric: string, dim: string, value: string) => `C#${metric}#${dim}#${value}`;
 export const periodPk = (kind: 'week' | 'month', period: string) => `AGG#${kind === 'week' ? 'W' : 'M'}#${period}`;
+/** The per-owner counters of a period (`owner`, `group+owner`): read only when owners are asked for. */
+export const ownerPeriodPk = (kind: 'week' | 'month', period: string) => `${periodPk(kind, period)}#O`;
+/** Dimensions whose values grow with the population: kept out of the period partitions. */
+export const isOwnerDimension = (dim: string) => dim === 'owner' || dim === 'group+owner';
 export const GAUGE_PK = 'AGG#G';
 export const survivalPk = (cohortMonth: string) => `AGG#S#${cohortMonth}`;
 
@@ -48,8 +59,11 @@ export function deltasOf(fact: Fact): Delta[] {
   const out: Delta[] = [];
   const counters = (metric: string, dims: Dims, add: Record<string, number>) => {
     for (const kind of ['week', 'month'] as const) {
-      const pk = periodPk(kind, periodOf(kind, fact.at));
-      for (const [dim, value] of dimensionValues(dims)) out.push({ key: { pk, sk: counterSk(metric, dim, value) }, add });
+      const period = periodOf(kind, fact.at);
+      for (const [dim, value] of dimensionValues(dims)) {
+        const pk = isOwnerDimension(dim) ? ownerPeriodPk(kind, period) : periodPk(kind, period);
+        out.push({ key: { pk, sk: counterSk(metric, dim, value) }, add });
+      }
     }
   };
   if (fact.gauge) {

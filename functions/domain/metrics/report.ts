@@ -1,27 +1,41 @@
 /**
- * The metrics report (schema version 1, docs/metrics.md): what GET /metrics, /metrics.csv and the
- * weekly JSON Feed read. It costs a fixed number of partition queries for a given range (one per
- * period, one for the gauges, one per cohort month), whatever the population.
+ * The metrics report (schema version 2, docs/metrics.md): what GET /metrics and the dashboard read.
+ * It costs a fixed number of partition queries for a given range (one per period, one for the
+ * gauges, one per cohort month) and items that do not grow with the population. Per-owner
+ * counters (`owner`, `group+owner`) grow with the population, so they are opt-in (`owners: true`):
+ * one more query per period, and items that grow with the number of owners.
  */
 import { z } from 'zod';
 import type { MetricsConfig } from '#config/metrics';
-import { bucketLabels, GAUGE_PK, periodPk, survivalPk } from './deltas.ts';
+import { bucketLabels, GAUGE_PK, isOwnerDimension, ownerPeriodPk, periodPk, survivalPk } from './deltas.ts';
 import { lift, type LiftReport } from './lift.ts';
 import { periodsBetween } from './periods.ts';
 import { mailRates, perThousand, type MailRates, reviewStatus, type ReviewStatus } from './rates.ts';
 import { curveQuantile, histogramQuantile, type HistogramQuantile, kaplanMeier, rowsFromItems, shareBy, type SurvivalItem, type SurvivalPoint } from './survival.ts';
 
-export const METRICS_SCHEMA_VERSION = 1;
+/** 2: the `owner` and `group+owner` dimensions are present only when asked for (`owners=true`). */
+export const METRICS_SCHEMA_VERSION = 2;
 export const HORIZONS = [30, 90, 180, 365] as const;
 const MAX_RANGE_DAYS = 3 * 366;
 
 const validDates = (q: { from: unknown; to: unknown }) => [q.from, q.to].every((d) => typeof d === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(d) && Number.isFinite(Date.parse(d)));
+
+/**
+ * Whether to read the per-owner counters. A query string says "true" or "false"; code may pass a
+ * boolean. Anything else is refused rather than guessed ("1", "yes"): a typo must not silently
+ * drop or add a cost.
+ */
+export const OwnersFlag = z
+  .union([z.boolean(), z.enum(['true', 'false'])], { message: 'owners must be true or false' })
+  .optional()
+  .transform((v) => v === true || v === 'true');
 
 export const ReportQuery = z
   .object({
     from: z.iso.date({ message: 'from must be a date such as 2026-01-01' }),
     to: z.iso.date({ message: 'to must be a date such as 2026-12-31' }),
     groupBy: z.enum(['week', 'month'], { message: 'groupBy must be week or month' }).default('week'),
+    owners: OwnersFlag,
   })
   .strict()
   // A date that is not one is reported by its own field only: comparing it would add noise.
@@ -42,7 +56,10 @@ export interface Cell {
 export interface MetricSeries {
   total: Cell;
   periods: Record<string, Cell>;
-  /** Range totals per dimension value; `group+<dim>` crosses a dimension with nurtured/holdout. */
+  /**
+   * Range totals per dimension value; `group+<dim>` crosses a dimension with nurtured/holdout.
+   * `owner` and `group+owner` only in a report asked for with `owners: true`.
+   */
   dimensions: Record<string, Record<string, Cell>>;
 }
 
@@ -61,6 +78,8 @@ export interface MetricsReport {
   generatedAt: string;
   range: { from: string; to: string };
   groupBy: 'week' | 'month';
+  /** Whether the per-owner dimensions were read (and are in `dimensions`). */
+  owners: boolean;
   periods: string[];
   /** What this report cost to read: partition queries, and items read. */
   reads: { queries: number; items: number };
@@ -87,11 +106,18 @@ function addCell(into: Cell, n: number, sum: number | undefined) {
   if (sum !== undefined) into.sum = (into.sum ?? 0) + sum;
 }
 
-function seriesFrom(metrics: Record<string, MetricSeries>, period: string, items: Record<string, unknown>[]) {
+/**
+ * Counters of one period into the series. `owners` false drops per-owner items wherever they are:
+ * aggregates written before schema version 2 kept them in the period partition itself, and a
+ * report without owners must not show them. With owners, a counter of the week of the upgrade
+ * may be in both partitions, each holding a part of it: adding both is right.
+ */
+function seriesFrom(metrics: Record<string, MetricSeries>, period: string, items: Record<string, unknown>[], owners: boolean) {
   for (const item of items) {
     const sk = String(item.sk);
     if (!sk.startsWith('C#')) continue;
     const [metric, dim, value] = sk.slice(2).split('#') as [string, string, string];
+    if (!owners && isOwnerDimension(dim)) continue;
     const s = (metrics[metric] ??= { total: { n: 0 }, periods: {}, dimensions: {} });
     const n = num(item.n);
     const sum = item.sum === undefined ? undefined : num(item.sum);
@@ -140,14 +166,18 @@ export async function metricsReport(reader: AggregateReader, config: MetricsConf
     itemsRead += items.length;
     return items;
   };
-  const [periodItems, gaugeItems, survivalItems] = await Promise.all([
+  const [periodItems, ownerItems, gaugeItems, survivalItems] = await Promise.all([
     Promise.all(periods.map((p) => read(periodPk(q.groupBy, p)))),
+    q.owners ? Promise.all(periods.map((p) => read(ownerPeriodPk(q.groupBy, p)))) : [],
     read(GAUGE_PK),
     Promise.all(months.map((m) => read(survivalPk(m)))),
   ]);
 
   const metrics: Record<string, MetricSeries> = {};
-  periods.forEach((p, i) => seriesFrom(metrics, p, periodItems[i] ?? []));
+  periods.forEach((p, i) => {
+    seriesFrom(metrics, p, periodItems[i] ?? [], q.owners);
+    seriesFrom(metrics, p, ownerItems[i] ?? [], q.owners);
+  });
   const dim = (metric: string, d: string) => metrics[metric]?.dimensions[d] ?? {};
   const count = (metric: string, d: string, v: string) => dim(metric, d)[v]?.n ?? 0;
 
@@ -205,6 +235,7 @@ export async function metricsReport(reader: AggregateReader, config: MetricsConf
     generatedAt: asOf,
     range: { from: q.from, to: q.to },
     groupBy: q.groupBy,
+    owners: q.owners,
     periods,
     reads: { queries, items: itemsRead },
     metrics,
