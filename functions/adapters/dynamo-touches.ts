@@ -6,6 +6,7 @@
 import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, type DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { unmarshall } from '@aws-sdk/util-dynamodb';
+import type { GuardrailCode } from '#domain/guardrails';
 import type { RelationshipState } from '#domain/types';
 import { DUE_INDEX, DUE_SHARDS, dueShard, keys, SLA_MARK } from './table.ts';
 
@@ -33,11 +34,21 @@ export type ClaimResult = { ok: true; state: RelationshipState } | { ok: false; 
 
 const names = { '#s': 's', '#nt': 'nextTouch', '#st': 'status', '#lu': 'leaseUntil', '#v': 'v' };
 
-function updateExpression(set: { leaseUntil?: string; at?: string; dueSk?: string }): string {
+interface ClaimSet {
+  status: string;
+  leaseUntil?: string;
+  at?: string;
+  dueSk?: string;
+  /** A guardrail that moved the touch: appended to its `pushedBy` in the same write. */
+  pushedBy?: GuardrailCode;
+}
+
+function updateExpression(set: ClaimSet): string {
   const sets = ['#s.#nt.#st = :newStatus'];
   if (set.dueSk) sets.push('dueSk = :newSk');
   if (set.leaseUntil) sets.push('#s.#nt.#lu = :lease', 'lease = :lease');
   if (set.at) sets.push('#s.#nt.#at = :at');
+  if (set.pushedBy) sets.push('#s.#nt.#pb = list_append(if_not_exists(#s.#nt.#pb, :noMoves), :move)');
   return `SET ${sets.join(', ')} ADD #v :one${set.leaseUntil ? '' : ' REMOVE #s.#nt.#lu, lease'}`;
 }
 
@@ -95,7 +106,7 @@ export class DynamoTouchStore {
     relationshipId: string,
     condition: string,
     values: Record<string, unknown>,
-    set: { status: string; leaseUntil?: string; at?: string; dueSk?: string },
+    set: ClaimSet,
   ): Promise<ClaimResult> {
     try {
       const out = await this.doc.send(
@@ -104,7 +115,7 @@ export class DynamoTouchStore {
           Key: keys.relationship(relationshipId),
           UpdateExpression: updateExpression(set),
           ConditionExpression: condition,
-          ExpressionAttributeNames: { ...names, ...(set.at && { '#at': 'at' }) },
+          ExpressionAttributeNames: { ...names, ...(set.at && { '#at': 'at' }), ...(set.pushedBy && { '#pb': 'pushedBy' }) },
           ExpressionAttributeValues: {
             ...values,
             ':newStatus': set.status,
@@ -112,6 +123,7 @@ export class DynamoTouchStore {
             ':one': 1,
             ...(set.leaseUntil && { ':lease': set.leaseUntil }),
             ...(set.at && { ':at': set.at }),
+            ...(set.pushedBy && { ':noMoves': [], ':move': [set.pushedBy] }),
           },
           ReturnValues: 'ALL_NEW',
           ReturnValuesOnConditionCheckFailure: 'ALL_OLD',
@@ -165,13 +177,19 @@ export class DynamoTouchStore {
     );
   }
 
-  /** Give a claim back (SES throttled us: nothing was sent). */
-  release(msg: { relationshipId: string; touchId: string }, from: 'sending' | 'queued', at: string): Promise<ClaimResult> {
+  /**
+   * Give a claim back, due at `at`: SES throttled us (nothing was sent), a task's sender lost its
+   * lease (tasks are delivered idempotently), or the sweep deferred it under the global daily cap.
+   * With `movedBy` (the sweep's `daily-cap`) the code is appended to the touch's `pushedBy` in
+   * the same write, for the metrics of its outcome; the caller passes it only when the claimed
+   * touch does not carry it yet, which keeps the list to distinct codes without a condition.
+   */
+  release(msg: { relationshipId: string; touchId: string }, from: 'sending' | 'queued', at: string, movedBy?: GuardrailCode): Promise<ClaimResult> {
     return this.claim(
       msg.relationshipId,
       '#s.#nt.touchId = :tid AND #s.#nt.#st = :from',
       { ':tid': msg.touchId, ':from': from },
-      { status: 'planned', at, dueSk: `${at}#${msg.relationshipId}` },
+      { status: 'planned', at, dueSk: `${at}#${msg.relationshipId}`, ...(movedBy && { pushedBy: movedBy }) },
     );
   }
 

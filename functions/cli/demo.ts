@@ -353,10 +353,12 @@ export function demoSettings(configDir: string): DemoSettings {
   const rules = loadConfig(configDir);
   // An inactive owner's touches go to a manager: deals go to owners who take their own.
   const owners = rules.owners.owners.filter((o) => o.active && resolveOwner(rules.owners, o.email).via === 'owner').map((o) => o.email);
-  const weeklyReasons = lostReasons.filter((r) => trackFor(rules, r)?.weekly !== undefined);
+  // The demo plans its people by lost reason alone: each reason stands for the track a contact
+  // with that reason and no other condition (no role, horizon, country or tag) takes.
+  const weeklyReasons = lostReasons.filter((r) => trackFor(rules, { lostReason: r })?.weekly !== undefined);
   const skipWeekOf = new Map<string, SkipWeek>();
   for (const r of weeklyReasons) {
-    const track = trackFor(rules, r);
+    const track = trackFor(rules, { lostReason: r });
     if (track?.weekly && track.skipWeeks > 0) skipWeekOf.set(r, { weeklyCount: track.weekly.count, skipWeeks: track.skipWeeks });
   }
   const metrics = loadMetricsConfig(configDir);

@@ -54,6 +54,8 @@ export const CONFIG_USAGE = [
 export const PREVIEW_USAGE = `usage: cultivate preview --reason <lost reason> [options]
   --reason R         timing, budget, no-decision, competitor, no-need, unresponsive, bad-fit, other (required)
   --role R           prospect, customer, past-customer, champion, evaluator, influencer, referral-partner, advocate
+  --horizon H        reason, season, lifetime: the contact's buying horizon
+  --tag T            a segment tag on the contact's CRM record (repeatable)
   --tz ZONE          the contact's IANA time zone, e.g. Europe/Berlin (default: per cadence.yaml timezone)
   --country CC       ISO country code, e.g. DE
   --language TAG     the contact's language, e.g. de (default: the content library's)
@@ -212,6 +214,8 @@ function parseFlags(args: string[]) {
     options: {
       reason: { type: 'string' },
       role: { type: 'string' },
+      horizon: { type: 'string' },
+      tag: { type: 'string', multiple: true },
       tz: { type: 'string' },
       country: { type: 'string' },
       language: { type: 'string' },

@@ -12,10 +12,10 @@
  * relationship id); `--id` shows a real person's minute.
  */
 import { z } from 'zod';
-import { contactRoles, countryCode, emailAddress, InboundEvent, lostReasons, timeZone, type ConsentRecord } from '#catalog/events';
-import { parseDuration, type CultivateConfig } from '#config/schema';
+import { contactRoles, countryCode, emailAddress, Horizon, InboundEvent, lostReasons, timeZone, type ConsentRecord } from '#catalog/events';
+import { parseDuration, type CultivateConfig, type TrackConfig } from '#config/schema';
 import { resolveOwner } from '#config/owners';
-import { contactTimeZone, createCadencePlanner, ownerTimeZone, quietCutoff, trackFor } from '#domain/cadence';
+import { contactTimeZone, createCadencePlanner, ownerTimeZone, quietCutoff, trackOfState, trackSubjectOf, type TrackSubject } from '#domain/cadence';
 import { canEmail } from '#domain/consent';
 import { pickContent } from '#domain/content';
 import { noteTouch } from '#domain/guardrails';
@@ -32,6 +32,9 @@ const oneOf = <const T extends readonly [string, ...string[]]>(values: T) => z.e
 export const PreviewOptions = z.strictObject({
   reason: oneOf(lostReasons),
   role: oneOf(contactRoles).optional(),
+  horizon: z.enum(Horizon.options, { message: `must be one of ${Horizon.options.join(', ')}` }).optional(),
+  /** Segment tags (repeatable `--tag`), as a CRM record carries them. */
+  tag: z.array(z.string().min(1, 'must not be empty').max(64, 'must be at most 64 characters')).max(20, 'at most 20 tags').optional(),
   tz: timeZone.optional(),
   country: countryCode.optional(),
   language: z.string().regex(/^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$/, 'must be a BCP 47 tag such as en or de').optional(),
@@ -72,6 +75,8 @@ export interface PreviewResult {
   lostAt: string;
   horizon: string;
   trackId: string | undefined;
+  /** Why that track: the conditions of its `when` that this contact meets, in words (empty: a catch-all). */
+  trackChosenBy: string[];
   contactZone: string;
   /** Who does the tasks (after inactive-owner routing), and their zone. */
   taskOwner: { email: string; via: string; zone: string };
@@ -139,6 +144,8 @@ export function simulate(config: CultivateConfig, options: PreviewOptions, now =
       ...(options.tz && { timezone: options.tz }),
       ...(options.country && { country: options.country }),
       ...(options.role && { role: options.role }),
+      ...(options.horizon && { horizon: options.horizon }),
+      ...(options.tag && { tags: options.tag }),
       ...(options.language && { language: options.language }),
     },
     data: {
@@ -189,11 +196,14 @@ export function simulate(config: CultivateConfig, options: PreviewOptions, now =
     state = recorded.state;
   }
   if (state.nextTouch && stop === undefined) stop = `stopped after ${MAX_TOUCHES} touches (preview limit)`;
+  const track = trackOfState(config, state);
+  const subject = trackSubjectOf(state);
 
   return {
     lostAt: lostIso,
     horizon: horizon.toISOString(),
-    trackId: state.nurture ? trackFor(config, state.nurture.lostReason)?.id : undefined,
+    trackId: track?.id,
+    trackChosenBy: track && subject ? chosenBy(track, subject) : [],
     contactZone,
     taskOwner: { email: routed.owner.email, via: routed.via, zone: ownerZone },
     rows,
@@ -203,11 +213,26 @@ export function simulate(config: CultivateConfig, options: PreviewOptions, now =
   };
 }
 
+/** The conditions of `track`'s `when` that `subject` meets, e.g. ["lost reason timing", "role champion"]. */
+export function chosenBy(track: Pick<TrackConfig, 'when'>, subject: TrackSubject): string[] {
+  const w = track.when;
+  if (!w) return [];
+  const listed = new Set((w.tags ?? []) as readonly string[]);
+  const tags = (subject.tags ?? []).filter((t) => listed.has(t.toLowerCase()));
+  return [
+    w.lostReasons && `lost reason ${subject.lostReason}`,
+    w.roles && `role ${subject.role}`,
+    w.horizons && `horizon ${subject.horizon}`,
+    w.countries && `country ${subject.country}`,
+    w.tags && `tag${tags.length === 1 ? '' : 's'} ${tags.join(', ')}`,
+  ].filter((c): c is string => typeof c === 'string');
+}
+
 /** Why the planner has nothing more for this contact, in sales-ops words. */
 function whyNothingNext(config: CultivateConfig, state: RelationshipState, options: PreviewOptions): string {
   if (state.stage !== 'nurturing' || !state.nurture) return `the contact is not in nurture (stage ${state.stage})`;
-  const track = trackFor(config, state.nurture.lostReason);
-  if (!track) return `no track in cadence.yaml takes lost reason "${state.nurture.lostReason}"`;
+  const track = trackOfState(config, state);
+  if (!track) return `no track in cadence.yaml takes this contact (lost reason "${state.nurture.lostReason}"${options.role ? `, role ${options.role}` : ''}${options.horizon ? `, horizon ${options.horizon}` : ''}${options.country ? `, country ${options.country}` : ''}${options.tag ? `, tags ${options.tag.join(', ')}` : ''})`;
   const sendsEmail = (track.weekly?.count ?? 0) > 0 || track.monthly !== undefined;
   if (!sendsEmail) return `track "${track.id}" sends no e-mail (no weekly or monthly): only its tasks`;
   if (!canEmail(state)) {
@@ -235,17 +260,26 @@ export function previewJson(result: PreviewResult): string {
   return `${JSON.stringify(result.rows, null, 2)}\n`;
 }
 
+/** "lost-deal (first match in cadence.yaml, by lost reason timing)", or why none / a catch-all. */
+function trackLine(result: PreviewResult): string {
+  if (result.trackId === undefined) return '(none: no track in cadence.yaml takes this contact)';
+  if (result.trackChosenBy.length === 0) return `${result.trackId} (a catch-all without \`when\`: no track before it takes this contact)`;
+  return `${result.trackId} (first match in cadence.yaml, by ${result.trackChosenBy.join(' and ')})`;
+}
+
 export function previewTable(result: PreviewResult, options: PreviewOptions): string {
   const who = [
     `lost reason ${options.reason}`,
     options.role && `role ${options.role}`,
+    options.horizon && `horizon ${options.horizon}`,
+    options.tag && `tag${options.tag.length === 1 ? '' : 's'} ${options.tag.join(', ')}`,
     `time zone ${result.contactZone}${options.tz ? '' : ' (none given: from cadence.yaml timezone)'}`,
     options.country && `country ${options.country}`,
     `consent ${options.consent}`,
   ].filter(Boolean);
   const lines = [
     `Preview: a contact with ${who.join(', ')}, lost ${localTimeText(new Date(result.lostAt), result.contactZone)}.`,
-    `Track: ${result.trackId ?? '(none)'}. Tasks go to ${result.taskOwner.email}${result.taskOwner.via === 'owner' ? '' : ` (${result.taskOwner.via})`}, in ${result.taskOwner.zone}.`,
+    `Track: ${trackLine(result)}. Tasks go to ${result.taskOwner.email}${result.taskOwner.via === 'owner' ? '' : ` (${result.taskOwner.via})`}, in ${result.taskOwner.zone}.`,
     `Minutes are spread per person (relationship id "${options.id}"); every e-mail is taken as delivered and nobody replies.`,
     '',
   ];

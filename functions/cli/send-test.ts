@@ -8,11 +8,11 @@
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
-import { emailAddress, lostReasons } from '#catalog/events';
+import { emailAddress, lostReasons, type LostReason } from '#catalog/events';
 import { SesMailer } from '#adapters/ses-mailer';
 import type { CultivateConfig } from '#config/schema';
 import type { SendingConfig } from '#config/sending';
-import { trackFor } from '#domain/cadence';
+import { trackFor, type TrackSubject } from '#domain/cadence';
 import { renderValueEmail, type SenderSettings } from '#domain/email';
 import { resolveOwner } from '#config/owners';
 import type { Mailer, OutgoingEmail } from '#ports/ports';
@@ -51,9 +51,22 @@ export function isCompanyAddress(address: string, domains: readonly string[]): b
   return domains.some((d) => domain === d || domain.endsWith(`.${d}`));
 }
 
-/** A lost reason that puts a contact on `trackId` (the first it lists, or any left for a catch-all). */
-function reasonFor(config: CultivateConfig, trackId: string): (typeof lostReasons)[number] | undefined {
-  return lostReasons.find((r) => trackFor(config, r)?.id === trackId);
+/**
+ * A sample contact `trackId` takes, built from the track's own `when`: the first value of each
+ * list, with the first lost reason (of its list, or of all of them) that earlier tracks leave to it.
+ * Undefined when earlier tracks take every such contact.
+ */
+export function sampleSubjectFor(config: CultivateConfig, trackId: string): (TrackSubject & { lostReason: LostReason }) | undefined {
+  const track = config.cadence.tracks.find((t) => t.id === trackId);
+  if (!track) return undefined;
+  const w = track.when;
+  const first = {
+    ...(w?.roles && { role: w.roles[0] }),
+    ...(w?.horizons && { horizon: w.horizons[0] }),
+    ...(w?.countries && { country: w.countries[0] }),
+    ...(w?.tags && { tags: w.tags.slice(0, 1) }),
+  };
+  return (w?.lostReasons ?? lostReasons).map((lostReason) => ({ lostReason, ...first })).find((s) => trackFor(config, s)?.id === trackId);
 }
 
 export interface SendTestIO extends CliIO {
@@ -134,12 +147,20 @@ export async function sendTestCommand(args: string[], io: SendTestIO): Promise<n
     return 2;
   }
 
-  const reason = reasonFor(config, trackId);
-  if (!reason) {
-    io.err(`cultivate send-test: track "${trackId}" takes no lost reason (earlier tracks take them all), so it never sends anything\n`);
+  const subject = sampleSubjectFor(config, trackId);
+  if (!subject) {
+    io.err(`cultivate send-test: track "${trackId}" takes nobody (earlier tracks take every contact its conditions describe), so it never sends anything\n`);
     return 1;
   }
-  const options = PreviewOptions.safeParse({ reason, ...(values.tz && { tz: values.tz }), id: 'rel_send_test' });
+  const options = PreviewOptions.safeParse({
+    reason: subject.lostReason,
+    ...(subject.role && { role: subject.role }),
+    ...(subject.horizon && { horizon: subject.horizon }),
+    ...(subject.country && { country: subject.country }),
+    ...(subject.tags && { tag: subject.tags }),
+    ...(values.tz && { tz: values.tz }),
+    id: 'rel_send_test',
+  });
   if (!options.success) {
     io.err(`cultivate send-test: --tz: ${options.error.issues[0]?.message ?? 'invalid'}\n`);
     return 2;

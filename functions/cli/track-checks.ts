@@ -1,12 +1,10 @@
 /**
  * Cadence checks `cultivate config check` adds to those of `functions/config/checks.ts`: rules
- * that validate one by one but can never take effect. checks.ts already reports a lost reason
- * listed by two tracks (at the second listing); these find what that leaves:
+ * that validate one by one but can never take effect. checks.ts already reports a track that can
+ * never match (earlier tracks take everyone it would); these find what that leaves:
  *
- * - a track whose every lost reason is taken by earlier tracks (it can never match);
- * - a second track without `when` (the first one already takes every unclaimed reason);
- * - a track without `when` while every lost reason is claimed (it can never match);
- * - lost reasons no track takes (those lost deals would get no touches at all);
+ * - lost reasons no track takes from a contact who meets no other condition (no role, horizon,
+ *   country or tag track applies): those lost deals would get no touches at all;
  * - `permissionAsk` or `skipWeeks` on a track that never e-mails (no effect);
  * - `stopEmailAfterQuiet` ending before the track's first e-mail could go.
  *
@@ -39,41 +37,33 @@ export function trackChecks(rawCadence: unknown): TrackProblem[] {
   const out: TrackProblem[] = [];
   const tracks = arr(obj(rawCadence)?.tracks);
   if (tracks.length === 0) return out;
-  const claimed = new Map<string, string>();
-  let catchAll: string | undefined;
   const name = (t: Obj | undefined, i: number) => str(t?.id) ?? `#${i + 1}`;
 
-  tracks.forEach((raw, i) => {
+  // A contact with only a lost reason (no role, horizon, country or tag on record) is taken by a
+  // track without `when`, or by one whose `when` lists lost reasons and nothing else.
+  let catchAll = false;
+  const claimed = new Set<string>();
+  const conditional = new Set<string>();
+  for (const raw of tracks) {
     const t = obj(raw);
-    if (!t) return;
+    if (!t) continue;
     const when = obj(t.when);
-    if (when === undefined) {
-      if (catchAll !== undefined) {
-        out.push({ path: ['tracks', i], message: `track "${name(t, i)}" can never match: track "${catchAll}" (also without \`when\`) already takes every lost reason no other track lists` });
-      } else catchAll = name(t, i);
-      return;
-    }
-    const reasons = arr(when.lostReasons).map(str).filter((r): r is string => r !== undefined);
-    const fresh = reasons.filter((r) => !claimed.has(r));
-    if (reasons.length > 0 && fresh.length === 0) {
-      const by = [...new Set(reasons.map((r) => claimed.get(r)))].map((id) => `"${id}"`).join(', ');
-      out.push({
-        path: ['tracks', i, 'when', 'lostReasons'],
-        message: `track "${name(t, i)}" can never match: every lost reason it lists (${reasons.join(', ')}) is already taken by earlier track${by.includes(',') ? 's' : ''} ${by}`,
-      });
-    }
-    for (const r of fresh) claimed.set(r, name(t, i));
-  });
-
-  const unclaimed = lostReasons.filter((r) => !claimed.has(r));
-  if (catchAll !== undefined && unclaimed.length === 0) {
-    const i = tracks.findIndex((t) => obj(t) !== undefined && obj(obj(t)?.when) === undefined);
-    out.push({ path: ['tracks', i], message: `track "${catchAll}" (without \`when\`) can never match: the tracks before and after it list every lost reason` });
+    if (t.when === undefined) catchAll = true;
+    // An empty `when` is a schema error; it takes nobody here.
+    if (!when || Object.keys(when).length === 0) continue;
+    const reasons = Array.isArray(when.lostReasons) ? arr(when.lostReasons).map(str).filter((r): r is string => r !== undefined) : [...lostReasons];
+    const onlyReasons = Object.keys(when).every((k) => k === 'lostReasons');
+    for (const r of reasons) (onlyReasons ? claimed : conditional).add(r);
   }
-  if (catchAll === undefined && unclaimed.length > 0 && claimed.size > 0) {
+  const unclaimed = lostReasons.filter((r) => !claimed.has(r));
+  if (!catchAll && unclaimed.length > 0) {
+    const some = unclaimed.filter((r) => conditional.has(r));
     out.push({
       path: ['tracks'],
-      message: `no track takes lost reason${unclaimed.length === 1 ? '' : 's'} ${unclaimed.join(', ')}: such lost deals get no touches at all; list ${unclaimed.length === 1 ? 'it' : 'them'} under a track's when.lostReasons, or add a track without \`when\``,
+      message:
+        `no track takes lost reason${unclaimed.length === 1 ? '' : 's'} ${unclaimed.join(', ')}` +
+        (some.length > 0 ? ` from a contact without the role, horizon, country or tags a track asks for (only tracks with such conditions list ${some.join(', ')})` : '') +
+        `: such lost deals get no touches at all; list ${unclaimed.length === 1 ? 'it' : 'them'} under a track's when.lostReasons, or add a track without \`when\` at the end`,
     });
   }
 

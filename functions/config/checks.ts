@@ -4,6 +4,7 @@
  * defensively, so they run even when the schema found problems elsewhere: a file with a typo
  * in one place still reports its unknown manager in another, all in one pass.
  */
+import { lostReasons } from '#catalog/events';
 import { touchKinds } from './schema.ts';
 
 export type ConfigFileKey = 'cadence' | 'content' | 'owners' | 'controls';
@@ -59,23 +60,99 @@ function cadenceChecks(raw: unknown): RawProblem[] {
   }
   out.push(...workingDayChecks(c));
   const ids = new Set<string>();
-  const claimed = new Map<string, string>();
   arr(c.tracks).forEach((t, i) => {
-    const track = obj(t);
-    const id = str(track?.id);
+    const id = str(obj(t)?.id);
     if (id !== undefined) {
       if (ids.has(id)) out.push({ file: 'cadence', path: ['tracks', i, 'id'], message: `track id "${id}" is used twice` });
       ids.add(id);
     }
-    arr(obj(track?.when)?.lostReasons).forEach((r, j) => {
-      const reason = str(r);
-      if (reason === undefined) return;
-      const other = claimed.get(reason);
-      if (other !== undefined) {
-        out.push({ file: 'cadence', path: ['tracks', i, 'when', 'lostReasons', j], message: `lost reason "${reason}" is already taken by track "${other}"` });
-      } else claimed.set(reason, id ?? `#${i}`);
+  });
+  out.push(...shadowedTracks(arr(c.tracks)));
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tracks that can never match (first match wins, so an earlier track may take everyone a later
+// one would)
+
+const conditionKeys = ['lostReasons', 'roles', 'horizons', 'countries', 'tags'] as const;
+type ConditionKey = (typeof conditionKeys)[number];
+/** A track's `when` as sets per key; `null` for a track without `when` (it takes everyone). */
+type Conditions = Map<ConditionKey, Set<string>> | null;
+
+/**
+ * A track's conditions, or undefined when its `when` is malformed (the schema reports that; a
+ * track we cannot read is neither reported as shadowed nor taken to shadow others).
+ */
+function conditionsOf(track: Obj): Conditions | undefined {
+  if (track.when === undefined) return null;
+  const when = obj(track.when);
+  if (!when) return undefined;
+  const keys = Object.keys(when);
+  if (keys.length === 0 || !keys.every((k) => (conditionKeys as readonly string[]).includes(k))) return undefined;
+  const out = new Map<ConditionKey, Set<string>>();
+  for (const key of keys as ConditionKey[]) {
+    const values = when[key];
+    if (!Array.isArray(values) || values.length === 0 || !values.every((v) => typeof v === 'string')) return undefined;
+    out.set(key, new Set(values as string[]));
+  }
+  return out;
+}
+
+/** Witnesses beyond this many are not enumerated (then only single-track shadowing is found). */
+const MAX_WITNESSES = 20_000;
+
+/**
+ * Track j can never match when the tracks before it take every contact it would. Matching is
+ * monotone (more tags can only match more tracks; a missing role, horizon, country or tag fails
+ * every track that lists one), so it is enough to try the least contacts j takes: one per
+ * combination of one value from each list j has (one tag each; every lost reason when j does not
+ * list them), with nothing else set. Only earlier tracks whose keys j also has (lost reasons
+ * aside: every contact has one) can take those. Each is a "witness"; j is shadowed when every
+ * witness matches an earlier track. When one earlier track takes them all it is named alone.
+ */
+function shadowedTracks(tracks: unknown[]): RawProblem[] {
+  const out: RawProblem[] = [];
+  const read = tracks.map((t, i) => {
+    const track = obj(t);
+    return { i, name: str(track?.id) ?? `#${i}`, conditions: track ? conditionsOf(track) : undefined, hasWhen: track?.when !== undefined };
+  });
+  read.forEach((j, index) => {
+    if (j.conditions === undefined) return;
+    const before = read.slice(0, index).filter((i): i is typeof i & { conditions: Conditions } => i.conditions !== undefined);
+    const jc = j.conditions;
+    const candidates = before.filter((i) => i.conditions === null || [...i.conditions.keys()].every((k) => k === 'lostReasons' || jc?.has(k)));
+    if (candidates.length === 0) return;
+    const dims: [ConditionKey, string[]][] = conditionKeys
+      .filter((k) => k === 'lostReasons' || jc?.has(k))
+      .map((k) => [k, [...(jc?.get(k) ?? (k === 'lostReasons' ? lostReasons : []))]]);
+    const witnessCount = dims.reduce((n, [, values]) => n * values.length, 1);
+    const takes = (c: Conditions, witness: Map<ConditionKey, string>) => c === null || [...c].every(([k, values]) => values.has(witness.get(k) ?? ''));
+    const witnesses = witnessCount <= MAX_WITNESSES ? product(dims) : undefined;
+    const takesAll = (c: Conditions) =>
+      witnesses ? witnesses.every((w) => takes(c, w)) : c === null || [...c].every(([k, values]) => [...(dims.find(([d]) => d === k)?.[1] ?? [])].every((v) => values.has(v)));
+    const alone = candidates.find((i) => takesAll(i.conditions));
+    let by: string[] | undefined = alone ? [alone.name] : undefined;
+    if (!by && witnesses) {
+      const firsts = witnesses.map((w) => candidates.find((i) => takes(i.conditions, w)));
+      if (firsts.every((f) => f !== undefined)) by = [...new Set(firsts.map((f) => f.name))];
+    }
+    if (!by) return;
+    const who = by.length === 1 ? `track "${by[0]}" before it takes` : `tracks ${by.map((n) => `"${n}"`).join(', ')} before it take`;
+    out.push({
+      file: 'cadence',
+      path: ['tracks', j.i, j.hasWhen ? 'when' : 'id'],
+      atKey: true,
+      message: `track "${j.name}" can never match: ${who} everyone it would (the first track that matches wins: move it up, or narrow the earlier one)`,
     });
   });
+  return out;
+}
+
+/** Every combination of one value per dimension. */
+function product(dims: [ConditionKey, string[]][]): Map<ConditionKey, string>[] {
+  let out: Map<ConditionKey, string>[] = [new Map()];
+  for (const [key, values] of dims) out = out.flatMap((partial) => values.map((v) => new Map(partial).set(key, v)));
   return out;
 }
 

@@ -2,7 +2,7 @@
  * Everything the pipeline reads from config/, loaded and validated once, and turned into what the
  * handlers need: the planner, owner routing, the content library, sending settings.
  */
-import { contactTimeZone, createCadencePlanner, ownerTimeZone, trackFor } from '#domain/cadence';
+import { contactTimeZone, createCadencePlanner, ownerTimeZone, trackOfState } from '#domain/cadence';
 import { compileGuardrails, type GuardrailRules } from '#domain/guardrails';
 import type { SkipWeekRule } from '#domain/replies';
 import type { RelationshipState } from '#domain/types';
@@ -51,7 +51,7 @@ export function pipelineConfig(rules: CultivateConfig, sending: SendingConfig, p
     owner: (email) => resolveOwner(rules.owners, email).owner,
     content: (id) => (id ? byId.get(id) : undefined),
     skipWeek: (state) => {
-      const track = state.nurture ? trackFor(rules, state.nurture.lostReason) : undefined;
+      const track = trackOfState(rules, state);
       return track?.weekly ? { weeklyCount: track.weekly.count, skipWeeks: track.skipWeeks } : undefined;
     },
     guardrails: compileGuardrails(rules.cadence.guardrails),

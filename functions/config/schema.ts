@@ -4,7 +4,7 @@
  * default. `load.ts` reads the YAML and maps each problem back to file, line and column.
  */
 import { z } from 'zod';
-import { emailAddress, LostReason, timeZone } from '#catalog/events';
+import { contactRoles, emailAddress, Horizon, lostReasons, timeZone } from '#catalog/events';
 import { parseClock, weekdayNames } from '#domain/local-time';
 import { isKnownCountry } from '#domain/calendar';
 
@@ -47,6 +47,14 @@ const weeksDuration = duration.refine((v) => parseDuration(v)?.unit !== 'day' &&
   message: 'must be in weeks (e.g. "4 weeks"), so the weekday stays the same',
 });
 
+/** A function (hoisted) so the track conditions above the calendar schemas can use it too. */
+function calendarCountryCode() {
+  return z.string().superRefine((code, ctx) => {
+    if (!/^[A-Z]{2}$/.test(code)) ctx.addIssue({ code: 'custom', message: 'must be an ISO 3166-1 alpha-2 country code in capitals, such as DE' });
+    else if (!isKnownCountry(code)) ctx.addIssue({ code: 'custom', message: 'unknown country code: not an ISO 3166-1 alpha-2 country (e.g. GB, not UK)' });
+  });
+}
+
 const languageTag = z.string().regex(/^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$/, 'must be a BCP 47 tag such as en or pt-BR');
 
 // ---------------------------------------------------------------------------------------------
@@ -73,11 +81,43 @@ export const WindowSchema = z
   });
 export type WindowConfig = z.infer<typeof WindowSchema>;
 
+/** A list in `when`: at least one value, none twice (a value listed twice is a typo or a merge slip). */
+const conditionList = <T extends z.ZodType<string>>(value: T) =>
+  z
+    .array(value)
+    .min(1, 'list at least one value, or leave the key out')
+    .superRefine((list, ctx) => {
+      list.forEach((v, i) => {
+        if (list.indexOf(v) !== i) ctx.addIssue({ code: 'custom', path: [i], message: `"${v}" is listed twice` });
+      });
+    });
+
+const listed = (values: readonly string[]) => values.join(', ');
+
+/**
+ * The conditions of a track (issue #4: lost reason, role, horizon, country, segment tags). Every
+ * key listed must hold (AND); within one list any value will do (OR); `tags` holds when the contact
+ * has any of them. A contact without a role (horizon, country, tags) does not match a track that
+ * requires one. There is no tag registry, so tags are checked for their form only.
+ */
+export const TrackWhenSchema = z
+  .strictObject({
+    lostReasons: conditionList(z.enum(lostReasons, { message: `must be a lost reason: ${listed(lostReasons)}` })).optional(),
+    roles: conditionList(z.enum(contactRoles, { message: `must be a contact role: ${listed(contactRoles)}` })).optional(),
+    horizons: conditionList(z.enum(Horizon.options, { message: `must be a horizon: ${listed(Horizon.options)}` })).optional(),
+    countries: conditionList(calendarCountryCode()).optional(),
+    tags: conditionList(slug).optional(),
+  })
+  .refine((w) => Object.values(w).some((v) => v !== undefined), {
+    message: 'list at least one condition (lostReasons, roles, horizons, countries, tags); for a track that takes everyone, leave `when` out',
+  });
+export type TrackWhen = z.infer<typeof TrackWhenSchema>;
+
 export const TrackSchema = z.strictObject({
   id: slug,
   description: z.string().max(500).optional(),
-  /** Which lost deals this track takes. Without `when`, the track takes any lost deal. */
-  when: z.strictObject({ lostReasons: z.array(LostReason).min(1) }).optional(),
+  /** Which lost deals this track takes; the first track whose `when` holds wins. Without `when`, everyone who reaches it. */
+  when: TrackWhenSchema.optional(),
   /** Content topics this track may send. Without it, any topic in the library. */
   topics: z.array(slug).min(1).optional(),
   /** Step 0: a thank-you note task for the owner, this long after the loss. */
@@ -99,10 +139,7 @@ export type TrackConfig = z.infer<typeof TrackSchema>;
 // Guardrails across all tracks (cadence.yaml `calendar` and `guardrails`)
 
 /** A country date-holidays knows (its calendar is what "public holiday" means for that country). */
-export const calendarCountry = z.string().superRefine((code, ctx) => {
-  if (!/^[A-Z]{2}$/.test(code)) ctx.addIssue({ code: 'custom', message: 'must be an ISO 3166-1 alpha-2 country code in capitals, such as DE' });
-  else if (!isKnownCountry(code)) ctx.addIssue({ code: 'custom', message: 'unknown country code: not an ISO 3166-1 alpha-2 country (e.g. GB, not UK)' });
-});
+export const calendarCountry = calendarCountryCode();
 
 /** "2026-12-24": a real calendar date (2026-02-30 is refused). */
 export const calendarDate = z.iso.date({ message: 'must be a real date such as 2026-12-24' });

@@ -2,7 +2,7 @@
  * The cadence planner (DESIGN.md §1, §4): fills the `Planner` port from `config/cadence.yaml`.
  * Deterministic and pure: the next touch depends only on the config, the state and `now`.
  *
- * The first cadence, per track (`tracks[]`, picked by the lost reason):
+ * The first cadence, per track (`tracks[]`, the first whose `when` holds for the lost reason and the contact):
  *   step 0   a thank-you note task for the owner, `thankYou.after` (2 days) after the loss, on a
  *            window day in the owner's zone;
  *   then, with e-mail consent: `weekly.count` (8) value e-mails, one a week on the same local
@@ -53,7 +53,7 @@ import {
 } from './local-time.ts';
 import { mayBeTouched, planningNow, type Planner } from './planner.ts';
 import { createWorkingCalendar } from './calendar.ts';
-import { compileGuardrails, moveCodes, movesText, placeTouch, type GuardedTouch } from './guardrails.ts';
+import { compileGuardrails, moveCodes, movesText, placeTouch } from './guardrails.ts';
 import type { PlannedTouch, RelationshipState, TouchChannel } from './types.ts';
 
 /** A send window in numbers: local weekdays (0 = Sunday) and [startMinute, endMinute) of the day. */
@@ -122,10 +122,56 @@ export function personWeekday(id: string, window: SendWindow): number {
 // ---------------------------------------------------------------------------------------------
 // Who, where, which track
 
-/** The track a lost deal takes: the first listing its reason, else the first without `when`. */
-export function trackFor(config: CultivateConfig, lostReason: string): TrackConfig | undefined {
-  const tracks = config.cadence.tracks;
-  return tracks.find((t) => t.when?.lostReasons.includes(lostReason as never)) ?? tracks.find((t) => t.when === undefined);
+/** What a track's `when` is matched against: the lost reason and what the CRM says about the contact. */
+export interface TrackSubject {
+  lostReason: string;
+  role?: string;
+  horizon?: string;
+  country?: string;
+  tags?: readonly string[];
+}
+
+/** What the track of a relationship depends on (the contact may be left out: no conditions but the lost reason hold). */
+export type TrackedState = Pick<RelationshipState, 'nurture'> & Partial<Pick<RelationshipState, 'contact'>>;
+
+/** The subject of a relationship in nurture (undefined when it is not in nurture: no track). */
+export function trackSubjectOf(state: TrackedState): TrackSubject | undefined {
+  if (!state.nurture) return undefined;
+  const c = state.contact ?? {};
+  return {
+    lostReason: state.nurture.lostReason,
+    ...(c.role !== undefined && { role: c.role }),
+    ...(c.horizon !== undefined && { horizon: c.horizon }),
+    ...(c.country !== undefined && { country: c.country }),
+    ...(c.tags !== undefined && { tags: c.tags }),
+  };
+}
+
+/**
+ * Does `track` take `subject`? Every condition its `when` lists must hold (AND), any value of one
+ * list will do (OR); `tags` holds when the contact has any listed tag (CRM tags are compared in
+ * lower case, as track tags are slugs). A contact without a role (horizon, country, tags) does not
+ * match a track that requires one. A track without `when` takes everyone.
+ */
+export function trackMatches(track: Pick<TrackConfig, 'when'>, subject: TrackSubject): boolean {
+  const w = track.when;
+  if (!w) return true;
+  const has = (list: readonly string[] | undefined, value: string | undefined) => list === undefined || (value !== undefined && list.includes(value));
+  if (!has(w.lostReasons, subject.lostReason) || !has(w.roles, subject.role) || !has(w.horizons, subject.horizon) || !has(w.countries, subject.country)) return false;
+  if (w.tags === undefined) return true;
+  const tags = w.tags;
+  return (subject.tags ?? []).some((t) => tags.includes(t.toLowerCase()));
+}
+
+/** The track a lost deal takes: the first, in file order, whose conditions all hold (a track without `when` takes everyone who reaches it). */
+export function trackFor(config: CultivateConfig, subject: TrackSubject): TrackConfig | undefined {
+  return config.cadence.tracks.find((t) => trackMatches(t, subject));
+}
+
+/** The track of a relationship (undefined when it is not in nurture or no track takes it). */
+export function trackOfState(config: CultivateConfig, state: TrackedState): TrackConfig | undefined {
+  const subject = trackSubjectOf(state);
+  return subject ? trackFor(config, subject) : undefined;
 }
 
 /** The time zone of whoever does the owner's tasks (after inactive-owner routing). */
@@ -227,7 +273,7 @@ export function createCadencePlanner(config: CultivateConfig): Planner {
       const now = planningNow(state, ctx.now);
       const lostMs = Date.parse(state.nurture.lostAt);
       if (!Number.isFinite(lostMs)) return null;
-      const track = trackFor(config, state.nurture.lostReason);
+      const track = trackOfState(config, state);
       if (!track) return null;
       const lostAt = new Date(lostMs);
       const h = state.history;
@@ -259,7 +305,7 @@ export function createCadencePlanner(config: CultivateConfig): Planner {
         const from = addDurationToDate(localDateOf(lostAt, tz), thankYouAfter);
         const p = place(tz, from, w.days, w.days, personMinute(state.id, w), 'task');
         if (!p) return null;
-        const touch: GuardedTouch = {
+        const touch: PlannedTouch = {
           ...base,
           at: p.at.toISOString(),
           channel: 'task',
@@ -306,7 +352,7 @@ export function createCadencePlanner(config: CultivateConfig): Planner {
         const why = askOnly
           ? "an imported old loss, so only the owner's personal permission ask until they say yes"
           : 'no e-mail consent on record, so the owner asks permission personally instead of e-mails';
-        const touch: GuardedTouch = {
+        const touch: PlannedTouch = {
           ...base,
           at: p.at.toISOString(),
           channel: 'task',
@@ -357,7 +403,7 @@ export function createCadencePlanner(config: CultivateConfig): Planner {
       if (!p || !beforeCutoff(p.at)) return null;
       const item = pickContent(config.content, state, track.topics ? { topics: track.topics } : {});
       if (!item) return null;
-      const touch: GuardedTouch = {
+      const touch: PlannedTouch = {
         ...base,
         at: p.at.toISOString(),
         channel: 'email',
@@ -398,9 +444,9 @@ export interface TouchControl {
   dryRun: boolean;
 }
 
-export function controlFor(config: CultivateConfig, state: Pick<RelationshipState, 'nurture'>): TouchControl {
+export function controlFor(config: CultivateConfig, state: TrackedState): TouchControl {
   const c = config.controls;
-  const trackId = state.nurture ? trackFor(config, state.nurture.lostReason)?.id : undefined;
+  const trackId = trackOfState(config, state)?.id;
   const own = trackId !== undefined && Object.hasOwn(c.tracks, trackId) ? c.tracks[trackId] : undefined;
   const hold = c.paused ? 'paused' : own?.paused ? 'track-paused' : undefined;
   return { trackId, ...(hold && { hold }), dryRun: c.dryRun || own?.dryRun === true };

@@ -12,13 +12,14 @@
  * changes, when the UTC gap between two Tuesdays 09:30 is 6 days 23 hours.
  *
  * The shared-state guardrails (per-account caps, owner task capacity) cannot be decided here:
- * the sender reserves them at its final claim (functions/adapters/dynamo-capacity.ts).
+ * the sender reserves them at its final claim (functions/adapters/dynamo-capacity.ts), and the
+ * sweep the global daily e-mail cap (it stamps `daily-cap` on the touch it defers).
  */
 import type { GuardrailsConfig, RollingCap } from '#config/schema';
 import { parseDuration } from '#config/schema';
 import type { WorkingCalendar } from './calendar.ts';
 import { addLocalDays, fromLocal, localDateOf, slotOnOrAfter, zonedParts, type LocalDate } from './local-time.ts';
-import type { PlannedTouch, TouchChannel, TouchHistory } from './types.ts';
+import type { TouchChannel, TouchHistory } from './types.ts';
 
 /** Stable reason codes (metrics count touches moved or held back by each). */
 export const guardrailCodes = [
@@ -34,6 +35,8 @@ export const guardrailCodes = [
   'account-touches-30d',
   'owner-capacity',
   'task-sla',
+  // The global daily e-mail cap (the sweep defers the touch by a day): shared state, like the account caps.
+  'daily-cap',
 ] as const;
 export type GuardrailCode = (typeof guardrailCodes)[number];
 
@@ -41,9 +44,6 @@ export interface Move {
   code: GuardrailCode;
   why: string;
 }
-
-/** A planned touch with the guardrails that moved it (absent when none did). */
-export type GuardedTouch = PlannedTouch & { pushedBy?: GuardrailCode[] };
 
 export interface GuardrailRules {
   minimumGapDays: number;

@@ -21,6 +21,16 @@ export interface TouchOutcomeDecision {
 const SENT_MEMORY = 200;
 
 /**
+ * The guardrails that moved a touch, for the timeline entry that ends it (its outcome, or its push
+ * to a new plan): the metrics count each move once there, with no write of their own. Comma-joined
+ * distinct codes (a detail holds scalars only); nothing when the touch was not moved.
+ */
+export function movesDetail(touch: Pick<PlannedTouch, 'pushedBy'>): { pushedBy?: string } {
+  const codes = [...new Set(touch.pushedBy ?? [])];
+  return codes.length > 0 ? { pushedBy: codes.join(',') } : {};
+}
+
+/**
  * Records a finished touch and plans the next one. Idempotent on the touch id: recording the same
  * touch twice changes nothing. If the plan moved on meanwhile (a replan while it was sending), the
  * send is still recorded in the history, and the new plan is left alone.
@@ -40,6 +50,7 @@ export function recordTouch(
   let summary: string;
   // The rule that planned it rides along, so `explain` can say why each touch happened.
   const detail: Record<string, string | number | boolean> = { touchId: touch.touchId, kind: touch.kind, channel: touch.channel, dueAt: touch.at, rule: touch.rule };
+  Object.assign(detail, movesDetail(touch));
   switch (result.kind) {
     case 'email-sent':
       history.emailsSent += 1;

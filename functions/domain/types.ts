@@ -1,5 +1,6 @@
 /** Relationship state: the pure model the domain reasons about. No AWS here. */
 import type { ConsentRecord, ContactRole, Horizon, LostReason, TouchOutcome } from '#catalog/events';
+import type { GuardrailCode } from './guardrails.ts';
 
 export const stages = ['new', 'nurturing', 'in-deal', 're-engaged', 'customer', 'retired'] as const;
 export type Stage = (typeof stages)[number];
@@ -23,6 +24,12 @@ export interface PlannedTouch {
   leaseUntil?: string;
   /** The rule that decided this touch (for `explain`). */
   rule: string;
+  /**
+   * The guardrails that moved this touch later than its ideal slot, distinct codes in first-seen
+   * order (absent when none did): the planner's (calendar, gap, per-person caps) and the sweep's
+   * global daily cap. Read once, when the touch's outcome is recorded, for `touch.skipped`.
+   */
+  pushedBy?: GuardrailCode[];
 }
 
 export type SuppressionScope = 'all-email' | 'do-not-contact' | 'topic' | 'hard-bounce' | 'complaint';

@@ -10,7 +10,7 @@
  */
 import { ConfigError, parseConfig, type ConfigSources } from '#config/load';
 import type { CultivateConfig } from '#config/schema';
-import { createCadencePlanner, trackFor } from '#domain/cadence';
+import { createCadencePlanner, trackOfState } from '#domain/cadence';
 import type { Planner } from '#domain/planner';
 import { compareTouches, planAgain } from '#domain/replan';
 import type { PlannedTouch, RelationshipState } from '#domain/types';
@@ -22,7 +22,7 @@ export interface PlanSide {
 }
 
 export function planSide(config: CultivateConfig): PlanSide {
-  return { planner: createCadencePlanner(config), trackOf: (s) => (s.nurture ? trackFor(config, s.nurture.lostReason)?.id : undefined) };
+  return { planner: createCadencePlanner(config), trackOf: (s) => trackOfState(config, s)?.id };
 }
 
 export const diffCategories = ['earlier', 'later', 'appear', 'disappear', 'changed', 'unchanged'] as const;

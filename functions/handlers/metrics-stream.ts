@@ -44,7 +44,7 @@ export function metricsContext(config: CultivateConfig, metrics: MetricsConfig):
   const topics = new Map(config.content.items.map((i) => [i.id, i.topic]));
   return {
     holdout: metrics.holdout,
-    trackOf: (reason) => trackFor(config, reason)?.id ?? 'none',
+    trackOf: (subject) => trackFor(config, subject)?.id ?? 'none',
     seriesOf: (id) => (id === undefined ? 'none' : (topics.get(id) ?? 'unknown')),
     onTimeGraceHours: metrics.taskOnTimeGraceHours,
   };

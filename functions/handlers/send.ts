@@ -12,7 +12,7 @@ import { fromLocal } from '#domain/local-time';
 import { type ContentItem, describeTask, type OwnerProfile, renderValueEmail, type SenderSettings } from '#domain/email';
 import type { Planner } from '#domain/planner';
 import type { TouchControl } from '#domain/cadence';
-import { pushTouch, recordTouch, type TouchResult } from '#domain/touch';
+import { movesDetail, pushTouch, recordTouch, type TouchResult } from '#domain/touch';
 import type { PlannedTouch, RelationshipState, TimelineEntry } from '#domain/types';
 import { hashedSuppressionsAtSend } from '#domain/consent';
 import {
@@ -72,6 +72,8 @@ export async function sweepDue(deps: SweepDeps): Promise<SweepReport> {
     const batch: TouchMessage[] = [];
     const deferred: TouchMessage[] = [];
     const claimedEmails: TouchMessage[] = [];
+    // Touches the daily cap already deferred on an earlier day (their claim says so): not stamped twice.
+    const capStamped = new Set<string>();
     for (const ref of refs) {
       if (ref.lease && ref.lease > now.toISOString()) continue; // a claim still running: not ours to touch
       if (ref.slaTouchId) {
@@ -83,6 +85,7 @@ export async function sweepDue(deps: SweepDeps): Promise<SweepReport> {
       const r = await deps.touches.claimDue(ref, lease);
       if (r.ok) {
         const msg = messageOf(r.state);
+        if (r.state.nextTouch?.pushedBy?.includes('daily-cap')) capStamped.add(msg.touchId);
         if (msg.channel === 'email' && budget && emailsQueued >= budget.remaining) deferred.push(msg);
         else {
           if (msg.channel === 'email') {
@@ -105,8 +108,9 @@ export async function sweepDue(deps: SweepDeps): Promise<SweepReport> {
       }
     }
     for (const msg of deferred) {
-      // Over today's cap: give the touch back, a day later (the sender re-checks the window).
-      await deps.touches.release(msg, 'queued', new Date(Date.parse(msg.dueAt) + DAY_MS).toISOString());
+      // Over today's cap: give the touch back, a day later (the sender re-checks the window), and
+      // note the move on the touch, in the same write, so its outcome counts it.
+      await deps.touches.release(msg, 'queued', new Date(Date.parse(msg.dueAt) + DAY_MS).toISOString(), capStamped.has(msg.touchId) ? undefined : 'daily-cap');
       report.deferredByCap++;
     }
     if (batch.length > 0) await deps.queue.enqueue(batch);
@@ -278,7 +282,8 @@ async function pushTouchBy(deps: SendDeps, state: RelationshipState, touch: Plan
             eventId: `push:${touch.touchId.slice(touch.touchId.lastIndexOf('.') + 1)}`,
             type: 'touch-pushed',
             summary: held.why,
-            detail: { touchId: touch.touchId, kind: touch.kind, channel: touch.channel, dueAt: touch.at, rule: touch.rule, reason: held.code, ...(next && { nextAt: next.at }) },
+            // The pushed touch ends here (its successor is a new plan): its earlier moves count with it.
+            detail: { touchId: touch.touchId, kind: touch.kind, channel: touch.channel, dueAt: touch.at, rule: touch.rule, reason: held.code, ...movesDetail(touch), ...(next && { nextAt: next.at }) },
           },
         ],
       };

@@ -313,14 +313,14 @@ function touchesChart(r: MetricsReport, rows: readonly MetricRow[]): string {
   return figure({
     id: 'touches',
     heading: 'Touches by channel',
-    caption: `Touches that came due per ${r.groupBy}, by channel: sent, skipped or pushed to a later slot (a cap, the send window, consent), or with an unknown outcome. The height of a column is what was planned for that ${r.groupBy}.`,
+    caption: `Touches that came due per ${r.groupBy}, by channel: sent, skipped or pushed to a later slot (a cap, the send window, consent, a weekend or holiday, the minimum gap, the global daily cap), or with an unknown outcome. The height of a column is what was planned for that ${r.groupBy}.`,
     svg: svgDoc(W, svgHeight, `Touches per ${r.groupBy} by channel: sent, skipped or pushed, unknown`, parts.join('')),
     marks,
     emptyBecause: 'no touch came due in this range.',
     legend: marks > 0 ? TOUCH_LAYERS : [],
     notes: [
       reasons.length > 0 ? `Skipped or pushed over the range, by reason: ${reasons.map(([k, c]) => `${k} ${fmtCount(c.n)}`).join(', ')}.` : '',
-      marks > 0 ? 'A touch pushed and later sent counts in both. Touches held back by the global daily cap or moved by a holiday are not recorded yet.' : '',
+      marks > 0 ? 'A touch pushed or moved later (by a holiday, a weekend, the minimum gap, a per-person cap or the global daily cap) and then sent counts in both; its moves count when its outcome is recorded.' : '',
     ].filter((s) => s !== ''),
     table: dataTable(
       [r.groupBy, ...channels.flatMap((ch) => TOUCH_LAYERS.map((l) => `${ch} ${l.name}`))],

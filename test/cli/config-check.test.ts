@@ -55,22 +55,57 @@ describe('cultivate config check', () => {
   it('reports a track that can never match: every lost reason it lists is taken by an earlier track', async () => {
     const c = config().edit('cadence.yaml', 'lostReasons: [unresponsive, bad-fit]', 'lostReasons: [timing, budget]');
     const run = await cli(['config', 'check', c.dir]);
-    const line = 'lostReasons: [timing, budget]';
-    // checks.ts: each reason at its own place ...
-    expectProblem(run, c.pos('cadence.yaml', line, { offset: line.indexOf('timing') }), 'tracks[1].when.lostReasons[0]: lost reason "timing" is already taken by track "lost-deal"');
-    expectProblem(run, c.pos('cadence.yaml', line, { offset: line.indexOf('budget') }), 'tracks[1].when.lostReasons[1]: lost reason "budget" is already taken by track "lost-deal"');
-    // ... and the track as a whole, at its list.
-    expectProblem(run, c.pos('cadence.yaml', line, { offset: line.indexOf('[') }), 'tracks[1].when.lostReasons: track "lost-no-weekly" can never match');
+    // At the shadowed track's `when`, naming the track before it that takes everyone.
+    expectProblem(run, c.pos('cadence.yaml', 'when:', { occurrence: 2 }), 'tracks[1].when: track "lost-no-weekly" can never match: track "lost-deal" before it takes everyone it would');
     // The reasons it gave up now have no track at all.
     expectProblem(run, c.pos('cadence.yaml', 'tracks:\n', { offset: 'tracks:\n'.length + 2 }), 'tracks: no track takes lost reasons unresponsive, bad-fit');
+    expect(problemLines(run)).toHaveLength(2);
   });
 
-  it('reports tracks without `when` that can never match', async () => {
+  it('reports tracks that can never match behind a track without `when` (a catch-all), or behind several tracks together', async () => {
     const extra = (id: string) => `\n  - id: ${id}\n    thankYou:\n      after: 2 days\n    stopEmailAfterQuiet: 6 months\n`;
     const c = config().append('cadence.yaml', extra('catch-all') + extra('second-catch-all'));
     const run = await cli(['config', 'check', c.dir]);
-    expectProblem(run, c.pos('cadence.yaml', 'id: catch-all'), 'tracks[2]: track "catch-all" (without `when`) can never match: the tracks before and after it list every lost reason');
-    expectProblem(run, c.pos('cadence.yaml', 'id: second-catch-all'), 'tracks[3]: track "second-catch-all" can never match: track "catch-all"');
+    // The first catch-all: the two tracks before it list every lost reason between them.
+    expectProblem(run, c.pos('cadence.yaml', 'id: catch-all'), 'tracks[2].id: track "catch-all" can never match: tracks "lost-deal", "lost-no-weekly" before it take everyone it would');
+    expectProblem(run, c.pos('cadence.yaml', 'id: second-catch-all'), 'tracks[3].id: track "second-catch-all" can never match: track "catch-all" before it takes everyone it would');
+    expect(problemLines(run)).toHaveLength(2);
+  });
+
+  it('reports a role track placed after a broader track, and accepts it placed before', async () => {
+    const champions = '  - id: champions\n    when:\n      lostReasons: [timing]\n      roles: [champion, advocate]\n    thankYou:\n      after: 2 days\n    stopEmailAfterQuiet: 6 months\n\n';
+    const after = config().append('cadence.yaml', `\n${champions}`);
+    const run = await cli(['config', 'check', after.dir]);
+    expectProblem(run, after.pos('cadence.yaml', 'when:', { occurrence: 3 }), 'tracks[2].when: track "champions" can never match: track "lost-deal" before it takes everyone it would');
+    expect(problemLines(run)).toHaveLength(1);
+    after.remove();
+
+    const before = config().edit('cadence.yaml', '  - id: lost-deal\n', `${champions}  - id: lost-deal\n`);
+    const ok = await cli(['config', 'check', before.dir]);
+    expect(ok.stderr).toBe('');
+    expect(ok.stdout).toMatch(/: OK: 3 tracks \(champions, lost-deal, lost-no-weekly\)/);
+  });
+
+  it('reports an empty `when`, a value listed twice, and unknown role, horizon, country and tag values with what is allowed', async () => {
+    const c = config()
+      .edit('cadence.yaml', 'when:\n      lostReasons: [unresponsive, bad-fit]', 'when: {}')
+      .edit('cadence.yaml', 'lostReasons: [timing, budget,', 'roles: [champoin]\n      horizons: [someday]\n      countries: [UK]\n      tags: [Enterprise]\n      lostReasons: [timing, timing, budget,');
+    const run = await cli(['config', 'check', c.dir]);
+    expectProblem(run, c.pos('cadence.yaml', '{}'), 'tracks[1].when: list at least one condition (lostReasons, roles, horizons, countries, tags); for a track that takes everyone, leave `when` out');
+    expectProblem(run, c.pos('cadence.yaml', 'timing, timing', { offset: 'timing, '.length }), 'tracks[0].when.lostReasons[1]: "timing" is listed twice');
+    expectProblem(run, c.pos('cadence.yaml', 'champoin'), 'tracks[0].when.roles[0]: must be a contact role: prospect, customer, past-customer, champion, evaluator, influencer, referral-partner, advocate');
+    expectProblem(run, c.pos('cadence.yaml', 'someday'), 'tracks[0].when.horizons[0]: must be a horizon: reason, season, lifetime');
+    expectProblem(run, c.pos('cadence.yaml', 'UK]'), 'tracks[0].when.countries[0]: unknown country code: not an ISO 3166-1 alpha-2 country (e.g. GB, not UK)');
+    expectProblem(run, c.pos('cadence.yaml', 'Enterprise'), 'tracks[0].when.tags[0]: must be lower-case letters, digits and dashes');
+    // With lost-deal now asking for a role and lost-no-weekly broken, a contact with only a lost reason has no track.
+    expectProblem(run, c.pos('cadence.yaml', 'tracks:\n', { offset: 'tracks:\n'.length + 2 }), 'tracks: no track takes lost reasons timing, budget, no-decision, competitor, no-need, unresponsive, bad-fit, other from a contact without the role, horizon, country or tags a track asks for');
+    expect(problemLines(run)).toHaveLength(7);
+  });
+
+  it('reports an unknown key under `when` with the conditions allowed there', async () => {
+    const c = config().edit('cadence.yaml', 'lostReasons: [unresponsive, bad-fit]', 'lostReasons: [unresponsive, bad-fit]\n      role: [champion]');
+    const run = await cli(['config', 'check', c.dir]);
+    expectProblem(run, c.pos('cadence.yaml', 'role: [champion]'), 'tracks[1].when.role: unknown key; allowed here: lostReasons, roles, horizons, countries, tags');
   });
 
   it('reports rules that have no effect: permissionAsk and skipWeeks on a track without e-mail, quiet ending before the first e-mail', async () => {

@@ -57,7 +57,7 @@ describe('cultivate preview: the table', () => {
     expect(run.code).toBe(0);
     const lines = run.stdout.trimEnd().split('\n');
     expect(lines[0]).toBe('Preview: a contact with lost reason timing, role champion, time zone Europe/Berlin, country DE, consent granted, lost Tue 2026-11-24 12:00 Europe/Berlin.');
-    expect(lines[1]).toBe('Track: lost-deal. Tasks go to jordan@seller.example, in America/Denver.');
+    expect(lines[1]).toBe('Track: lost-deal (first match in cadence.yaml, by lost reason timing). Tasks go to jordan@seller.example, in America/Denver.');
     const header = lines.find((l) => l.startsWith('#'));
     expect(header).toMatch(/^#\s+date\s+local time\s+zone\s+channel\s+kind\s+content\s+why$/);
     expect(lines).toContainEqual(expect.stringMatching(/^1\s+Thu 2026-11-26\s+10:36\s+America\/Denver\s+task\s+thank-you-note\s+-\s+lost-deal: thank-you note task for the owner, 2 days after the loss$/));
@@ -108,6 +108,61 @@ describe('cultivate preview: the table', () => {
     const run = await cli(['preview', '--reason', 'timing', '--owner', 'sam@seller.example', '--from', '2026-11-24', '--months', '2', '--json']);
     const rows = JSON.parse(run.stdout) as { channel: string; localTime: string }[];
     expect(rows.every((r) => r.localTime.endsWith(' America/New_York'))).toBe(true);
+  });
+});
+
+describe('cultivate preview: tracks chosen by role, horizon, country and tags', () => {
+  // A track for champions and advocates who may buy again soon, before lost-deal: three e-mails, no monthly rhythm.
+  const championsTrack = [
+    '  - id: champions-soon',
+    '    when:',
+    '      roles: [champion, advocate]',
+    '      horizons: [reason, season]',
+    '    weekly:',
+    '      after: 2 days',
+    '      count: 3',
+    '    stopEmailAfterQuiet: 6 months',
+    '',
+    '  - id: lost-deal',
+    '',
+  ].join('\n');
+  const withChampions = () => (temp = new TempConfig().edit('cadence.yaml', '  - id: lost-deal\n', championsTrack));
+
+  it('--role and --horizon choose the role track, and the table says by which conditions', async () => {
+    const c = withChampions();
+    const run = await cli(['preview', ...CONTACT, '--horizon', 'season', '--config', c.dir]);
+    expect(run.code, run.stderr).toBe(0);
+    const lines = run.stdout.trimEnd().split('\n');
+    expect(lines[0]).toContain('role champion, horizon season,');
+    expect(lines[1]).toBe('Track: champions-soon (first match in cadence.yaml, by role champion and horizon season). Tasks go to jordan@seller.example, in America/Denver.');
+    expect(lines.filter((l) => /\bvalue-email\b/.test(l))).toHaveLength(3);
+    expect(lines.at(-1)).toBe('Stopped: the 3 weekly e-mails are done and track "champions-soon" has no monthly rhythm.');
+    // The JSON rows carry the track's rule.
+    const json = JSON.parse((await cli(['preview', ...CONTACT, '--horizon', 'reason', '--json', '--config', c.dir])).stdout) as { reason: string }[];
+    expect(json.map((r) => r.reason.split(':')[0])).toEqual(['champions-soon', 'champions-soon', 'champions-soon']);
+  });
+
+  it('a contact missing a condition (no horizon, another role) falls through to the next matching track', async () => {
+    const c = withChampions();
+    const noHorizon = await cli(['preview', ...CONTACT, '--config', c.dir]);
+    expect(noHorizon.stdout.split('\n')[1]).toMatch(/^Track: lost-deal \(first match in cadence.yaml, by lost reason timing\)\./);
+    const evaluator = await cli(['preview', '--reason', 'timing', '--role', 'evaluator', '--horizon', 'season', '--from', '2026-11-24', '--config', c.dir]);
+    expect(evaluator.stdout.split('\n')[1]).toMatch(/^Track: lost-deal /);
+  });
+
+  it('--tag (repeatable) chooses a tag track; a catch-all says so', async () => {
+    temp = new TempConfig()
+      .edit('cadence.yaml', '  - id: lost-deal\n', '  - id: enterprise\n    when:\n      tags: [enterprise]\n    thankYou:\n      after: 1 day\n    stopEmailAfterQuiet: 6 months\n\n  - id: lost-deal\n')
+      .edit('cadence.yaml', '    when:\n      lostReasons: [unresponsive, bad-fit]\n', '');
+    const tagged = await cli(['preview', ...CONTACT, '--tag', 'Partner', '--tag', 'Enterprise', '--config', temp.dir]);
+    expect(tagged.code, tagged.stderr).toBe(0);
+    expect(tagged.stdout.split('\n')[0]).toContain('tags Partner, Enterprise');
+    expect(tagged.stdout.split('\n')[1]).toMatch(/^Track: enterprise \(first match in cadence.yaml, by tag Enterprise\)\./);
+    const untagged = await cli(['preview', '--reason', 'unresponsive', '--tag', 'partner', '--from', '2026-11-24', '--config', temp.dir]);
+    expect(untagged.stdout.split('\n')[1]).toMatch(/^Track: lost-no-weekly \(a catch-all without `when`: no track before it takes this contact\)\./);
+    const bad = await cli(['preview', '--reason', 'timing', '--horizon', 'someday']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--horizon: "someday" must be one of reason, season, lifetime');
   });
 });
 

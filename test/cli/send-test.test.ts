@@ -7,8 +7,9 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '#config/load';
 import { startSesLocal } from '#local/ses-local';
 import { simulate, PreviewOptions } from '../../functions/cli/preview.ts';
-import { companyDomains, isCompanyAddress } from '../../functions/cli/send-test.ts';
-import { cli } from './helpers.ts';
+import { companyDomains, isCompanyAddress, sampleSubjectFor } from '../../functions/cli/send-test.ts';
+import type { CultivateConfig, TrackConfig } from '../../functions/config/schema.ts';
+import { cli, TempConfig } from './helpers.ts';
 
 let server: Server;
 let endpoint: string;
@@ -104,6 +105,37 @@ describe('cultivate send-test', () => {
     const noTo = await cli(['send-test', 'lost-deal'], NOW);
     expect(noTo.code).toBe(2);
     expect(await store()).toEqual([]);
+  });
+});
+
+describe('send-test of a track with conditions', () => {
+  const shipped = loadConfig('config');
+  const track = (id: string, when?: TrackConfig['when']): TrackConfig => ({ id, skipWeeks: 0, stopEmailAfterQuiet: '6 months', ...(when && { when }) });
+  const withTracks = (...tracks: TrackConfig[]): CultivateConfig => ({ ...shipped, cadence: { ...shipped.cadence, tracks } });
+
+  it('builds the sample contact from the track\'s own `when`: the first value of each list', () => {
+    const config = withTracks(track('fr-advocates', { roles: ['advocate', 'champion'], countries: ['FR'], tags: ['enterprise', 'strategic'] }), ...shipped.cadence.tracks);
+    expect(sampleSubjectFor(config, 'fr-advocates')).toEqual({ lostReason: 'timing', role: 'advocate', country: 'FR', tags: ['enterprise'] });
+    expect(sampleSubjectFor(config, 'lost-no-weekly')).toEqual({ lostReason: 'unresponsive' });
+  });
+
+  it('takes the first lost reason earlier tracks leave to it; none when they take every one', () => {
+    const config = withTracks(track('timing-champions', { lostReasons: ['timing', 'budget'], roles: ['champion'] }), track('champions', { roles: ['champion'] }), track('rest'));
+    expect(sampleSubjectFor(config, 'champions')).toEqual({ lostReason: 'no-decision', role: 'champion' });
+    expect(sampleSubjectFor(config, 'rest')).toEqual({ lostReason: 'timing' });
+    expect(sampleSubjectFor(withTracks(track('all'), track('never', { roles: ['champion'] })), 'never')).toBeUndefined();
+  });
+
+  it('sends the e-mails of a role track placed before lost-deal (--dry)', async () => {
+    const temp = new TempConfig().edit('cadence.yaml', '  - id: lost-deal\n', '  - id: champions\n    when:\n      roles: [champion]\n    weekly:\n      after: 2 days\n      count: 2\n    stopEmailAfterQuiet: 6 months\n\n  - id: lost-deal\n');
+    try {
+      const run = await cli(['send-test', 'champions', '--to', 'qa@seller.example', '--dry', '--config', temp.dir, '--endpoint', endpoint], NOW);
+      expect(run.stderr).toBe('');
+      expect(run.code).toBe(0);
+      expect(run.stdout.match(/^Subject: \[test\] /gm)).toHaveLength(2);
+    } finally {
+      temp.remove();
+    }
   });
 });
 

@@ -137,6 +137,34 @@ describe('diffPlans (pure)', () => {
   });
 });
 
+describe('diffPlans: a role track added before lost-deal', () => {
+  const dir = new TempConfig().edit(
+    'cadence.yaml',
+    '  - id: lost-deal\n',
+    '  - id: champions\n    when:\n      roles: [champion]\n    thankYou:\n      after: 2 days\n    monthly:\n      every: 2 weeks\n    stopEmailAfterQuiet: 6 months\n\n  - id: lost-deal\n',
+  );
+  const withChampions = loadConfig(dir.dir);
+  dir.remove();
+  const withRole = (p: RelationshipState, role: 'champion' | 'evaluator'): RelationshipState => ({ ...p, contact: { ...p.contact, role } });
+  // Two champions on lost-deal (one lost as unresponsive: the role track takes any lost reason), one evaluator who stays.
+  const champ = withRole(person('gil', 'timing', 'emailing'), 'champion');
+  const quietChamp = withRole(person('hal', 'unresponsive', 'thank-you'), 'champion');
+  const evaluator = withRole(person('ivy', 'timing', 'emailing'), 'evaluator');
+  const diff = diffPlans([champ, quietChamp, evaluator], planSide(current), planSide(withChampions), NOW);
+
+  it('counts who changes track, by the role, and leaves everyone else where they were', () => {
+    expect(diff.trackChanges).toEqual(
+      expect.arrayContaining([
+        { from: 'lost-deal', to: 'champions', count: 1, examples: [champ.id] },
+        { from: 'lost-no-weekly', to: 'champions', count: 1, examples: [quietChamp.id] },
+      ]),
+    );
+    expect(diff.trackChanges).toHaveLength(2);
+    expect(diff.byTrack['lost-deal']).toMatchObject({ unchanged: 1, earlier: 0, later: 0, appear: 0, disappear: 0, changed: 0 });
+    expect(diff.byTrack.champions).toBeDefined();
+  });
+});
+
 describe('POST /config/diff over DynamoDB Local', () => {
   it('answers the same counts as the pure diff, with ids only (no personal data)', async () => {
     const res = await post({ files: { 'cadence.yaml': proposedCadence } });

@@ -665,6 +665,64 @@ describe('send window and daily cap', () => {
     h.clock.set(at(sec(60)));
     expect(await h.sweep()).toMatchObject({ queued: [], deferredByCap: 0 });
   });
+
+  /** A budget per UTC day of the harness clock: `caps[day]` e-mails, none for a day not listed. */
+  const budgetByDay = (h: { clock: TestClock; touches: DynamoTouchStore }, caps: Record<string, number>) => () => {
+    const day = h.clock.now().toISOString().slice(0, 10);
+    return h.touches.emailBudget(day, caps[day] ?? 0);
+  };
+
+  it('a cap deferral stamps daily-cap on the stored touch, once however often it is deferred, and the send records it', async () => {
+    const h = await harness();
+    const nextTuesday = at(7 * 86_400_000);
+    h.sweepDeps.emailBudget = budgetByDay(h, { [nextTuesday.toISOString().slice(0, 10)]: 1 });
+    const p = person('capstamp');
+    await seed(h, nurturingState(p));
+    expect(await h.sweep()).toMatchObject({ deferredByCap: 1 });
+    expect((await current(h, p.id)).nextTouch).toMatchObject({ status: 'planned', pushedBy: ['daily-cap'] });
+    // Over the cap again the next day: deferred again, the code not repeated.
+    h.clock.set(at(86_400_000));
+    expect(await h.sweep()).toMatchObject({ deferredByCap: 1 });
+    const twice = await current(h, p.id);
+    expect(twice.nextTouch).toMatchObject({ status: 'planned', at: at(2 * 86_400_000).toISOString(), pushedBy: ['daily-cap'] });
+
+    // The next Tuesday (inside the window) there is room: it goes, and its outcome carries the move.
+    h.clock.set(nextTuesday);
+    await h.sweep();
+    const [msg] = h.queue.take() as [TouchMessage];
+    expect(msg.touchId).toBe(twice.nextTouch?.touchId);
+    expect(await h.send(msg)).toBe('sent');
+    const sentEntry = (await h.store.timeline(p.id)).find((e) => e.type === 'email-sent');
+    expect(sentEntry?.detail).toMatchObject({ touchId: msg.touchId, pushedBy: 'daily-cap' });
+    // The next plan starts without the move.
+    expect((await current(h, p.id)).nextTouch?.pushedBy ?? []).not.toContain('daily-cap');
+  });
+
+  it('a deferred touch that lands outside the send window is pushed, and the push entry carries the cap move', async () => {
+    const h = await harness();
+    const wednesday = at(86_400_000);
+    h.sweepDeps.emailBudget = budgetByDay(h, { [wednesday.toISOString().slice(0, 10)]: 1 });
+    const p = person('capwindow');
+    await seed(h, nurturingState(p));
+    expect(await h.sweep()).toMatchObject({ deferredByCap: 1 });
+    h.clock.set(wednesday);
+    await h.sweep();
+    const [msg] = h.queue.take() as [TouchMessage];
+    expect(await h.send(msg)).toBe('pushed-outside-window');
+    const pushed = (await h.store.timeline(p.id)).find((e) => e.type === 'touch-pushed');
+    expect(pushed?.detail).toMatchObject({ touchId: msg.touchId, reason: 'send-window', pushedBy: 'daily-cap' });
+  });
+
+  it('an SES throttle gives the claim back without stamping a move', async () => {
+    const h = await harness({ mailer: (real) => new ThrottlingMailer(real, 1) });
+    const p = person('throttle-stamp');
+    await seed(h, nurturingState(p));
+    await h.sweep();
+    const [msg] = h.queue.take() as [TouchMessage];
+    await expect(h.send(msg)).rejects.toThrow(MailerThrottledError);
+    expect((await current(h, p.id)).nextTouch).toMatchObject({ status: 'planned', touchId: msg.touchId });
+    expect((await current(h, p.id)).nextTouch?.pushedBy).toBeUndefined();
+  });
 });
 
 describe('task touches', () => {

@@ -29,7 +29,7 @@ describe('metrics config', () => {
     const ctx = metricsContext(loadConfig('config'), loadMetricsConfig('config'));
     expect(ctx.seriesOf('stale-deal-audit')).toBe('pipeline-hygiene');
     expect(ctx.seriesOf('no-such-item')).toBe('unknown');
-    expect(ctx.trackOf('timing')).not.toBe('none');
+    expect(ctx.trackOf({ lostReason: 'timing' })).not.toBe('none');
   });
 
   it('a bad value is reported at its line and column with the field named', () => {

@@ -23,9 +23,18 @@ const metrics = (facts: { metric: string }[]) => facts.map((f) => f.metric);
 
 describe('factsOf', () => {
   it('the profile carries classes, never the address', () => {
-    expect(profile).toEqual({ relationshipId: 'rel_x', accountId: 'acme.example', group: 'nurtured', owner: 'sam@seller.example', role: 'champion', horizon: 'unknown', provider: 'outlook', episode: { lostAt: '2026-01-05T10:00:00.000Z', reason: 'timing' } });
+    expect(profile).toEqual({ relationshipId: 'rel_x', accountId: 'acme.example', group: 'nurtured', owner: 'sam@seller.example', role: 'champion', horizon: 'unknown', provider: 'outlook', episode: { lostAt: '2026-01-05T10:00:00.000Z', reason: 'timing' }, trackSubject: { role: 'champion' } });
     expect(JSON.stringify(profile)).not.toContain('dana');
     expect([providerOf('a@gmail.com'), providerOf('a@yahoo.co.uk'), providerOf('a@live.com'), providerOf('a@acme.example'), providerOf(undefined)]).toEqual(['gmail', 'yahoo', 'outlook', 'other', 'unknown']);
+  });
+
+  it('an entry counts under the track the planner chose: conditions on role, horizon, country and tags included', () => {
+    // cadence.yaml may give champions a track of their own before the lost-reason track (first match wins).
+    const byRole: FactContext = { ...ctx, trackOf: (s) => (s.role === 'champion' && s.lostReason === 'timing' ? 'champions' : 'standard') };
+    const loss = tl({ at: '2026-01-05T10:00:00.000Z', eventId: 'l', type: 'lead-closed-lost', summary: 'Closed lost: timing', detail: { reason: 'timing' } });
+    expect(factsOf(undefined, loss, byRole).find((f) => f.metric === 'nurture.entered')?.dims).toMatchObject({ reason: 'timing', track: 'champions', role: 'champion' });
+    const other = profileOf({ ...state, contact: { email: 'lee@acme.example', role: 'evaluator' as const } }, context.holdout);
+    expect(factsOf(undefined, loss, { ...byRole, profile: other }).find((f) => f.metric === 'nurture.entered')?.dims.track).toBe('standard');
   });
 
   it('a human reply re-engages once per episode, with the days since the loss', () => {
@@ -57,6 +66,26 @@ describe('factsOf', () => {
     expect([pushed({}), pushed({ reason: 'owner-capacity' })]).toEqual(['send-window', 'owner-capacity']);
     const deal = factsOf(undefined, tl({ at: '2026-03-01T10:00:00.000Z', eventId: 'd', type: 'deal-created', summary: 'New deal on a customer', detail: { amount: 10 } }), ctx);
     expect(metrics(deal)).toEqual(['crm.deal-created']);
+  });
+
+  it('an outcome whose touch the guardrails moved counts one touch.skipped per distinct move, on its channel', () => {
+    const outcome = (type: string, detail: Record<string, string>) => factsOf(undefined, tl({ at: '2026-01-10T10:00:00.000Z', eventId: `touch:${type}`, type, summary: type === 'touch-skipped' ? 'Touch skipped: suppressed: all-email' : type, detail }), ctx);
+    const moves = (facts: ReturnType<typeof factsOf>) => facts.filter((f) => f.metric === 'touch.skipped').map((f) => `${f.dims.channel} ${f.dims.reason}`);
+    // Sent after a holiday and the minimum gap (a duplicate code counts once): both moves, and the send.
+    const sent = outcome('email-sent', { channel: 'email', contentId: 'stale-deal-audit', pushedBy: 'holiday,min-gap,holiday' });
+    expect(metrics(sent)).toEqual(['touch.sent', 'email.sent', 'touch.skipped', 'touch.skipped']);
+    expect(moves(sent)).toEqual(['email holiday', 'email min-gap']);
+    expect(moves(outcome('task-assigned', { channel: 'task', pushedBy: 'weekend' }))).toEqual(['task weekend']);
+    expect(moves(outcome('touch-unknown', { channel: 'email', pushedBy: 'daily-cap' }))).toEqual(['email daily-cap']);
+    // Skipped at send time after a move: the skip and the move are two reasons.
+    expect(moves(outcome('touch-skipped', { channel: 'email', pushedBy: 'company-holiday' }))).toEqual(['email suppressed', 'email company-holiday']);
+    // A code this version does not know cannot grow the dimension.
+    expect(moves(outcome('email-sent', { channel: 'email', pushedBy: 'person-emails-7d,no-such-code' }))).toEqual(['email person-emails-7d', 'email other']);
+    // Pushed at send time (the successor is a new plan): the push and the earlier move.
+    expect(moves(outcome('touch-pushed', { channel: 'email', reason: 'send-window', pushedBy: 'daily-cap' }))).toEqual(['email send-window', 'email daily-cap']);
+    // Without moves, an outcome counts no move; a dry run counts nothing.
+    expect(moves(outcome('email-sent', { channel: 'email' }))).toEqual([]);
+    expect(outcome('touch-dry-run', { channel: 'email', pushedBy: 'holiday', dryRun: 'true' })).toEqual([]);
   });
 
   it('the state item moves the stage gauge, and an erasure censors an open episode', () => {

@@ -25,7 +25,7 @@ const SERIES: Record<string, string> = { 'stale-deal-audit': 'pipeline-hygiene',
 
 export const context: RebuildContext = {
   holdout: metricsConfig.holdout,
-  trackOf: (reason) => (reason === 'unresponsive' || reason === 'bad-fit' ? 'light' : 'standard'),
+  trackOf: ({ lostReason: reason }) => (reason === 'unresponsive' || reason === 'bad-fit' ? 'light' : 'standard'),
   seriesOf: (id) => (id ? (SERIES[id] ?? 'other') : 'none'),
   onTimeGraceHours: metricsConfig.taskOnTimeGraceHours,
 };

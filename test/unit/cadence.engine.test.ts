@@ -65,4 +65,19 @@ describe('cadence planner with recordTouch', () => {
     expect(pushed.step).toBe(first.step);
     expect(pushed.contentId).toBe(first.contentId);
   });
+
+  it("an outcome entry carries the touch's moves as distinct comma-joined codes, and none when it was not moved", () => {
+    const s = start();
+    const t = s.nextTouch!;
+    const entryOf = (touch: typeof t, result: Parameters<typeof recordTouch>[2]) => recordTouch({ ...s, nextTouch: touch }, touch, result, new Date(touch.at), planner)!.timeline[0]!;
+    const moved = { ...t, pushedBy: ['holiday' as const, 'min-gap' as const, 'holiday' as const] };
+    expect(entryOf(moved, { kind: 'task-assigned', title: 'thank you' }).detail).toMatchObject({ touchId: t.touchId, channel: 'task', pushedBy: 'holiday,min-gap' });
+    expect(entryOf({ ...t, pushedBy: ['daily-cap'] }, { kind: 'unknown' }).detail?.pushedBy).toBe('daily-cap');
+    expect(entryOf({ ...t, pushedBy: ['weekend'] }, { kind: 'skipped', reason: 'suppressed: all-email' }).detail?.pushedBy).toBe('weekend');
+    expect(entryOf({ ...t, pushedBy: ['weekend'] }, { kind: 'email-sent', messageId: 'm1', title: 'x' }).detail?.pushedBy).toBe('weekend');
+    // Not moved (absent or an empty list): no key at all, so unmoved touches cost no extra bytes.
+    expect(entryOf({ ...t, pushedBy: [] }, { kind: 'task-assigned', title: 'thank you' }).detail).not.toHaveProperty('pushedBy');
+    const { pushedBy: _none, ...unmoved } = t;
+    expect(entryOf(unmoved, { kind: 'task-assigned', title: 'thank you' }).detail).not.toHaveProperty('pushedBy');
+  });
 });

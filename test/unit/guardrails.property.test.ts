@@ -192,7 +192,7 @@ describe('guardrails: simulated loop over random contacts, countries, zones and 
     const moved = new Set<string>();
     fc.assert(
       fc.property(scenario, (s) => {
-        for (const p of run({ ...s, variant: 'tight', consent: 'granted', reason: 'timing' })) for (const code of (p.touch as { pushedBy?: string[] }).pushedBy ?? []) moved.add(code);
+        for (const p of run({ ...s, variant: 'tight', consent: 'granted', reason: 'timing' })) for (const code of p.touch.pushedBy ?? []) moved.add(code);
       }),
       { numRuns: 80 },
     );

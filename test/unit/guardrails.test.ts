@@ -8,8 +8,8 @@ import { loadConfig } from '#config/load';
 import type { CultivateConfig } from '#config/schema';
 import { createCadencePlanner } from '#domain/cadence';
 import { createWorkingCalendar } from '#domain/calendar';
-import { capFreeDay, compileGuardrails, type GuardedTouch, isoWeek, noteTouch, ownerWeek, placeTouch } from '#domain/guardrails';
-import type { RelationshipState, TouchHistory } from '#domain/types';
+import { capFreeDay, compileGuardrails, isoWeek, noteTouch, ownerWeek, placeTouch } from '#domain/guardrails';
+import type { PlannedTouch, RelationshipState, TouchHistory } from '#domain/types';
 
 const config = loadConfig('config');
 const planner = createCadencePlanner(config);
@@ -45,13 +45,13 @@ describe('the planner and the contact calendar', () => {
   it('a weekly e-mail due on Tag der Deutschen Einheit (Tue 2028-10-03) moves to the next Tuesday, at the same minute, and says why', () => {
     const lastEmail = '2028-09-26T08:51:00.000Z';
     const s = state({ history: { emailsSent: 3, cadenceStep: 4, sentContent: [], lastEmailAt: lastEmail, lastTouchAt: lastEmail } });
-    const t = planner.planNext(s, { now: new Date(lastEmail) }) as GuardedTouch;
+    const t = planner.planNext(s, { now: new Date(lastEmail) }) as PlannedTouch;
     expect(t.kind).toBe('value-email');
     expect(berlin.format(new Date(t.at)).startsWith('Tue, 10/10/2028')).toBe(true);
     expect(t.rule).toContain('Tue 2028-10-03 is not a working day: holiday: Tag der Deutschen Einheit');
     expect(t.pushedBy).toEqual(['holiday']);
     // The same contact without a country: no public holidays, so it stays on 2028-10-03.
-    const plain = planner.planNext({ ...s, contact: { timezone: 'Europe/Berlin' } }, { now: new Date(lastEmail) }) as GuardedTouch;
+    const plain = planner.planNext({ ...s, contact: { timezone: 'Europe/Berlin' } }, { now: new Date(lastEmail) }) as PlannedTouch;
     expect(berlin.format(new Date(plain.at)).startsWith('Tue, 03/10/2028')).toBe(true);
     expect(plain.pushedBy).toBeUndefined();
     // Moved a week, at the person's same minute.
@@ -61,13 +61,13 @@ describe('the planner and the contact calendar', () => {
   it('a thank-you task due on a Friday for a contact in Saudi Arabia (Fri-Sat weekend) moves to Monday', () => {
     const lostAt = '2026-12-02T15:00:00.000Z'; // Wed 10:00 New York: two days later is Friday
     const s = state({ nurture: { lostReason: 'timing', lostAt }, contact: { timezone: 'Asia/Riyadh', country: 'SA' }, history: { tasksAssigned: 0, cadenceStep: 0 } });
-    const t = planner.planNext(s, { now: new Date(lostAt) }) as GuardedTouch;
+    const t = planner.planNext(s, { now: new Date(lostAt) }) as PlannedTouch;
     expect(t.kind).toBe('thank-you-note');
     expect(ny.format(new Date(t.at)).startsWith('Mon, 07/12/2026')).toBe(true);
     expect(t.rule).toContain('Fri 2026-12-04 is not a working day: weekend (Fri–Sat)');
     expect(t.pushedBy).toEqual(['weekend']);
     // In the UAE (Sat-Sun since 2022) the Friday stays.
-    const ae = planner.planNext({ ...s, contact: { timezone: 'Asia/Dubai', country: 'AE' } }, { now: new Date(lostAt) }) as GuardedTouch;
+    const ae = planner.planNext({ ...s, contact: { timezone: 'Asia/Dubai', country: 'AE' } }, { now: new Date(lostAt) }) as PlannedTouch;
     expect(ny.format(new Date(ae.at)).startsWith('Fri, 04/12/2026')).toBe(true);
   });
 
@@ -76,7 +76,7 @@ describe('the planner and the contact calendar', () => {
     const lastEmail = '2028-11-07T09:51:00.000Z';
     const completed = '2028-11-13T16:00:00.000Z'; // Monday: a call logged by the rep
     const s = state({ history: { emailsSent: 3, cadenceStep: 4, lastEmailAt: lastEmail, lastTouchAt: completed } });
-    const t = createCadencePlanner(strict).planNext(s, { now: new Date(completed) }) as GuardedTouch;
+    const t = createCadencePlanner(strict).planNext(s, { now: new Date(completed) }) as PlannedTouch;
     expect(berlin.format(new Date(t.at)).startsWith('Tue, 21/11/2028')).toBe(true);
     expect(t.pushedBy).toEqual(['min-gap']);
     expect(t.rule).toContain('minimum gap: 3 days after the previous touch (Mon 2028-11-13)');

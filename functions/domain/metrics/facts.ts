@@ -6,6 +6,8 @@
  * with the relationship's profile; the state item only moves the stage gauge (a level: the live
  * sum of -old +new telescopes to the rebuild's count of current stages) and censors at erasure.
  */
+import type { TrackSubject } from '../cadence.ts';
+import { guardrailCodes } from '../guardrails.ts';
 import type { MetricsState } from './profile.ts';
 import { groupOf } from './profile.ts';
 import type { HoldoutSettings } from './holdout.ts';
@@ -17,7 +19,8 @@ export interface FactContext {
   at: string;
   holdout: HoldoutSettings;
   /** The cadence track a lost reason takes (config/cadence.yaml). */
-  trackOf(reason: string): string;
+  /** The track a loss with this subject takes under the rules (cadence.yaml: first match wins). */
+  trackOf(subject: TrackSubject): string;
   /** The content series (topic) of a content item (config/content.yaml). */
   seriesOf(contentId: string | undefined): string;
   /** A task completed within this many hours after its due instant is on time. */
@@ -106,6 +109,34 @@ function skipCode(reason: string): string {
   return 'other';
 }
 
+/**
+ * Entry types that end a touch id: its outcome (sent, assigned, skipped at send time, unknown), or
+ * its push at send time (the successor is a new plan with moves of its own).
+ */
+const OUTCOME_CHANNEL = new Map<string, string | undefined>([
+  ['email-sent', 'email'],
+  ['task-assigned', 'task'],
+  ['touch-skipped', undefined],
+  ['touch-unknown', undefined],
+  ['touch-pushed', undefined],
+]);
+const KNOWN_MOVES: ReadonlySet<string> = new Set(guardrailCodes);
+
+/**
+ * The distinct guardrail codes an outcome entry says moved its touch (`pushedBy: "holiday,min-gap"`).
+ * A code this version does not know reads as `other`, so a stray value cannot grow the dimension.
+ */
+function movesOf(d: Record<string, string | number | boolean>): string[] {
+  const raw = d.pushedBy;
+  if (typeof raw !== 'string') return [];
+  const codes = raw
+    .split(',')
+    .map((c) => c.trim())
+    .filter((c) => c !== '')
+    .map((c) => (KNOWN_MOVES.has(c) ? c : 'other'));
+  return [...new Set(codes)];
+}
+
 function entryFacts(e: Entry, p: Profile, ctx: FactContext): Fact[] {
   if (e.superseded) return [];
   const d = e.detail ?? {};
@@ -143,7 +174,7 @@ function entryFacts(e: Entry, p: Profile, ctx: FactContext): Fact[] {
       // Lost with do-not-contact on record: straight to retired, never nurtured.
       if (e.summary.includes('do-not-contact')) break;
       const reason = str('reason') ?? p.episode?.reason ?? 'other';
-      const dims = { reason, track: ctx.trackOf(reason), role: p.role, horizon: p.horizon, owner: p.owner, group: p.group };
+      const dims = { reason, track: ctx.trackOf({ ...p.trackSubject, lostReason: reason }), role: p.role, horizon: p.horizon, owner: p.owner, group: p.group };
       facts.push(fact('nurture.entered', dims, { survival: { lostAt: e.at, group: p.group, event: 'entered' }, guard: { once: guardKey(p.relationshipId, 'in', e.at) } }));
       if (p.accountId) facts.push(fact('nurture.accounts-entered', { reason, group: p.group }, { guard: { once: accountKey(p.accountId) } }));
       break;
@@ -219,6 +250,12 @@ function entryFacts(e: Entry, p: Profile, ctx: FactContext): Fact[] {
     case 'referral-received':
       facts.push(fact('referral.received', { group: p.group }));
       break;
+  }
+  // A touch the guardrails moved later (the planner's calendar, gap and per-person caps; the sweep's
+  // daily cap) was pushed to a later slot: counted once per move code, by the entry that ends it.
+  if (OUTCOME_CHANNEL.has(e.type)) {
+    const channel = OUTCOME_CHANNEL.get(e.type) ?? str('channel') ?? 'unknown';
+    for (const reason of movesOf(d)) facts.push(fact('touch.skipped', { channel, reason }));
   }
   return facts;
 }

@@ -1,4 +1,5 @@
 /** The profile of a relationship for its metric facts, from its state item. Pure. */
+import { type TrackSubject, trackSubjectOf } from '../cadence.ts';
 import type { RelationshipState } from '../types.ts';
 import { assignHoldout, type Group, type HoldoutSettings } from './holdout.ts';
 import type { Profile, Provider } from './types.ts';
@@ -44,6 +45,12 @@ export function groupOf(state: Pick<MetricsState, 'id' | 'accountId' | 'holdout'
   return state.holdout?.group ?? assignHoldout(state.accountId ?? state.id, holdout);
 }
 
+/** The contact's fields a track's `when` may ask for, as the planner reads them (trackSubjectOf). */
+function trackConditionsOf(state: MetricsState): Omit<TrackSubject, 'lostReason'> {
+  const { lostReason: _reason, ...rest } = trackSubjectOf(state) ?? { lostReason: '' };
+  return rest;
+}
+
 export function profileOf(state: MetricsState, holdout: HoldoutSettings): Profile {
   const sent = state.history?.sentContent ?? [];
   return {
@@ -55,6 +62,7 @@ export function profileOf(state: MetricsState, holdout: HoldoutSettings): Profil
     horizon: state.contact?.horizon ?? 'unknown',
     provider: providerOf(state.contact?.email),
     ...(state.nurture && { episode: { lostAt: state.nurture.lostAt, reason: state.nurture.lostReason } }),
+    ...(state.nurture && { trackSubject: trackConditionsOf(state) }),
     ...(sent.length > 0 && { lastContentId: sent[sent.length - 1] }),
   };
 }

@@ -1,4 +1,5 @@
 /** The vocabulary of the metrics core: profiles, facts, guards and aggregate deltas. Pure. */
+import type { TrackSubject } from '../cadence.ts';
 import type { Group } from './holdout.ts';
 
 export type Provider = 'gmail' | 'outlook' | 'yahoo' | 'other' | 'unknown';
@@ -15,6 +16,8 @@ export interface Profile {
   provider: Provider;
   /** The current nurture episode: it starts with the loss. */
   episode?: { lostAt: string; reason: string };
+  /** What a track's `when` may ask besides the lost reason (cadence.yaml): which track an entry counts under. */
+  trackSubject?: Omit<TrackSubject, 'lostReason'>;
   /** The last content item e-mailed (for "missed me" per content series). */
   lastContentId?: string;
 }
