@@ -246,6 +246,8 @@ export function applyInbound(
         break;
       case 'referral-received':
         if (state.stage === 'new') state = moveTo(state, 'nurturing', at);
+        // The first referral counts (events may arrive out of order): deals after it are its result.
+        if (state.referredAt === undefined || at < state.referredAt) state = { ...state, referredAt: at };
         entry('Referral received', compact({ referredBy: event.data.referredBy }));
         break;
       case 'consent-changed': {

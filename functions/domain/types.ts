@@ -117,6 +117,8 @@ export interface RelationshipState {
   /** No touch is planned before this instant (an out-of-office reply stated a return date). */
   pausedUntil?: string;
   history: TouchHistory;
+  /** When a referral for this person first arrived (`referral-received`): later deals count as the referral's. */
+  referredAt?: string;
   /**
    * The holdout decision (docs/metrics.md), taken once when the relationship first enters nurture
    * and kept, so a later change of percent or salt moves no one. Never shown to reps.

@@ -37,6 +37,16 @@ describe('factsOf', () => {
     expect(factsOf(undefined, loss, { ...byRole, profile: other }).find((f) => f.metric === 'nurture.entered')?.dims.track).toBe('standard');
   });
 
+  it("a referred person's deals after the referral count as the referral's; before it, as other", () => {
+    const referred = profileOf({ ...state, nurture: undefined, referredAt: '2026-01-10T00:00:00.000Z' }, context.holdout);
+    const deal = (at: string) => factsOf(undefined, tl({ at, eventId: `d${at}`, type: 'deal-created', summary: 'Deal created', detail: { amount: 5000 } }), { ...ctx, profile: referred });
+    expect(deal('2026-02-01T00:00:00.000Z')).toEqual([expect.objectContaining({ metric: 'crm.deal-created', dims: { group: 'nurtured', source: 'referral' }, amount: 5000 })]);
+    expect(deal('2026-01-09T00:00:00.000Z')[0]?.dims.source).toBe('other');
+    // In nurture, a deal is nurture's, referral or not.
+    const both = profileOf({ ...state, referredAt: '2026-01-01T00:00:00.000Z' }, context.holdout);
+    expect(factsOf(undefined, tl({ at: '2026-02-01T00:00:00.000Z', eventId: 'd', type: 'deal-created', summary: 'Deal created', detail: {} }), { ...ctx, profile: both })[0]?.dims.source).toBe('nurture');
+  });
+
   it('a human reply re-engages once per episode, with the days since the loss', () => {
     const facts = factsOf(undefined, tl({ at: '2026-01-15T10:00:00.000Z', eventId: 'r1', type: 'contact-replied', summary: 'Replied: re-engaged', detail: { classification: 'human' } }), ctx);
     const re = facts.find((f) => f.metric === 'nurture.re-engaged');

@@ -449,3 +449,15 @@ describe('a late stop after the consent log was compacted', () => {
     expect(canEmail(d.state)).toBe(false);
   });
 });
+
+describe('referral-received', () => {
+  it('remembers when the first referral arrived, whatever order the events come in', () => {
+    const later = ago(2 * H);
+    const earlier = ago(5 * H);
+    const { state } = run([ev('referral-received', 'e-ref-2', later, { referredBy: 'crm-contact-7' }), ev('referral-received', 'e-ref-1', earlier, {})]);
+    expect(state.stage).toBe('nurturing');
+    expect(state.referredAt).toBe(new Date(earlier).toISOString());
+    // A referral arriving later again changes nothing.
+    expect(applied(applyInbound(state, 'e-ref-3', ev('referral-received', 'e-ref-3', ago(1 * H), {}), ctx())).state.referredAt).toBe(new Date(earlier).toISOString());
+  });
+});

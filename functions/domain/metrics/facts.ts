@@ -191,7 +191,9 @@ function entryFacts(e: Entry, p: Profile, ctx: FactContext): Fact[] {
     case 'deal-reopened':
     case 'deal-won': {
       const signal = SIGNALS[e.type] as string;
-      const source = episode ? 'nurture' : 'other';
+      // After a loss: nurture's; else after a referral arrived: the referral's (compared by time, so
+      // a rebuild from the final state agrees with the live count).
+      const source = episode ? 'nurture' : p.referredAt !== undefined && p.referredAt <= e.at ? 'referral' : 'other';
       const amount = num('amount');
       facts.push(fact(`crm.${signal}`, { group: p.group, source }, amount !== undefined ? { amount } : {}));
       // A new deal on a customer is pipeline, not a return from nurture.

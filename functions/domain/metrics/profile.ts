@@ -63,6 +63,7 @@ export function profileOf(state: MetricsState, holdout: HoldoutSettings): Profil
     provider: providerOf(state.contact?.email),
     ...(state.nurture && { episode: { lostAt: state.nurture.lostAt, reason: state.nurture.lostReason } }),
     ...(state.nurture && { trackSubject: trackConditionsOf(state) }),
+    ...(state.referredAt && { referredAt: state.referredAt }),
     ...(sent.length > 0 && { lastContentId: sent[sent.length - 1] }),
   };
 }

@@ -16,6 +16,8 @@ export interface Profile {
   provider: Provider;
   /** The current nurture episode: it starts with the loss. */
   episode?: { lostAt: string; reason: string };
+  /** When a referral for this person first arrived: their deals after it are the referral's. */
+  referredAt?: string;
   /** What a track's `when` may ask besides the lost reason (cadence.yaml): which track an entry counts under. */
   trackSubject?: Omit<TrackSubject, 'lostReason'>;
   /** The last content item e-mailed (for "missed me" per content series). */
