@@ -40,7 +40,7 @@ describe('factsOf', () => {
   it("a referred person's deals after the referral count as the referral's; before it, as other", () => {
     const referred = profileOf({ ...state, nurture: undefined, referredAt: '2026-01-10T00:00:00.000Z' }, context.holdout);
     const deal = (at: string) => factsOf(undefined, tl({ at, eventId: `d${at}`, type: 'deal-created', summary: 'Deal created', detail: { amount: 5000 } }), { ...ctx, profile: referred });
-    expect(deal('2026-02-01T00:00:00.000Z')).toEqual([expect.objectContaining({ metric: 'crm.deal-created', dims: { group: 'nurtured', source: 'referral' }, amount: 5000 })]);
+    expect(deal('2026-02-01T00:00:00.000Z').find((f) => f.metric === 'crm.deal-created')).toMatchObject({ dims: { group: 'nurtured', source: 'referral' }, amount: 5000 });
     expect(deal('2026-01-09T00:00:00.000Z')[0]?.dims.source).toBe('other');
     // In nurture, a deal is nurture's, referral or not.
     const both = profileOf({ ...state, referredAt: '2026-01-01T00:00:00.000Z' }, context.holdout);
@@ -75,7 +75,9 @@ describe('factsOf', () => {
     const pushed = (detail: Record<string, string>) => factsOf(undefined, tl({ at: '2026-01-10T10:00:00.000Z', eventId: 'push:t1', type: 'touch-pushed', summary: 'pushed', detail: { channel: 'task', ...detail } }), ctx)[0]?.dims.reason;
     expect([pushed({}), pushed({ reason: 'owner-capacity' })]).toEqual(['send-window', 'owner-capacity']);
     const deal = factsOf(undefined, tl({ at: '2026-03-01T10:00:00.000Z', eventId: 'd', type: 'deal-created', summary: 'New deal on a customer', detail: { amount: 10 } }), ctx);
-    expect(metrics(deal)).toEqual(['crm.deal-created']);
+    expect(metrics(deal)).toEqual(['crm.deal-created', 'introduction.led-to']);
+    // Counted only where an introduction was made for this person before (its guard: the mark the first one leaves).
+    expect(deal.find((f) => f.metric === 'introduction.led-to')).toMatchObject({ dims: { signal: 'deal-created' }, amount: 10, guard: { requires: { pk: 'REL#rel_x', sk: 'MX#intro' } } });
   });
 
   it('an outcome whose touch the guardrails moved counts one touch.skipped per distinct move, on its channel', () => {

@@ -76,8 +76,12 @@ describe('live aggregates from the table stream, and the rebuild', () => {
     await apply(store, 'p1', ev('touch-completed', 'crm:c1', '2026-10-04T08:00:00Z', { touchId: t1.touchId, outcome: 'done' }, people.p1.contact));
     await apply(store, 'p1', ev('contact-replied', 'crm:r1', '2026-10-20T09:00:00Z', { classification: 'human' }, people.p1.contact));
     await apply(store, 'p1', ev('deal-created', 'crm:d1', '2026-11-01T09:00:00Z', { dealId: 'd-2', amount: 5000 }, people.p1.contact));
-    // p2: lost 10-01 (budget); meeting booked 11-15 (day 45).
+    // p2: lost 10-01 (budget); an introduction task assigned 10-20, done 10-25; meeting booked 11-15
+    //     (day 45): a result of the introduction too.
     await apply(store, 'p2', ev('lead-closed-lost', 'crm:l2', '2026-10-01T09:00:00Z', { reason: 'budget' }, people.p2.contact));
+    const intro: PlannedTouch = { touchId: `${people.p2.id}.t5`, at: '2026-10-20T09:00:00.000Z', channel: 'task', kind: 'introduction', status: 'sending', rule: 'test' };
+    await touch(store, 'p2', intro, { kind: 'task-assigned', title: 'Introduce them to a peer' }, '2026-10-20T09:00:00.000Z');
+    await apply(store, 'p2', ev('touch-completed', 'crm:c2', '2026-10-25T09:00:00Z', { touchId: intro.touchId, outcome: 'done' }, people.p2.contact));
     await apply(store, 'p2', ev('meeting-booked', 'crm:m2', '2026-11-15T09:00:00Z', {}, people.p2.contact));
     // p3: lost 10-05 (unresponsive); an e-mail sent 10-10; stops all e-mail 10-12; waiting.
     await apply(store, 'p3', ev('lead-closed-lost', 'crm:l3', '2026-10-05T09:00:00Z', { reason: 'unresponsive' }, people.p3.contact));
@@ -98,6 +102,10 @@ describe('live aggregates from the table stream, and the rebuild', () => {
     expect(report.reengagement.histogram).toMatchObject({ '15-30': 1, '31-60': 1 });
     expect(report.metrics['task.completed.on-time']?.total.n).toBe(1);
     expect(report.metrics['crm.deal-created']?.total).toEqual({ n: 1, sum: 5000 });
+    // p2's meeting followed an introduction made for them; p1's deal had none.
+    expect(report.metrics['introduction.made']?.total.n).toBe(1);
+    expect(report.metrics['introduction.people']?.total.n).toBe(1);
+    expect(report.metrics['introduction.led-to']?.dimensions.signal).toEqual({ meeting: { n: 1 } });
     expect(report.audience.byProvider.gmail).toMatchObject({ sent: 1, unsubscribed: 1 });
     const converted = report.holdout.nurtured.converted + report.holdout.holdout.converted;
     expect(converted).toBe(2);

@@ -60,6 +60,8 @@ export const relationshipIdOf = (image: Image): string => String(image.pk).slice
 
 /** Guard keys live under the person's own partition, so an erasure deletes them with the person. */
 export const guardKey = (relationshipId: string, what: string, lostAt: string): ItemKey => ({ pk: `REL#${relationshipId}`, sk: `MX#${what}#${lostAt}` });
+/** Recorded by a person's first completed introduction (any episode): their outcomes after it are its results. */
+export const introducedKey = (relationshipId: string): ItemKey => ({ pk: `REL#${relationshipId}`, sk: 'MX#intro' });
 /** Accounts are not people: their first-entry marker outlives erasure of any one contact. */
 export const accountKey = (accountId: string): ItemKey => ({ pk: `ACCT#${accountId}`, sk: 'MX#entered' });
 
@@ -196,6 +198,8 @@ function entryFacts(e: Entry, p: Profile, ctx: FactContext): Fact[] {
       const source = episode ? 'nurture' : p.referredAt !== undefined && p.referredAt <= e.at ? 'referral' : 'other';
       const amount = num('amount');
       facts.push(fact(`crm.${signal}`, { group: p.group, source }, amount !== undefined ? { amount } : {}));
+      // What introductions led to: outcomes of people an introduction was made for, after it.
+      facts.push(fact('introduction.led-to', { signal }, { ...(amount !== undefined && { amount }), guard: { requires: introducedKey(p.relationshipId) } }));
       // A new deal on a customer is pipeline, not a return from nurture.
       if (!e.summary.startsWith('New deal on a customer')) {
         reEngage(signal);
@@ -231,7 +235,11 @@ function entryFacts(e: Entry, p: Profile, ctx: FactContext): Fact[] {
       // Per owner and timeliness at once ("are the notes and calls happening on time?").
       facts.push(fact(`task.completed.${timeliness}`, { owner: p.owner }));
       if (outcome === 'no-future' || outcome === 'future-opportunity' || outcome === 'next-step') facts.push(fact('requalification', { outcome }));
-      if (task?.kind === 'introduction' && outcome === 'done') facts.push(fact('introduction.made', { owner: p.owner }));
+      if (task?.kind === 'introduction' && outcome === 'done') {
+        facts.push(fact('introduction.made', { owner: p.owner }));
+        // The person's first introduction leaves a mark their later CRM outcomes look for (below).
+        facts.push(fact('introduction.people', { group: p.group }, { guard: { once: introducedKey(p.relationshipId) } }));
+      }
       break;
     }
     case 'email-hard-bounce':
