@@ -35,10 +35,10 @@ export const bucketLabels = (): string[] => [...DAY_BUCKETS.map((u, i) => `${i =
 
 const clean = (v: string) => v.replace(/#/g, '_');
 
-/** Each dimension alone, and each crossed with the group (nurtured vs holdout) when the fact has one. */
-export function dimensionValues(dims: Dims): [string, string][] {
+/** Each dimension alone, and each crossed with the group (nurtured vs holdout) when the fact has one (and `cross`). */
+export function dimensionValues(dims: Dims, cross = true): [string, string][] {
   const out: [string, string][] = [['all', 'all']];
-  const group = dims.group;
+  const group = cross ? dims.group : undefined;
   for (const [k, v] of Object.entries(dims)) {
     out.push([k, clean(v)]);
     if (group !== undefined && k !== 'group') out.push([`group+${k}`, `${group}+${clean(v)}`]);
@@ -60,7 +60,7 @@ export function deltasOf(fact: Fact): Delta[] {
   const counters = (metric: string, dims: Dims, add: Record<string, number>) => {
     for (const kind of ['week', 'month'] as const) {
       const period = periodOf(kind, fact.at);
-      for (const [dim, value] of dimensionValues(dims)) {
+      for (const [dim, value] of dimensionValues(dims, fact.crossGroup !== false)) {
         const pk = isOwnerDimension(dim) ? ownerPeriodPk(kind, period) : periodPk(kind, period);
         out.push({ key: { pk, sk: counterSk(metric, dim, value) }, add });
       }

@@ -208,11 +208,11 @@ function entryFacts(e: Entry, p: Profile, ctx: FactContext): Fact[] {
       break;
     }
     case 'email-sent':
-      facts.push(fact('touch.sent', { channel: 'email', owner: p.owner, group: p.group }));
+      facts.push(fact('touch.sent', { channel: 'email', owner: p.owner, group: p.group }, { crossGroup: false }));
       facts.push(fact('email.sent', { provider: p.provider, series: ctx.seriesOf(str('contentId')) }));
       break;
     case 'task-assigned':
-      facts.push(fact('touch.sent', { channel: 'task', owner: p.owner, group: p.group }));
+      facts.push(fact('touch.sent', { channel: 'task', owner: p.owner, group: p.group }, { crossGroup: false }));
       facts.push(fact('task.assigned', { owner: p.owner, kind: str('kind') ?? 'unknown' }));
       break;
     case 'touch-skipped': {

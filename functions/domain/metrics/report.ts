@@ -213,7 +213,8 @@ export async function metricsReport(reader: AggregateReader, config: MetricsConf
   const holdout = lift({
     nurtured: { entered: group('nurture.entered', 'nurtured'), converted: group('holdout.converted', 'nurtured'), wonAmount: dim('holdout.won', 'group').nurtured?.sum ?? 0 },
     holdout: { entered: group('nurture.entered', 'holdout'), converted: group('holdout.converted', 'holdout'), wonAmount: dim('holdout.won', 'group').holdout?.sum ?? 0 },
-    touches: { email: count('touch.sent', 'group+channel', 'nurtured+email'), task: count('touch.sent', 'group+channel', 'nurtured+task') },
+    // All touches are the nurtured group's (the holdout gets none; `touch.sent` is not crossed with the group).
+    touches: { email: count('touch.sent', 'channel', 'email'), task: count('touch.sent', 'channel', 'task') },
     costPerTouch: config.costPerTouch,
     holdoutPercent: config.holdout.percent,
     power: config.power,

@@ -74,6 +74,12 @@ export interface Fact {
   days?: number;
   survival?: SurvivalInput;
   guard?: Guard;
+  /**
+   * false: the group is a dimension of its own but not crossed with the others. For touches: the
+   * holdout gets none, so every `group+<dim>` would repeat `<dim>` at two write units a counter;
+   * `group` alone still shows a holdout touch if one ever happened.
+   */
+  crossGroup?: false;
 }
 
 /** An aggregate update: numbers added to attributes of one item. */
