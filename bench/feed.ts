@@ -29,39 +29,42 @@
  * units do not), with the per-owner counters in their own partitions (schema version 2):
  *
  *   people     owners route                      n  median ms    p95 ms  queries     items  read units        bytes
- *   10,000         34 GET /metrics              10      128.5     153.8       18     3,352        28.0       47,651
- *   10,000         34 GET /metrics.csv          10      105.7     131.1       14     3,174        26.0      163,955
- *   10,000         34 GET /metrics/feed.json    10       71.2     101.0       13     3,156        25.5       16,458
- *   10,000         34 GET /metrics?owners=true  10      188.3     251.6       31     7,238        66.5       65,210
- *   1,000,000   3,334 GET /metrics              10       87.5     113.0       18     4,369        38.0       70,286
- *   1,000,000   3,334 GET /metrics.csv          10       67.3     103.8       14     4,145        33.0      224,534
- *   1,000,000   3,334 GET /metrics/feed.json    10       45.2      86.0       13     4,127        32.5       17,406
- *   1,000,000   3,334 GET /metrics?owners=true   3    5,607.2   5,938.7       56   381,989     3,639.0    1,776,150
+ *   10,000         34 GET /metrics              10       95.2     119.5       18     3,416        28.5       48,574
+ *   10,000         34 GET /metrics.csv          10       60.9      92.8       14     3,238        26.5      167,084
+ *   10,000         34 GET /metrics/feed.json    10       57.4      79.2       13     3,220        26.0       16,458
+ *   10,000         34 GET /metrics?owners=true  10      114.9     144.8       31     6,860        64.5       64,485
+ *   1,000,000   3,334 GET /metrics              10       79.4     121.7       18     4,434        38.0       71,305
+ *   1,000,000   3,334 GET /metrics.csv          10       62.8      89.7       14     4,210        33.0      227,922
+ *   1,000,000   3,334 GET /metrics/feed.json    10       46.8      64.4       13     4,192        32.5       17,406
+ *   1,000,000   3,334 GET /metrics?owners=true   3    5,259.1   5,604.9       44   338,712     3,195.0    1,617,121
  *
  *   1M / 10k, GET /metrics, /metrics.csv, /metrics/feed.json: queries 1.0x, items 1.3x, read units
- *   1.3-1.4x, time 0.6-0.7x: the same order. GET /metrics?owners=true: items 52.8x, read units 54.7x,
- *   queries 1.8x, time 30x, for 98x the owners: it grows with owners, by design.
+ *   1.2-1.3x, time 0.8-1.0x: the same order. GET /metrics?owners=true: items 49.4x, read units 49.5x,
+ *   queries 1.4x, time 46x, for 98x the owners: it grows with owners, by design.
+ *   (Run after touch.sent stopped being crossed with the group: a week's owner partition at 1M holds
+ *   25,893 items, 19,347 `owner` and 6,546 `group+owner`.)
  *
  * Why. Every dimension but one stays within a few dozen values whatever the population; owners grow
  * with it. A week held 556 items at 34 owners and 29,540 at 3,334, 29,227 of them per owner (`owner`
  * and `group+owner`), and every route read them: 53-56x the items and read units from 10k to 1M
  * (before this change `GET /metrics` read 7,238 → 381,989 items, 65.5 → 3,546.5 read units: the
  * items of the `owners=true` row now, whose read units are a little higher for its extra query per
- * week, each rounded up). Those counters now live in `AGG#W#<week>#O` /
- * `AGG#M#<month>#O` (functions/domain/metrics/deltas.ts), read only with `owners=true` and by
- * /dashboard/owners; a week's period partition holds 248 items at 10k and 313 at 1M. What still grows
+ * week, each rounded up; those numbers are from before touch.sent stopped being crossed with the
+ * group). Those counters now live in `AGG#W#<week>#O` / `AGG#M#<month>#O`
+ * (functions/domain/metrics/deltas.ts), read only with `owners=true` and by /dashboard/owners; a
+ * week's period partition holds 253 items at 10k and 318 at 1M. What still grows
  * a little (1.3x): small dimensions filling up at volume (providers × series and the like: 13 → 25
  * provider items a week) and the survival items (more distinct event days per entry date, bounded by
  * MAX_SURVIVAL_DAY); both are bounded, neither follows the number of people. Queries are the same
  * at both sizes: no partition the flat routes read passes DynamoDB's 1 MB page any more; with owners
- * each week's owner partition is ~3 MB at 1M, three pages each (31 → 56 queries). The 10k times
+ * each week's owner partition is ~2.5 MB at 1M, two or three pages each (31 → 44 queries). The 10k times
  * include the code warming up (it is the first population measured), which is why 1M reads faster;
  * the time ratio says "flat", nothing finer.
  * The CSV without owners is 224 KB at 1M, well inside Lambda's 6 MB response limit. With
  * `owners=true` it carries the same rows as the 25.5 MB CSV measured before this change, which would
  * fail on AWS: docs/metrics.md ("CSV size") says so and what to ask for instead.
  *
- * The run takes about 2 minutes on that box when nothing else runs (4.5 when shared), most of it
+ * The run takes about 1.5 minutes on that box when nothing else runs (4.5 when shared), most of it
  * writing the 385,000 items of the 1M population into DynamoDB Local. Each route stops measuring
  * after ROUTE_BUDGET_MS, so the 1M `owners=true` row is a few requests; BENCH_FEED_N and
  * BENCH_FEED_ROUTE_SECONDS change that.
