@@ -149,8 +149,8 @@ export function trackSubjectOf(state: TrackedState): TrackSubject | undefined {
 
 /**
  * Does `track` take `subject`? Every condition its `when` lists must hold (AND), any value of one
- * list will do (OR); `tags` holds when the contact has any listed tag (CRM tags are compared in
- * lower case, as track tags are slugs). A contact without a role (horizon, country, tags) does not
+ * list will do (OR); `tags` holds when the contact has any listed tag (CRM tags are compared as
+ * slugs, as track tags are: `tagSlug`). A contact without a role (horizon, country, tags) does not
  * match a track that requires one. A track without `when` takes everyone.
  */
 export function trackMatches(track: Pick<TrackConfig, 'when'>, subject: TrackSubject): boolean {
@@ -160,7 +160,17 @@ export function trackMatches(track: Pick<TrackConfig, 'when'>, subject: TrackSub
   if (!has(w.lostReasons, subject.lostReason) || !has(w.roles, subject.role) || !has(w.horizons, subject.horizon) || !has(w.countries, subject.country)) return false;
   if (w.tags === undefined) return true;
   const tags = w.tags;
-  return (subject.tags ?? []).some((t) => tags.includes(t.toLowerCase()));
+  return (subject.tags ?? []).some((t) => tags.includes(tagSlug(t)));
+}
+
+/** A CRM tag as a track tag (a slug): "Key Account" and "key_account" are `key-account`, "Über Uns" `uber-uns`. */
+export function tagSlug(tag: string): string {
+  return tag
+    .normalize('NFKD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '');
 }
 
 /** The track a lost deal takes: the first, in file order, whose conditions all hold (a track without `when` takes everyone who reaches it). */

@@ -9,7 +9,7 @@ import { lostReasons } from '../../functions/catalog/events.ts';
 import { semanticChecks } from '../../functions/config/checks.ts';
 import { loadConfig } from '../../functions/config/load.ts';
 import type { CultivateConfig, TrackConfig, TrackWhen } from '../../functions/config/schema.ts';
-import { controlFor, trackFor, trackMatches, trackSubjectOf, type TrackSubject } from '../../functions/domain/cadence.ts';
+import { controlFor, tagSlug, trackFor, trackMatches, trackSubjectOf, type TrackSubject } from '../../functions/domain/cadence.ts';
 
 const shipped = loadConfig('config');
 const base: TrackConfig = { id: 'x', skipWeeks: 0, stopEmailAfterQuiet: '6 months' };
@@ -173,5 +173,24 @@ describe('config check: a track that can never match', () => {
       ['tracks.4.when', true, 'track "de-enterprise" can never match: track "de" before it takes everyone it would'],
       ['tracks.6.when', true, 'track "late" can never match: track "everyone" before it takes everyone it would'],
     ]);
+  });
+});
+
+describe('CRM tags against track tags', () => {
+  it('compares them as slugs: case, spaces, underscores and accents do not keep a tag from matching', () => {
+    expect(['Key Account', 'key_account', '  KEY-ACCOUNT ', 'Über Uns', 'a--b', 'Q3/2026'].map(tagSlug)).toEqual(['key-account', 'key-account', 'key-account', 'uber-uns', 'a-b', 'q3-2026']);
+    const track = { when: { tags: ['key-account'] } } as Pick<TrackConfig, 'when'>;
+    expect(trackMatches(track, { lostReason: 'timing', tags: ['Key Account'] })).toBe(true);
+    expect(trackMatches(track, { lostReason: 'timing', tags: ['Key Accounts'] })).toBe(false);
+  });
+
+  it('a slug is its own slug, so track tags (slugs) compare unchanged (property)', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'grapheme' }), (raw) => {
+        const slug = tagSlug(raw);
+        expect(tagSlug(slug)).toBe(slug);
+        expect(slug).toMatch(/^([a-z0-9]+(-[a-z0-9]+)*)?$/);
+      }),
+    );
   });
 });
