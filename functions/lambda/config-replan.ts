@@ -70,9 +70,26 @@ async function inForce(): Promise<InForce | undefined> {
   return now && { version: current, files: now.files, previous: { version: previous, files: before?.files } };
 }
 
+type ReplanMessage = { continue?: number; 'detail-type'?: string };
+
+/**
+ * The message's intent. Anything that is not JSON (someone sent it by hand) is taken as a check,
+ * like the schedule's `{}`: a throw would hold the one FIFO group, and every job behind it, for
+ * five receives before the DLQ took it.
+ */
+function messageOf(text: string): ReplanMessage {
+  try {
+    const parsed = JSON.parse(text) as unknown;
+    return parsed && typeof parsed === 'object' ? (parsed as ReplanMessage) : {};
+  } catch {
+    logger.warn('replan queue message is not JSON: treated as a check of the job');
+    return {};
+  }
+}
+
 export const handler = async (event: SQSEvent, context: Context) => {
   for (const record of event.Records) {
-    const body = JSON.parse(record.body) as { continue?: number; 'detail-type'?: string; source?: string };
+    const body = messageOf(record.body);
     let version: number | undefined;
     if (typeof body.continue === 'number') {
       version = body.continue;

@@ -581,6 +581,8 @@ describe('leases: at most once', () => {
     const s = await current(h, p.id);
     expect(s.nextTouch).toMatchObject({ touchId: msg.touchId, status: 'planned', at: at(sec(20)).toISOString() });
     expect(s.nextTouch?.leaseUntil).toBeUndefined();
+    // A throttle is not a move: nothing is stamped for the metrics (only the daily cap's deferral is).
+    expect(s.nextTouch?.pushedBy).toBeUndefined();
     expect(s.planVersion).toBe(PLAN_VERSION);
     expect(await h.touches.dueBatch(h.touches.shardOf(p.id), at(sec(20)), 50)).toEqual([
       { relationshipId: p.id, dueAt: at(sec(20)).toISOString(), dueSk: `${at(sec(20)).toISOString()}#${p.id}` },
@@ -713,16 +715,6 @@ describe('send window and daily cap', () => {
     expect(pushed?.detail).toMatchObject({ touchId: msg.touchId, reason: 'send-window', pushedBy: 'daily-cap' });
   });
 
-  it('an SES throttle gives the claim back without stamping a move', async () => {
-    const h = await harness({ mailer: (real) => new ThrottlingMailer(real, 1) });
-    const p = person('throttle-stamp');
-    await seed(h, nurturingState(p));
-    await h.sweep();
-    const [msg] = h.queue.take() as [TouchMessage];
-    await expect(h.send(msg)).rejects.toThrow(MailerThrottledError);
-    expect((await current(h, p.id)).nextTouch).toMatchObject({ status: 'planned', touchId: msg.touchId });
-    expect((await current(h, p.id)).nextTouch?.pushedBy).toBeUndefined();
-  });
 });
 
 describe('task touches', () => {

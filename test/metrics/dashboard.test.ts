@@ -526,13 +526,8 @@ describe('GET /dashboard', () => {
   const NOW = new Date('2026-11-23T10:00:00.000Z');
   const routes = () =>
     metricsRoutes({ store: () => new DynamoMetricsStore(db.doc, db.table), config: metricsConfig, context, clock: { now: () => NOW }, logger: silentLogger });
-
-  it('serves the page from one read, with its security and cost headers', async () => {
-    const facts = yearOfFacts(1, NOW, 6);
-    // The rebuild's write path (batched puts): transactions on DynamoDB Local would cost seconds here.
-    await new DynamoMetricsStore(db.doc, db.table).replaceAll(mergeDeltas(facts.flatMap(deltasOf)), []);
-    const query = { from: '2026-10-01', to: '2026-11-23', groupBy: 'week' as const };
-    const res = await routes().request('/dashboard?from=2026-10-01&to=2026-11-23&token=reader-token-1');
+  /** What every dashboard page answers with: its security and cost headers. */
+  const expectPageHeaders = (res: Response) => {
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toBe('text/html; charset=utf-8');
     expect(res.headers.get('content-security-policy')).toBe(DASHBOARD_CSP);
@@ -540,6 +535,15 @@ describe('GET /dashboard', () => {
     expect(res.headers.get('referrer-policy')).toBe('no-referrer');
     expect(res.headers.get('cache-control')).toBe('private, max-age=60');
     expect(Number(res.headers.get('cultivate-read-units'))).toBeGreaterThan(0);
+  };
+
+  it('serves the page from one read, with its security and cost headers', async () => {
+    const facts = yearOfFacts(1, NOW, 6);
+    // The rebuild's write path (batched puts): transactions on DynamoDB Local would cost seconds here.
+    await new DynamoMetricsStore(db.doc, db.table).replaceAll(mergeDeltas(facts.flatMap(deltasOf)), []);
+    const query = { from: '2026-10-01', to: '2026-11-23', groupBy: 'week' as const };
+    const res = await routes().request('/dashboard?from=2026-10-01&to=2026-11-23&token=reader-token-1');
+    expectPageHeaders(res);
     // The rows for the touches came from the partitions the report read: its weeks, the gauges, its months.
     const report = await metricsReport(new DynamoMetricsStore(db.doc, db.table), metricsConfig, query, NOW);
     expect(report.reads.queries).toBe(periodsBetween('week', query.from, query.to).length + 1 + 2);
@@ -559,10 +563,7 @@ describe('GET /dashboard', () => {
   it('GET /dashboard/owners: the report with owners, one more query per week, the same headers', async () => {
     const query = { from: '2026-10-01', to: '2026-11-23', groupBy: 'week' as const };
     const res = await routes().request('/dashboard/owners?from=2026-10-01&to=2026-11-23&token=reader-token-1');
-    expect(res.status).toBe(200);
-    expect(res.headers.get('content-type')).toBe('text/html; charset=utf-8');
-    expect(res.headers.get('content-security-policy')).toBe(DASHBOARD_CSP);
-    expect(res.headers.get('referrer-policy')).toBe('no-referrer');
+    expectPageHeaders(res);
     const report = await metricsReport(new DynamoMetricsStore(db.doc, db.table), metricsConfig, { ...query, owners: true }, NOW);
     const weeks = periodsBetween('week', query.from, query.to).length;
     expect(report.reads.queries).toBe(2 * weeks + 1 + 2);
