@@ -65,6 +65,7 @@ export const PREVIEW_USAGE = `usage: cultivate preview --reason <lost reason> [o
   --months N         how far to look ahead (default: 24)
   --revisit-after D  the rep's "come back after" date: nurture e-mail waits until then
   --contract-ends-at D  a competitor's contract end: nurture starts two months before it
+  --postal-address   the contact has a postal address on record (handwritten notes and items of value need one)
   --id ID            relationship id; minutes in the send window are spread per id (default: rel_preview)
   --json             print the touches as JSON: [{at, localTime, channel, kind, content, reason}]
   --config DIR       the config folder (default: CULTIVATE_CONFIG_DIR or config)
@@ -225,6 +226,7 @@ function parseFlags(args: string[]) {
       months: { type: 'string' },
       'revisit-after': { type: 'string' },
       'contract-ends-at': { type: 'string' },
+      'postal-address': { type: 'boolean' },
       id: { type: 'string' },
       json: { type: 'boolean', default: false },
       config: { type: 'string' },

@@ -15,7 +15,7 @@ import { z } from 'zod';
 import { contactRoles, countryCode, emailAddress, Horizon, InboundEvent, lostReasons, timeZone, type ConsentRecord } from '#catalog/events';
 import { parseDuration, type CultivateConfig, type TrackConfig } from '#config/schema';
 import { resolveOwner } from '#config/owners';
-import { contactTimeZone, createCadencePlanner, ownerTimeZone, quietCutoff, trackOfState, trackSubjectOf, type TrackSubject } from '#domain/cadence';
+import { contactTimeZone, createCadencePlanner, ownerTimeZone, quietCutoff, trackOfState, trackSubjectOf, withoutHumanTouches, type TrackSubject } from '#domain/cadence';
 import { canEmail } from '#domain/consent';
 import { pickContent } from '#domain/content';
 import { noteTouch } from '#domain/guardrails';
@@ -54,6 +54,8 @@ export const PreviewOptions = z.strictObject({
     .default(24),
   'revisit-after': z.iso.date({ message: 'must be a date such as 2027-06-01' }).optional(),
   'contract-ends-at': z.iso.date({ message: 'must be a date such as 2027-09-30' }).optional(),
+  /** The contact has a postal address on record: handwritten notes and items of value are planned. */
+  'postal-address': z.boolean().optional(),
   id: z.string().min(1).max(128).default('rel_preview'),
 });
 export type PreviewOptions = z.infer<typeof PreviewOptions>;
@@ -127,6 +129,7 @@ function lossInstant(config: CultivateConfig, options: PreviewOptions, owner: st
 /** Runs the cadence for one simulated contact. `now` is the default loss instant. */
 export function simulate(config: CultivateConfig, options: PreviewOptions, now = new Date()): PreviewResult {
   const planner = createCadencePlanner(config);
+  const emailPlanner = createCadencePlanner(withoutHumanTouches(config));
   const owner = options.owner ?? config.owners.fallbackOwner;
   const lostAt = lossInstant(config, options, owner, now);
   const lostIso = lostAt.toISOString();
@@ -147,6 +150,8 @@ export function simulate(config: CultivateConfig, options: PreviewOptions, now =
       ...(options.horizon && { horizon: options.horizon }),
       ...(options.tag && { tags: options.tag }),
       ...(options.language && { language: options.language }),
+      // Only its presence matters to the planner; the address itself never shows in a preview.
+      ...(options['postal-address'] && { postalAddress: { lines: ['(preview)'], city: '(preview)', country: options.country ?? 'US' } }),
     },
     data: {
       reason: options.reason,
@@ -196,6 +201,10 @@ export function simulate(config: CultivateConfig, options: PreviewOptions, now =
     state = recorded.state;
   }
   if (state.nextTouch && stop === undefined) stop = `stopped after ${MAX_TOUCHES} touches (preview limit)`;
+  // The human rhythms go on after the e-mails end; say when and why the e-mails ended all the same.
+  if (stop !== undefined && emailPlanner.planNext({ ...state, nextTouch: null }, { now: horizon }) === null) {
+    stop += `; e-mail has ended: ${whyNothingNext(config, state, options)}`;
+  }
   const track = trackOfState(config, state);
   const subject = trackSubjectOf(state);
 
@@ -276,6 +285,7 @@ export function previewTable(result: PreviewResult, options: PreviewOptions): st
     `time zone ${result.contactZone}${options.tz ? '' : ' (none given: from cadence.yaml timezone)'}`,
     options.country && `country ${options.country}`,
     `consent ${options.consent}`,
+    options['postal-address'] && 'a postal address on record',
   ].filter(Boolean);
   const lines = [
     `Preview: a contact with ${who.join(', ')}, lost ${localTimeText(new Date(result.lostAt), result.contactZone)}.`,

@@ -98,6 +98,7 @@ function liveView(get: () => PipelineConfig, opts: RulesSourceOptions): Pipeline
   const planner: Planner = {
     planNext: (state, ctx) => get().planner.planNext(state, ctx),
     insideSendWindow: (state, touch, at) => get().planner.insideSendWindow?.(state, touch, at) ?? true,
+    planInputs: (state) => get().planner.planInputs?.(state) ?? {},
   };
   return {
     get rules() {

@@ -126,5 +126,6 @@ export function stampedPlanner(inner: Planner, version: number): Planner {
       return stamped;
     },
     ...(inner.insideSendWindow && { insideSendWindow: inner.insideSendWindow.bind(inner) }),
+    ...(inner.planInputs && { planInputs: inner.planInputs.bind(inner) }),
   };
 }

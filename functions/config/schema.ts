@@ -60,8 +60,29 @@ const languageTag = z.string().regex(/^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$/, 'must b
 // ---------------------------------------------------------------------------------------------
 // cadence.yaml
 
+/**
+ * The human touches a track may repeat on a rhythm (`humanTouches`): each becomes a task for the
+ * owner in the CRM and comes back as `touch-completed` with an outcome. They need no e-mail
+ * consent and go on after the e-mail sunset; a do-not-contact, a retirement or a hand-back ends them.
+ */
+export const humanTouchKinds = [
+  'courtesy-call',
+  'thinking-of-you',
+  'handwritten-note',
+  'item-of-value',
+  'referral-exchange',
+  'introduction',
+  'requalification',
+  'research',
+  'personal-message',
+] as const;
+export type HumanTouchKind = (typeof humanTouchKinds)[number];
+
+/** Human touches that go by post: planned only for contacts with a postal address on record. */
+export const postalTouchKinds: readonly HumanTouchKind[] = ['handwritten-note', 'item-of-value'];
+
 /** The kinds of touch the cadence planner issues; a window may be named after any of them. */
-export const touchKinds = ['thank-you-note', 'permission-ask', 'value-email'] as const;
+export const touchKinds = ['thank-you-note', 'permission-ask', 'value-email', ...humanTouchKinds] as const;
 export type TouchKind = (typeof touchKinds)[number];
 
 export const WindowSchema = z
@@ -113,6 +134,27 @@ export const TrackWhenSchema = z
   });
 export type TrackWhen = z.infer<typeof TrackWhenSchema>;
 
+/**
+ * A human touch on a rhythm: the first `first` after nurture starts (the loss, or the revisit
+ * floor when later), then one every `every`, `count` in all (without `count`, for as long as
+ * nurture lasts; without `every`, once).
+ */
+export const HumanTouchSchema = z
+  .strictObject({
+    kind: z.enum(humanTouchKinds, { message: `must be a human touch: ${humanTouchKinds.join(', ')}` }),
+    first: duration,
+    every: duration
+      .refine((v) => (parseDuration(v)?.amount ?? 0) > 0, { message: 'must be longer than 0, e.g. "3 months"' })
+      .optional(),
+    count: z.int().min(1, 'must be at least 1; to turn the touch off, remove it').max(100).optional(),
+  })
+  .superRefine((t, ctx) => {
+    if (t.every === undefined && t.count !== undefined && t.count > 1) {
+      ctx.addIssue({ code: 'custom', path: ['count'], message: `count ${t.count} needs \`every\` (how long between them); without it the touch happens once` });
+    }
+  });
+export type HumanTouchConfig = z.infer<typeof HumanTouchSchema>;
+
 export const TrackSchema = z.strictObject({
   id: slug,
   description: z.string().max(500).optional(),
@@ -132,6 +174,16 @@ export const TrackSchema = z.strictObject({
   monthly: z.strictObject({ every: weeksDuration }).optional(),
   /** No automated e-mail once this long has passed with no human signal (since the loss or the last signal). */
   stopEmailAfterQuiet: duration,
+  /** Human touches on a rhythm (tasks for the owner), next to the e-mails and after them. One entry per kind. */
+  humanTouches: z
+    .array(HumanTouchSchema)
+    .max(humanTouchKinds.length)
+    .superRefine((list, ctx) => {
+      list.forEach((t, i) => {
+        if (list.findIndex((o) => o.kind === t.kind) !== i) ctx.addIssue({ code: 'custom', path: [i, 'kind'], message: `"${t.kind}" is listed twice in this track; give it one rhythm` });
+      });
+    })
+    .optional(),
 });
 export type TrackConfig = z.infer<typeof TrackSchema>;
 

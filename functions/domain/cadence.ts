@@ -16,8 +16,14 @@
  *   an imported old loss (`nurture.permissionAskOnly`, `cultivate import`): no thank-you; only the
  *            permission-ask task (even with consent on record, and past the quiet cutoff) until
  *            the contact opts in; then the e-mails above.
+ *   beside all of it, after the thank-you: the track's human touches on a rhythm (`humanTouches`:
+ *            calls, notes, meetings, requalification, research), tasks in the owner's zone, the
+ *            first `first` after the loss, then `every` after the last was done. They need no
+ *            consent and outlive the e-mail sunset; the next touch is whichever comes first, except
+ *            that a task due within the minimum gap before the next cadence touch waits for it.
  *
- * Engine contract: after a touch is done the caller increments `history.cadenceStep` (and for an
+ * Engine contract (`advance` in touch.ts does it): after a rhythm's touch is done the caller counts
+ * it in `history.recurring[kind]`; after any other touch it increments `history.cadenceStep` (and for an
  * e-mail `emailsSent`, pushes `contentId` to `sentContent`, sets `lastEmailAt`), then calls
  * `planNext` again. The next due instant is derived from history (the local date of
  * `lastEmailAt`, `lastTouchAt`, `lostAt`), never from wall-clock drift, so a person's weekday and
@@ -34,8 +40,8 @@
  * late still sends inside it. Nothing is planned before `now`: a slot already past moves to the
  * next valid slot.
  */
-import type { CultivateConfig, TrackConfig, WindowConfig } from '#config/schema';
-import { parseDuration, type Duration } from '#config/schema';
+import type { CultivateConfig, HumanTouchKind, TrackConfig, WindowConfig } from '#config/schema';
+import { parseDuration, postalTouchKinds, type Duration } from '#config/schema';
 import { resolveOwner } from '#config/owners';
 import { canEmail, hasSuppression } from './consent.ts';
 import { fnv1a32 } from './hash.ts';
@@ -184,6 +190,14 @@ export function trackOfState(config: CultivateConfig, state: TrackedState): Trac
   return subject ? trackFor(config, subject) : undefined;
 }
 
+/**
+ * The same rules without the human rhythms (`humanTouches`): the e-mail cadence alone, for telling
+ * when and why it ends (`preview`), since the rhythms go on after it.
+ */
+export function withoutHumanTouches(config: CultivateConfig): CultivateConfig {
+  return { ...config, cadence: { ...config.cadence, tracks: config.cadence.tracks.map(({ humanTouches: _rhythms, ...track }) => track) } };
+}
+
 /** The time zone of whoever does the owner's tasks (after inactive-owner routing). */
 export function ownerTimeZone(config: CultivateConfig, state: Pick<RelationshipState, 'owner'>): string {
   const tz = resolveOwner(config.owners, state.owner).owner.timezone;
@@ -226,7 +240,10 @@ export function quietCutoff(track: TrackConfig, state: Pick<RelationshipState, '
   if (!state.nurture) return undefined;
   // The quiet clock starts when nurture does: at the loss, or at the revisit floor when later.
   const floor = revisitFloor(state)?.at.getTime();
-  const lost = floor !== undefined && floor > Date.parse(state.nurture.lostAt) ? floor : Date.parse(state.nurture.lostAt);
+  const start = floor !== undefined && floor > Date.parse(state.nurture.lostAt) ? floor : Date.parse(state.nurture.lostAt);
+  // It starts again when nurture resumes after the loss of the deal that paused it (that may take months).
+  const resumed = state.nurture.resumedAt ? Date.parse(state.nurture.resumedAt) : Number.NaN;
+  const lost = Number.isFinite(resumed) ? Math.max(start, resumed) : start;
   const signal = state.history.lastHumanSignalAt ? Date.parse(state.history.lastHumanSignalAt) : Number.NaN;
   const since = Number.isFinite(signal) ? Math.max(lost, signal) : lost;
   if (!Number.isFinite(since)) return undefined;
@@ -248,18 +265,18 @@ function laterDate(a: LocalDate, b: LocalDate): LocalDate {
   return ka >= kb ? a : b;
 }
 
-/** First slot from `fromDate` on, and whether `now` pushed it later. */
+/** First slot from `fromDate` on, and whether `now` pushed it later (`cadenceSlot`: the slot before it did). */
 function scheduleAt(
   tz: string,
   fromDate: LocalDate,
   days: number | readonly number[],
   minute: number,
   now: Date,
-): { at: Date; moved: boolean } {
+): { at: Date; moved: boolean; cadenceSlot: Date } {
   const anyTime = new Date(Date.UTC(fromDate.year, fromDate.month - 1, fromDate.day) - 2 * DAY_MS);
   const ideal = slotOnOrAfter(tz, fromDate, days, minute, anyTime);
-  if (ideal.getTime() >= now.getTime()) return { at: ideal, moved: false };
-  return { at: slotOnOrAfter(tz, fromDate, days, minute, now), moved: true };
+  if (ideal.getTime() >= now.getTime()) return { at: ideal, moved: false, cadenceSlot: ideal };
+  return { at: slotOnOrAfter(tz, fromDate, days, minute, now), moved: true, cadenceSlot: ideal };
 }
 
 const BLOCKING: readonly Parameters<typeof hasSuppression>[1][] = ['all-email', 'do-not-contact', 'hard-bounce', 'complaint'];
@@ -271,6 +288,17 @@ export function createCadencePlanner(config: CultivateConfig): Planner {
   const rules = compileGuardrails(config.cadence.guardrails);
 
   return {
+    /** What the plan reads besides history: the track, both zones, the country (holidays), a postal address (letters). */
+    planInputs(state) {
+      return {
+        track: trackOfState(config, state)?.id ?? 'none',
+        'contact zone': contactTimeZone(config, state),
+        'owner zone': ownerTimeZone(config, state),
+        country: state.contact.country ?? 'none',
+        'postal address': state.contact.postalAddress !== undefined ? 'yes' : 'no',
+      };
+    },
+
     /** E-mails only go inside the value-email window in the contact's zone; tasks go any time. */
     insideSendWindow(state, touch, at) {
       if (touch.channel !== 'email') return true;
@@ -293,51 +321,23 @@ export function createCadencePlanner(config: CultivateConfig): Planner {
       const contactTz = contactTimeZone(config, state);
       // The cadence's slot, then the per-person guardrails (calendar, gap, caps) move it later if
       // they must; a moved touch may take any day of its window, at the same local minute.
-      const place = (tz: string, from: LocalDate, idealDays: number | readonly number[], pushDays: readonly number[], minute: number, channel: TouchChannel) => {
-        const { at: ideal, moved } = scheduleAt(tz, from, idealDays, minute, now);
-        const placed = placeTouch({ ideal, tz, days: pushDays, minute, contactTz, country: state.contact.country, channel, history: h }, calendar, rules);
+      // `sayLate`: name a slot already past. A rhythm's task passes its slot as a matter of course
+      // (it waits for an e-mail due within the gap), so there it would only be noise.
+      const place = (tz: string, from: LocalDate, idealDays: number | readonly number[], pushDays: readonly number[], minute: number, channel: TouchChannel, sayLate = true) => {
+        const { at: ideal, moved, cadenceSlot } = scheduleAt(tz, from, idealDays, minute, now);
+        const placeFrom = (at: Date) => placeTouch({ ideal: at, tz, days: pushDays, minute, contactTz, country: state.contact.country, channel, history: h }, calendar, rules);
+        // A slot already past whose guardrail moves land after `now` (a holiday Tuesday, planned
+        // after a task on the Thursday before it) keeps its true reason: the same day either way,
+        // since the guardrails take the first free day on or after the slot.
+        const fromSlot = moved ? placeFrom(cadenceSlot) : undefined;
+        if (fromSlot && fromSlot.at.getTime() >= now.getTime()) {
+          const codes = moveCodes(fromSlot.moves);
+          return { at: fromSlot.at, note: movesText(fromSlot.moves), extra: codes.length > 0 ? { pushedBy: codes } : {} };
+        }
+        const placed = placeFrom(ideal);
         if (!placed) return undefined;
         const pushedBy = moveCodes(placed.moves);
-        return { at: placed.at, note: late(moved, ideal) + movesText(placed.moves), extra: pushedBy.length > 0 ? { pushedBy } : {} };
-      };
-
-      // An imported old loss (`permissionAskOnly` set at all): a thank-you years late reads oddly,
-      // and until the contact says yes only the owner's personal permission ask may go.
-      const oldLoss = state.nurture.permissionAskOnly !== undefined;
-      const askOnly = state.nurture.permissionAskOnly === true;
-      const thankYou = oldLoss ? undefined : track.thankYou;
-      const thankYouAfter = durationOf(thankYou?.after);
-
-      // Step 0: the thank-you note, a task for the owner in the owner's zone.
-      if (thankYou && step === 0) {
-        const tz = ownerTimeZone(config, state);
-        const w = taskWindow('thank-you-note');
-        const from = addDurationToDate(localDateOf(lostAt, tz), thankYouAfter);
-        const p = place(tz, from, w.days, w.days, personMinute(state.id, w), 'task');
-        if (!p) return null;
-        const touch: PlannedTouch = {
-          ...base,
-          at: p.at.toISOString(),
-          channel: 'task',
-          kind: 'thank-you-note',
-          rule: `${track.id}: thank-you note task for the owner, ${thankYou.after} after the loss${p.note}`,
-          ...p.extra,
-        };
-        return touch;
-      }
-
-      const cutoff = quietCutoff(track, state);
-      const beforeCutoff = (at: Date) => cutoff === undefined || at.getTime() < cutoff.getTime();
-      const thankYouSteps = thankYou ? 1 : 0;
-      const emailsSent = h.emailsSent;
-      const askDone = step - thankYouSteps - emailsSent >= 1;
-      // Earliest local date for the touch after the thank-you: from the last touch when known,
-      // and never before the thank-you's own date plus the gap.
-      const afterPrevious = (tz: string, gap: Duration): LocalDate => {
-        const fromLoss = addDurationToDate(addDurationToDate(localDateOf(lostAt, tz), thankYouAfter), gap);
-        const lastTouch = h.lastTouchAt ? new Date(h.lastTouchAt) : undefined;
-        if (!lastTouch || !Number.isFinite(lastTouch.getTime())) return fromLoss;
-        return laterDate(fromLoss, addDurationToDate(localDateOf(lastTouch, tz), gap));
+        return { at: placed.at, note: (sayLate ? late(moved, ideal) : '') + movesText(placed.moves), extra: pushedBy.length > 0 ? { pushedBy } : {} };
       };
 
       // Honour the rep's "come back after" and a competitor's contract end: nurture touches after the
@@ -346,86 +346,221 @@ export function createCadencePlanner(config: CultivateConfig): Planner {
       const honour = (tz: string, from: LocalDate): LocalDate => (notBefore ? laterDate(from, localDateOf(notBefore.at, tz)) : from);
       const honourNote = notBefore ? `; not before ${notBefore.at.toISOString().slice(0, 10)} (${notBefore.why})` : '';
 
-      if (askOnly || !canEmail(state)) {
-        const mayAsk =
-          track.permissionAsk !== undefined &&
-          emailsSent === 0 &&
-          !askDone &&
-          state.consent?.email !== 'denied' &&
-          !BLOCKING.some((scope) => hasSuppression(state, scope));
-        if (!mayAsk || !track.permissionAsk) return null;
-        const tz = ownerTimeZone(config, state);
-        const w = taskWindow('permission-ask');
-        const p = place(tz, honour(tz, afterPrevious(tz, durationOf(track.permissionAsk.after))), w.days, w.days, personMinute(state.id, w), 'task');
-        // The quiet cutoff ends automated e-mail; an old loss is past it by nature, and its one ask is the point.
-        if (!p || (!askOnly && !beforeCutoff(p.at))) return null;
-        const why = askOnly
-          ? "an imported old loss, so only the owner's personal permission ask until they say yes"
-          : 'no e-mail consent on record, so the owner asks permission personally instead of e-mails';
+      // An imported old loss (`permissionAskOnly` set at all): a thank-you years late reads oddly,
+      // and until the contact says yes only the owner's personal permission ask may go.
+      const oldLoss = state.nurture.permissionAskOnly !== undefined;
+      const askOnly = state.nurture.permissionAskOnly === true;
+      const thankYou = oldLoss ? undefined : track.thankYou;
+      const thankYouAfter = durationOf(thankYou?.after);
+
+      // The e-mail cadence's next touch (thank-you, permission ask, value e-mail), or null.
+      const cadenceTouch = (): PlannedTouch | null => {
+        // Step 0: the thank-you note, a task for the owner in the owner's zone.
+        if (thankYou && step === 0) {
+          const tz = ownerTimeZone(config, state);
+          const w = taskWindow('thank-you-note');
+          const from = addDurationToDate(localDateOf(lostAt, tz), thankYouAfter);
+          const p = place(tz, from, w.days, w.days, personMinute(state.id, w), 'task');
+          if (!p) return null;
+          const touch: PlannedTouch = {
+            ...base,
+            at: p.at.toISOString(),
+            channel: 'task',
+            kind: 'thank-you-note',
+            rule: `${track.id}: thank-you note task for the owner, ${thankYou.after} after the loss${p.note}`,
+            ...p.extra,
+          };
+          return touch;
+        }
+
+        const cutoff = quietCutoff(track, state);
+        const beforeCutoff = (at: Date) => cutoff === undefined || at.getTime() < cutoff.getTime();
+        const thankYouSteps = thankYou ? 1 : 0;
+        const emailsSent = h.emailsSent;
+        const askDone = step - thankYouSteps - emailsSent >= 1;
+        // Earliest local date for the touch after the thank-you: from the last touch when known,
+        // and never before the thank-you's own date plus the gap.
+        const afterPrevious = (tz: string, gap: Duration): LocalDate => {
+          const fromLoss = addDurationToDate(addDurationToDate(localDateOf(lostAt, tz), thankYouAfter), gap);
+          const lastTouch = h.lastTouchAt ? new Date(h.lastTouchAt) : undefined;
+          if (!lastTouch || !Number.isFinite(lastTouch.getTime())) return fromLoss;
+          return laterDate(fromLoss, addDurationToDate(localDateOf(lastTouch, tz), gap));
+        };
+
+        if (askOnly || !canEmail(state)) {
+          const mayAsk =
+            track.permissionAsk !== undefined &&
+            emailsSent === 0 &&
+            !askDone &&
+            state.consent?.email !== 'denied' &&
+            !BLOCKING.some((scope) => hasSuppression(state, scope));
+          if (!mayAsk || !track.permissionAsk) return null;
+          const tz = ownerTimeZone(config, state);
+          const w = taskWindow('permission-ask');
+          const p = place(tz, honour(tz, afterPrevious(tz, durationOf(track.permissionAsk.after))), w.days, w.days, personMinute(state.id, w), 'task');
+          // The quiet cutoff ends automated e-mail; an old loss is past it by nature, and its one ask is the point.
+          if (!p || (!askOnly && !beforeCutoff(p.at))) return null;
+          const why = askOnly
+            ? "an imported old loss, so only the owner's personal permission ask until they say yes"
+            : 'no e-mail consent on record, so the owner asks permission personally instead of e-mails';
+          const touch: PlannedTouch = {
+            ...base,
+            at: p.at.toISOString(),
+            channel: 'task',
+            kind: 'permission-ask',
+            rule: `${track.id}: ${why}${honourNote}${p.note}`,
+            ...p.extra,
+          };
+          return touch;
+        }
+
+        // The e-mail phase.
+        const weeklyCount = track.weekly?.count ?? 0;
+        const monthlyWeeks = track.monthly ? durationOf(track.monthly.every).amount : undefined;
+        if (emailsSent >= weeklyCount && monthlyWeeks === undefined) return null;
+        const tz = contactTimeZone(config, state);
+        const weekday = personWeekday(state.id, emailWindow);
+        const minute = personMinute(state.id, emailWindow);
+        const n = emailsSent + 1;
+        const lastEmail = h.lastEmailAt ? new Date(h.lastEmailAt) : undefined;
+
+        let from: LocalDate;
+        let rule: string;
+        if (emailsSent === 0 || !lastEmail || !Number.isFinite(lastEmail.getTime())) {
+          from = honour(tz, afterPrevious(tz, durationOf(track.weekly?.after)));
+          rule = (n <= weeklyCount ? `weekly value e-mail ${n} of ${weeklyCount}` : `monthly value e-mail (every ${monthlyWeeks} weeks)`) + honourNote;
+        } else {
+          let weeks: number;
+          if (n <= weeklyCount) {
+            weeks = 1;
+            rule = `weekly value e-mail ${n} of ${weeklyCount}`;
+          } else if (n === weeklyCount + 1 && weeklyCount > 0) {
+            weeks = 1 + track.skipWeeks;
+            rule =
+              track.skipWeeks > 0
+                ? `skip-week test: ${track.skipWeeks} week${track.skipWeeks === 1 ? '' : 's'} skipped after ${weeklyCount} weekly e-mails; monthly value e-mail 1 (then every ${monthlyWeeks} weeks)`
+                : `monthly value e-mail 1 (every ${monthlyWeeks} weeks after ${weeklyCount} weekly e-mails)`;
+          } else {
+            weeks = monthlyWeeks ?? 4;
+            const monthlyIndex = n - weeklyCount;
+            rule = `monthly value e-mail ${monthlyIndex} (every ${weeks} weeks${weeklyCount > 0 && track.skipWeeks > 0 ? ', after the skip week' : ''})`;
+          }
+          // The person's weekday in the `weeks`-th week after the last e-mail: its local date lies in
+          // [last + 7*weeks - 6, last + 7*weeks] (exactly last + 7*weeks when the last was on time).
+          from = addLocalDays(localDateOf(lastEmail, tz), 7 * weeks - 6);
+        }
+
+        const p = place(tz, from, weekday, emailWindow.days, minute, 'email');
+        if (!p || !beforeCutoff(p.at)) return null;
+        const item = pickContent(config.content, state, track.topics ? { topics: track.topics } : {});
+        if (!item) return null;
         const touch: PlannedTouch = {
           ...base,
           at: p.at.toISOString(),
-          channel: 'task',
-          kind: 'permission-ask',
-          rule: `${track.id}: ${why}${honourNote}${p.note}`,
+          channel: 'email',
+          kind: 'value-email',
+          contentId: item.id,
+          topic: item.topic,
+          rule: `${track.id}: ${rule}${p.note}`,
           ...p.extra,
         };
         return touch;
-      }
-
-      // The e-mail phase.
-      const weeklyCount = track.weekly?.count ?? 0;
-      const monthlyWeeks = track.monthly ? durationOf(track.monthly.every).amount : undefined;
-      if (emailsSent >= weeklyCount && monthlyWeeks === undefined) return null;
-      const tz = contactTimeZone(config, state);
-      const weekday = personWeekday(state.id, emailWindow);
-      const minute = personMinute(state.id, emailWindow);
-      const n = emailsSent + 1;
-      const lastEmail = h.lastEmailAt ? new Date(h.lastEmailAt) : undefined;
-
-      let from: LocalDate;
-      let rule: string;
-      if (emailsSent === 0 || !lastEmail || !Number.isFinite(lastEmail.getTime())) {
-        from = honour(tz, afterPrevious(tz, durationOf(track.weekly?.after)));
-        rule = (n <= weeklyCount ? `weekly value e-mail ${n} of ${weeklyCount}` : `monthly value e-mail (every ${monthlyWeeks} weeks)`) + honourNote;
-      } else {
-        let weeks: number;
-        if (n <= weeklyCount) {
-          weeks = 1;
-          rule = `weekly value e-mail ${n} of ${weeklyCount}`;
-        } else if (n === weeklyCount + 1 && weeklyCount > 0) {
-          weeks = 1 + track.skipWeeks;
-          rule =
-            track.skipWeeks > 0
-              ? `skip-week test: ${track.skipWeeks} week${track.skipWeeks === 1 ? '' : 's'} skipped after ${weeklyCount} weekly e-mails; monthly value e-mail 1 (then every ${monthlyWeeks} weeks)`
-              : `monthly value e-mail 1 (every ${monthlyWeeks} weeks after ${weeklyCount} weekly e-mails)`;
-        } else {
-          weeks = monthlyWeeks ?? 4;
-          const monthlyIndex = n - weeklyCount;
-          rule = `monthly value e-mail ${monthlyIndex} (every ${weeks} weeks${weeklyCount > 0 && track.skipWeeks > 0 ? ', after the skip week' : ''})`;
-        }
-        // The person's weekday in the `weeks`-th week after the last e-mail: its local date lies in
-        // [last + 7*weeks - 6, last + 7*weeks] (exactly last + 7*weeks when the last was on time).
-        from = addLocalDays(localDateOf(lastEmail, tz), 7 * weeks - 6);
-      }
-
-      const p = place(tz, from, weekday, emailWindow.days, minute, 'email');
-      if (!p || !beforeCutoff(p.at)) return null;
-      const item = pickContent(config.content, state, track.topics ? { topics: track.topics } : {});
-      if (!item) return null;
-      const touch: PlannedTouch = {
-        ...base,
-        at: p.at.toISOString(),
-        channel: 'email',
-        kind: 'value-email',
-        contentId: item.id,
-        topic: item.topic,
-        rule: `${track.id}: ${rule}${p.note}`,
-        ...p.extra,
       };
-      return touch;
+
+      const cadence = cadenceTouch();
+      // The thank-you comes first, and an imported old loss gets nothing but its permission ask.
+      if ((thankYou && step === 0) || askOnly) return cadence;
+      // The rhythms count from the loss; for an imported old loss, from the contact's yes (a call
+      // "six weeks after" a loss years ago would fall due the moment they opted in).
+      const signal = h.lastHumanSignalAt ? Date.parse(h.lastHumanSignalAt) : Number.NaN;
+      const rhythmStart = oldLoss && Number.isFinite(signal) && signal > lostMs ? new Date(signal) : lostAt;
+      return earliest(cadence, recurringTouches(track, state, { place, honour, honourNote, start: rhythmStart, startWords: rhythmStart === lostAt ? 'the loss' : 'they opted in', taskWindow, tz: ownerTimeZone(config, state) }), {
+        contactTz,
+        gapDays: rules.minimumGapDays,
+      });
     },
   };
+}
+
+/** What the planner lends the rhythm of human touches: its placement (calendar, gap, caps) and the revisit floor. */
+interface RhythmTools {
+  place: (tz: string, from: LocalDate, idealDays: readonly number[], pushDays: readonly number[], minute: number, channel: TouchChannel, sayLate?: boolean) => { at: Date; note: string; extra: { pushedBy?: PlannedTouch['pushedBy'] } } | undefined;
+  honour: (tz: string, from: LocalDate) => LocalDate;
+  honourNote: string;
+  /** What `first` counts from: the loss (for an imported old loss, the contact's yes). */
+  start: Date;
+  startWords: string;
+  taskWindow: (kind: string) => SendWindow;
+  /** The owner's zone: a human touch is the owner's task. */
+  tz: string;
+}
+
+const HUMAN_TOUCH_WORDS: Record<HumanTouchKind, string> = {
+  'courtesy-call': 'courtesy call',
+  'thinking-of-you': 'thinking-of-you note drafted for the owner',
+  'handwritten-note': 'handwritten note',
+  'item-of-value': 'item of value by post',
+  'referral-exchange': 'referral-exchange meeting',
+  introduction: 'introduction to an expert in our network',
+  requalification: 'requalification call',
+  research: 'research their pain or gain',
+  'personal-message': 'a message the owner writes to what the research found',
+};
+
+/**
+ * The next touch of each human rhythm of `track` (cadence.yaml `humanTouches`), in the owner's
+ * zone: the first `first` after the loss (not before the revisit floor), then `every` after the
+ * last one was done. Not bound by the e-mail sunset or by e-mail consent; a postal touch needs an
+ * address on record.
+ */
+function recurringTouches(track: TrackConfig, state: RelationshipState, tools: RhythmTools): PlannedTouch[] {
+  const out: PlannedTouch[] = [];
+  for (const rhythm of track.humanTouches ?? []) {
+    const done = state.history.recurring?.[rhythm.kind];
+    const n = done?.n ?? 0;
+    if (rhythm.count !== undefined && n >= rhythm.count) continue;
+    if (n > 0 && rhythm.every === undefined) continue;
+    if (postalTouchKinds.includes(rhythm.kind) && state.contact.postalAddress === undefined) continue;
+    const last = done ? new Date(done.lastAt) : undefined;
+    const fromLast = last !== undefined && Number.isFinite(last.getTime()) && rhythm.every !== undefined;
+    const from = fromLast ? addDurationToDate(localDateOf(last, tools.tz), durationOf(rhythm.every)) : addDurationToDate(localDateOf(tools.start, tools.tz), durationOf(rhythm.first));
+    const w = tools.taskWindow(rhythm.kind);
+    const p = tools.place(tools.tz, tools.honour(tools.tz, from), w.days, w.days, personMinute(state.id, w), 'task', false);
+    if (!p) continue;
+    const of = rhythm.count !== undefined ? ` of ${rhythm.count}` : '';
+    const timing = fromLast ? `every ${rhythm.every}` : `${rhythm.first} after ${tools.startWords}${rhythm.every ? `, then every ${rhythm.every}` : ''}`;
+    out.push({
+      touchId: touchIdFor(state.id, state.planVersion),
+      status: 'planned',
+      step: state.history.cadenceStep,
+      recurring: true,
+      at: p.at.toISOString(),
+      channel: 'task',
+      kind: rhythm.kind,
+      rule: `${track.id}: ${HUMAN_TOUCH_WORDS[rhythm.kind]} ${n + 1}${of} (${timing}), a task for the owner${tools.honourNote}${p.note}`,
+      ...p.extra,
+    });
+  }
+  return out;
+}
+
+/**
+ * The touch that comes first. A human touch that would land within the minimum gap before the next
+ * cadence touch waits until after it: placed first, it would push that e-mail off its weekday by
+ * the gap (to the next week, with a one-day window), while the task moves a day or two at no loss.
+ * Ties go to the cadence, then to the order of `humanTouches`.
+ */
+function earliest(cadence: PlannedTouch | null, human: readonly PlannedTouch[], o: { contactTz: string; gapDays: number }): PlannedTouch | null {
+  const dayOf = (t: PlannedTouch) => {
+    const d = localDateOf(new Date(t.at), o.contactTz);
+    return Date.UTC(d.year, d.month - 1, d.day) / DAY_MS;
+  };
+  let best = cadence;
+  for (const t of human) {
+    if (cadence && dayOf(cadence) - dayOf(t) < o.gapDays) continue;
+    if (best === null || Date.parse(t.at) < Date.parse(best.at)) best = t;
+  }
+  return best;
 }
 
 const CONTRACT_LEAD_DAYS = 60;

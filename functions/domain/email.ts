@@ -117,10 +117,28 @@ export function renderValueEmail(input: {
 const TASK_TITLES: Record<string, string> = {
   'thank-you-note': 'Thank-you note',
   'permission-ask': 'Ask permission for the weekly idea',
-  'courtesy-call': 'Quarterly courtesy call',
+  'courtesy-call': 'Courtesy call',
+  'thinking-of-you': 'Thinking-of-you note',
   'handwritten-note': 'Handwritten note',
+  'item-of-value': 'Send a small item of value',
+  'referral-exchange': 'Referral-exchange meeting',
+  introduction: 'Introduce them to an expert in your network',
   requalification: 'Requalification call',
   research: 'Research their pain or gain',
+  'personal-message': 'Write them a personal message',
+};
+
+/** What the rep is asked to do, by kind of task: one sentence, no pitch. */
+const TASK_HOWTO: Record<string, string> = {
+  'courtesy-call': 'a short call to ask how things are going; nothing to sell',
+  'thinking-of-you': 'a short personal note on a topic they care about, from you, not a template',
+  'handwritten-note': 'a handwritten card to their postal address on record',
+  'item-of-value': 'a small item of value (a book, a report) to their postal address on record',
+  'referral-exchange': 'a meeting to exchange referrals: who could each of you introduce to the other?',
+  introduction: 'introduce them to someone in your network who can help with what they are working on',
+  requalification: 'a call to sort the relationship: no future (retire it), future opportunity (keep cultivating) or next step (take it back now)',
+  research: 'find out what they are working on (their pain or gain) before anyone writes to them',
+  'personal-message': 'write to what the research found, in your own words; then leave them be for a while',
 };
 
 const DAY_MS = 86_400_000;
@@ -147,6 +165,10 @@ export function describeTask(state: RelationshipState, touch: PlannedTouch, owne
     if (state.nurture.contractEndsAt) talkingPoints.push(`Their contract with the competitor ends ${state.nurture.contractEndsAt.slice(0, 10)}.`);
   }
   if (touch.kind === 'permission-ask') why.push('no e-mail consent on record: your personal note asks whether they would like the weekly idea; their answer is the consent');
+  const howTo = TASK_HOWTO[touch.kind];
+  if (howTo) why.push(howTo);
+  // The address itself stays out of the task (no personal data leaves in it): the CRM has it.
+  if (touch.kind === 'handwritten-note' || touch.kind === 'item-of-value') talkingPoints.push('The postal address is on the contact in your CRM.');
   if (state.history.emailsSent > 0) why.push(`${state.history.emailsSent} value e-mail${state.history.emailsSent === 1 ? '' : 's'} sent so far`);
   if (state.history.lastHumanSignalAt) talkingPoints.push(`They last responded on ${state.history.lastHumanSignalAt.slice(0, 10)}.`);
   if (state.contact.interests?.length) talkingPoints.push(`Interested in: ${state.contact.interests.slice(0, 5).join(', ')}.`);

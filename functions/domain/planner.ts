@@ -18,6 +18,14 @@ export interface Planner {
    * (A queue backlog must not deliver Tuesday's 09:30 e-mail at 23:00.) Absent: always.
    */
   insideSendWindow?(state: RelationshipState, touch: PlannedTouch, at: Date): boolean;
+  /**
+   * Everything outside `history` the plan depends on, by name (`track`, `contact zone`, ...): when
+   * an event's profile change alters one, `applyInbound` replans the touch already planned, and
+   * only then (a replan costs a write and voids in-flight claims, so a new title must not cause
+   * one). Names and values are shown in the timeline ("track lost-deal -> referral-partners").
+   * Absent: a profile change never replans by itself.
+   */
+  planInputs?(state: RelationshipState): Readonly<Record<string, string>>;
 }
 
 const DAY_MS = 86_400_000;

@@ -11,6 +11,7 @@ import { addConsentFact, addSuppression, applyConsentRecord, canEmail, topicStop
 import { relationshipIdOfTouch } from './identity.ts';
 import { assignHoldout, type HoldoutSettings } from './metrics/holdout.ts';
 import { heldOut, mayBeTouched, type Planner } from './planner.ts';
+import { advance } from './touch.ts';
 import {
   APPLIED_EVENT_MEMORY,
   type ContactFields,
@@ -128,6 +129,7 @@ export function applyInbound(
 
   let state: RelationshipState = prev ?? { ...newRelationship(ctx.relationshipId, nowIso), suppressions: [...(ctx.initialSuppressions ?? [])] };
   state = mergeIdentity(state, ctx);
+  const inputsBefore = ctx.planner.planInputs?.(state);
   state = mergeContact(state, event, at, ctx);
 
   const timeline: TimelineEntry[] = [];
@@ -137,6 +139,7 @@ export function applyInbound(
 
   let superseded = false;
   let replan = false;
+  let resumed = false;
   let retireReason: string | undefined;
   const stageBefore = state.stage;
 
@@ -155,33 +158,68 @@ export function applyInbound(
           entry(`${describe(event)} (superseded: already in nurture for this deal)`, compact({ reason: d.reason, dealId: d.dealId }), true);
           break;
         }
-        state = {
-          ...state,
-          nurture: {
-            lostReason: d.reason,
-            lostAt: at,
-            ...(d.note !== undefined && { note: d.note }),
-            ...(d.dealId !== undefined && { dealId: d.dealId }),
-            ...(d.amount !== undefined && { amount: d.amount }),
-            ...(d.currency !== undefined && { currency: d.currency }),
-            ...(d.revisitAfter !== undefined && { revisitAfter: d.revisitAfter }),
-            ...(d.contractEndsAt !== undefined && { contractEndsAt: d.contractEndsAt }),
-            ...(d.permissionAskOnly && { permissionAskOnly: true }),
-          },
-        };
+        const dnc = state.suppressions.some((s) => s.scope === 'do-not-contact');
+        if (state.nurture && resumesEpisode(state, d.dealId)) {
+          // The loss of the deal that paused this nurture: the episode resumes where it left off.
+          // Kept: `lostAt`, the episode's start (the cadence's timing from the loss, and the metrics'
+          // cohort: this is not a second entry into nurture) and the history (no second thank-you;
+          // the e-mail numbering and the content already sent go on). Taken from this loss, the
+          // newest knowledge: the reason (the track may change with it), the deal and its amount,
+          // and the rep's note and hints when given. `resumedAt` floors the quiet clock, or a deal
+          // that took months would end e-mail at once. The episode's import status stays as it was.
+          // The deal fields describe the deal lost last, so the earlier deal's amount goes.
+          const { openDeal, dealId: _earlier, amount: _amount, currency: _currency, ...episode } = state.nurture;
+          const dealId = d.dealId ?? openDeal?.dealId;
+          state = {
+            ...state,
+            nurture: {
+              ...episode,
+              lostReason: d.reason,
+              resumedAt: at,
+              ...(d.note !== undefined && { note: d.note }),
+              ...(dealId !== undefined && { dealId }),
+              ...(d.amount !== undefined && { amount: d.amount }),
+              ...(d.currency !== undefined && { currency: d.currency }),
+              ...(d.revisitAfter !== undefined && { revisitAfter: d.revisitAfter }),
+              ...(d.contractEndsAt !== undefined && { contractEndsAt: d.contractEndsAt }),
+            },
+          };
+          resumed = true;
+        } else {
+          state = {
+            ...state,
+            nurture: {
+              lostReason: d.reason,
+              lostAt: at,
+              ...(d.note !== undefined && { note: d.note }),
+              ...(d.dealId !== undefined && { dealId: d.dealId }),
+              ...(d.amount !== undefined && { amount: d.amount }),
+              ...(d.currency !== undefined && { currency: d.currency }),
+              ...(d.revisitAfter !== undefined && { revisitAfter: d.revisitAfter }),
+              ...(d.contractEndsAt !== undefined && { contractEndsAt: d.contractEndsAt }),
+              ...(d.permissionAskOnly && { permissionAskOnly: true }),
+            },
+          };
+        }
         // Decided once, by account (people without one are their own unit), before the plan below.
         if (ctx.holdout && !state.holdout) {
           state = { ...state, holdout: { group: assignHoldout(state.accountId ?? state.id, ctx.holdout), percent: ctx.holdout.percent, assignedAt: at } };
         }
-        const dnc = state.suppressions.some((s) => s.scope === 'do-not-contact');
         state = moveTo(state, dnc ? 'retired' : 'nurturing', at);
         replan = true;
-        entry(`Closed lost: ${d.reason}${dnc ? ' (do-not-contact on record: no touches)' : ''}`, compact({ reason: d.reason, dealId: d.dealId, amount: d.amount }));
+        const noTouches = dnc ? ' (do-not-contact on record: no touches)' : '';
+        if (resumed) entry(`Closed lost again: ${d.reason}; nurture resumes where it left off${noTouches}`, compact({ reason: d.reason, dealId: d.dealId, amount: d.amount, resumed: true }));
+        else entry(`Closed lost: ${d.reason}${noTouches}`, compact({ reason: d.reason, dealId: d.dealId, amount: d.amount }));
         break;
       }
       case 'deal-created':
         if (state.stage === 'customer') entry('New deal on a customer', compact({ dealId: event.data.dealId }));
         else {
+          // The deal that pauses a running nurture: if it is lost, the episode resumes (lead-closed-lost).
+          if (state.stage === 'nurturing' && state.nurture) {
+            const openDeal = { createdAt: at, ...(event.data.dealId !== undefined && { dealId: event.data.dealId }) };
+            state = { ...state, nurture: { ...state.nurture, openDeal } };
+          }
           state = moveTo(state, 'in-deal', at);
           entry('Deal created: nurture paused', compact({ dealId: event.data.dealId, amount: event.data.amount }));
         }
@@ -267,6 +305,14 @@ export function applyInbound(
     }
   }
 
+  // A profile change (this event's contact block, a move) that alters what the plan reads (the
+  // track, a time zone, ...) replans the touch already planned; a new name or title does not.
+  const inputChanges = changedInputs(inputsBefore, ctx.planner.planInputs?.(state));
+  const profileReplan = inputChanges !== undefined && !replan && mayBeTouched(state);
+  if (profileReplan) replan = true;
+  // Said where the plan was redone for it (or the track moved on a resume), so `explain` shows why.
+  if (inputChanges !== undefined && (profileReplan || resumed)) noteReplan(timeline, inputChanges);
+
   if (state.stage === 'retired' && stageBefore !== 'retired') {
     emit.push({ type: 'relationship-retired', detail: { relationshipId: state.id, crmIds: state.crmIds, ...(state.owner && { owner: state.owner }), reason: retireReason ?? retiredReason(state) } });
   }
@@ -278,6 +324,33 @@ export function applyInbound(
     updatedAt: nowIso,
   };
   return { kind: 'applied', superseded, state, timeline, emit };
+}
+
+/** "track lost-deal -> referral-partners; contact zone ...": the plan inputs that differ, or undefined. */
+function changedInputs(before: Readonly<Record<string, string>> | undefined, after: Readonly<Record<string, string>> | undefined): string | undefined {
+  if (!before || !after) return undefined;
+  const names = [...new Set([...Object.keys(before), ...Object.keys(after)])];
+  const changes = names.filter((n) => before[n] !== after[n]).map((n) => `${n} ${before[n] ?? 'none'} -> ${after[n] ?? 'none'}`);
+  return changes.length > 0 ? changes.join('; ') : undefined;
+}
+
+/** The event's entry says the plan was redone and for what (`detail.replannedFor` for `explain`). */
+function noteReplan(timeline: TimelineEntry[], changes: string): void {
+  const last = timeline.at(-1);
+  if (!last) return;
+  timeline[timeline.length - 1] = { ...last, summary: `${last.summary}; plan redone: ${changes}`, detail: { ...last.detail, replannedFor: changes } };
+}
+
+/**
+ * Is this loss that of the deal that paused the nurture (`nurture.openDeal`), so the episode
+ * resumes? Only while that deal is open (stage `in-deal`); a loss naming another deal starts a new
+ * episode. When either side has no deal id, the deal that paused nurture is the only one known to
+ * be open, so the loss is taken as its.
+ */
+function resumesEpisode(state: RelationshipState, dealId: string | undefined): boolean {
+  const open = state.nurture?.openDeal;
+  if (state.stage !== 'in-deal' || !open) return false;
+  return dealId === undefined || open.dealId === undefined || dealId === open.dealId;
 }
 
 /** Keep, replace or drop the next touch. A replan bumps the plan version, which voids stale claims. */
@@ -340,12 +413,9 @@ function completeTouch(state: RelationshipState, event: InboundEventOf<'touch-co
   const { touchId, outcome } = event.data;
   const current = state.nextTouch;
   const isCurrent = current?.touchId === touchId;
-  const history = {
-    ...state.history,
-    lastOutcome: outcome,
-    lastTouchAt: at,
-    ...(isCurrent && { cadenceStep: (current?.step ?? state.history.cadenceStep) + 1 }),
-  };
+  const history = { ...state.history, lastOutcome: outcome, lastTouchAt: at };
+  // Done before it was handed out (still the plan): it moves the cadence on, or its rhythm.
+  if (isCurrent && current) advance(history, current, at);
   let next: RelationshipState = { ...state, history };
   if (isCurrent) next = { ...next, nextTouch: null };
   let summary = `Touch completed: ${outcome}`;

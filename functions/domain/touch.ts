@@ -56,18 +56,18 @@ export function recordTouch(
       history.emailsSent += 1;
       history.lastEmailAt = atIso;
       if (touch.contentId) history.sentContent = [...history.sentContent, touch.contentId].slice(-SENT_MEMORY);
-      history.cadenceStep = Math.max(history.cadenceStep, (touch.step ?? history.cadenceStep) + 1);
+      advance(history, touch, atIso);
       summary = `E-mail sent: ${result.title}`;
       detail.messageId = result.messageId;
       if (touch.contentId) detail.contentId = touch.contentId;
       break;
     case 'task-assigned':
       history.tasksAssigned += 1;
-      history.cadenceStep = Math.max(history.cadenceStep, (touch.step ?? history.cadenceStep) + 1);
+      advance(history, touch, atIso);
       summary = `Task for the owner: ${result.title}`;
       break;
     case 'unknown':
-      history.cadenceStep = Math.max(history.cadenceStep, (touch.step ?? history.cadenceStep) + 1);
+      advance(history, touch, atIso);
       if (touch.contentId) history.sentContent = [...history.sentContent, touch.contentId].slice(-SENT_MEMORY);
       summary = `Touch outcome unknown (the send may or may not have happened; not retried)`;
       break;
@@ -87,6 +87,20 @@ export function recordTouch(
     next = { ...next, planVersion, nextTouch: planned };
   }
   return { state: next, timeline: [{ at: atIso, eventId, type, summary, detail }] };
+}
+
+/**
+ * The cadence position after `touch` was done (or may have been): a human touch on a rhythm counts
+ * for its kind (how many, and when the last was, which its next one is timed from); every other
+ * touch moves the cadence one step on.
+ */
+export function advance(history: RelationshipState['history'], touch: Pick<PlannedTouch, 'kind' | 'step' | 'recurring'>, atIso: string): void {
+  if (touch.recurring) {
+    const done = history.recurring?.[touch.kind]?.n ?? 0;
+    history.recurring = { ...history.recurring, [touch.kind]: { n: done + 1, lastAt: atIso } };
+    return;
+  }
+  history.cadenceStep = Math.max(history.cadenceStep, (touch.step ?? history.cadenceStep) + 1);
 }
 
 /** Outside the send window at the last moment: plan the same step again at the next valid slot. */

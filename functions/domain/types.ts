@@ -19,6 +19,11 @@ export interface PlannedTouch {
   topic?: string;
   /** Position in the cadence, so a replan keeps the person's progress. */
   step?: number;
+  /**
+   * A human touch on a rhythm (cadence.yaml `humanTouches`): done, it counts in
+   * `history.recurring[kind]`, not in `cadenceStep`, so the e-mail cadence's position is untouched.
+   */
+  recurring?: true;
   status: TouchStatus;
   /** While queued or sending: when the claim lapses. */
   leaseUntil?: string;
@@ -69,6 +74,18 @@ export interface NurtureInfo {
    * opted in after it (e-mails may start; still no thank-you, the loss is long past).
    */
   permissionAskOnly?: boolean;
+  /**
+   * The deal created while this nurture ran (`deal-created` in stage `nurturing`), which paused it.
+   * Its loss resumes this episode where it left off instead of starting a new one. `dealId` is
+   * absent when the CRM sent none (then any loss while in that deal is taken as its loss).
+   */
+  openDeal?: { createdAt: string; dealId?: string };
+  /**
+   * When the episode last resumed after the loss of its `openDeal`: the quiet clock counts from here
+   * at the earliest (a deal that took months must not end e-mail at once), while `lostAt` stays the
+   * episode's start (the cadence's timing, the metrics' cohort).
+   */
+  resumedAt?: string;
 }
 
 export interface TouchHistory {
@@ -87,6 +104,8 @@ export interface TouchHistory {
    * per-person caps count (functions/domain/guardrails.ts `noteTouch`). Absent on older items.
    */
   recentTouches?: { at: string; channel: TouchChannel }[];
+  /** Human touches on a rhythm done so far, by kind: how many and when the last was. Absent on older items. */
+  recurring?: Record<string, { n: number; lastAt: string }>;
 }
 
 export interface RelationshipState {

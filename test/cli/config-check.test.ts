@@ -29,7 +29,7 @@ describe('cultivate config check', () => {
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
     expect(run.stdout).toBe(
-      'config: OK: 2 tracks (lost-deal, lost-no-weekly), 16 content items in 6 topics, 4 owners (3 active), sending from mail.seller.example\n',
+      'config: OK: 5 tracks (referral-partners, customer-care, referral-unreachable, lost-deal, lost-no-weekly), 16 content items in 6 topics, 4 owners (3 active), sending from mail.seller.example\n',
     );
   });
 
@@ -56,9 +56,14 @@ describe('cultivate config check', () => {
     const c = config().edit('cadence.yaml', 'lostReasons: [unresponsive, bad-fit]', 'lostReasons: [timing, budget]');
     const run = await cli(['config', 'check', c.dir]);
     // At the shadowed track's `when`, naming the track before it that takes everyone.
-    expectProblem(run, c.pos('cadence.yaml', 'when:', { occurrence: 2 }), 'tracks[1].when: track "lost-no-weekly" can never match: track "lost-deal" before it takes everyone it would');
-    // The reasons it gave up now have no track at all.
-    expectProblem(run, c.pos('cadence.yaml', 'tracks:\n', { offset: 'tracks:\n'.length + 2 }), 'tracks: no track takes lost reasons unresponsive, bad-fit');
+    expectProblem(run, c.pos('cadence.yaml', 'when:\n      lostReasons: [timing, budget]\n'), 'tracks[4].when: track "lost-no-weekly" can never match: track "lost-deal" before it takes everyone it would');
+    // The reasons it gave up are left to the role and tag tracks only (referral-unreachable takes
+    // unresponsive referrals), so a contact with nothing but such a lost reason gets no track.
+    expectProblem(
+      run,
+      c.pos('cadence.yaml', 'tracks:\n', { offset: 'tracks:\n'.length + 2 }),
+      'tracks: no track takes lost reasons unresponsive, bad-fit from a contact without the role, horizon, country or tags a track asks for',
+    );
     expect(problemLines(run)).toHaveLength(2);
   });
 
@@ -67,8 +72,8 @@ describe('cultivate config check', () => {
     const c = config().append('cadence.yaml', extra('catch-all') + extra('second-catch-all'));
     const run = await cli(['config', 'check', c.dir]);
     // The first catch-all: the two tracks before it list every lost reason between them.
-    expectProblem(run, c.pos('cadence.yaml', 'id: catch-all'), 'tracks[2].id: track "catch-all" can never match: tracks "lost-deal", "lost-no-weekly" before it take everyone it would');
-    expectProblem(run, c.pos('cadence.yaml', 'id: second-catch-all'), 'tracks[3].id: track "second-catch-all" can never match: track "catch-all" before it takes everyone it would');
+    expectProblem(run, c.pos('cadence.yaml', 'id: catch-all'), 'tracks[5].id: track "catch-all" can never match: tracks "lost-deal", "lost-no-weekly" before it take everyone it would');
+    expectProblem(run, c.pos('cadence.yaml', 'id: second-catch-all'), 'tracks[6].id: track "second-catch-all" can never match: track "catch-all" before it takes everyone it would');
     expect(problemLines(run)).toHaveLength(2);
   });
 
@@ -76,14 +81,14 @@ describe('cultivate config check', () => {
     const champions = '  - id: champions\n    when:\n      lostReasons: [timing]\n      roles: [champion, advocate]\n    thankYou:\n      after: 2 days\n    stopEmailAfterQuiet: 6 months\n\n';
     const after = config().append('cadence.yaml', `\n${champions}`);
     const run = await cli(['config', 'check', after.dir]);
-    expectProblem(run, after.pos('cadence.yaml', 'when:', { occurrence: 3 }), 'tracks[2].when: track "champions" can never match: track "lost-deal" before it takes everyone it would');
+    expectProblem(run, after.pos('cadence.yaml', '  - id: champions\n    when:', { offset: '  - id: champions\n    '.length }), 'tracks[5].when: track "champions" can never match: track "lost-deal" before it takes everyone it would');
     expect(problemLines(run)).toHaveLength(1);
     after.remove();
 
     const before = config().edit('cadence.yaml', '  - id: lost-deal\n', `${champions}  - id: lost-deal\n`);
     const ok = await cli(['config', 'check', before.dir]);
     expect(ok.stderr).toBe('');
-    expect(ok.stdout).toMatch(/: OK: 3 tracks \(champions, lost-deal, lost-no-weekly\)/);
+    expect(ok.stdout).toMatch(/: OK: 6 tracks \(referral-partners, customer-care, referral-unreachable, champions, lost-deal, lost-no-weekly\)/);
   });
 
   it('reports an empty `when`, a value listed twice, and unknown role, horizon, country and tag values with what is allowed', async () => {
@@ -91,21 +96,24 @@ describe('cultivate config check', () => {
       .edit('cadence.yaml', 'when:\n      lostReasons: [unresponsive, bad-fit]', 'when: {}')
       .edit('cadence.yaml', 'lostReasons: [timing, budget,', 'roles: [champoin]\n      horizons: [someday]\n      countries: [UK]\n      tags: [Enterprise]\n      lostReasons: [timing, timing, budget,');
     const run = await cli(['config', 'check', c.dir]);
-    expectProblem(run, c.pos('cadence.yaml', '{}'), 'tracks[1].when: list at least one condition (lostReasons, roles, horizons, countries, tags); for a track that takes everyone, leave `when` out');
-    expectProblem(run, c.pos('cadence.yaml', 'timing, timing', { offset: 'timing, '.length }), 'tracks[0].when.lostReasons[1]: "timing" is listed twice');
-    expectProblem(run, c.pos('cadence.yaml', 'champoin'), 'tracks[0].when.roles[0]: must be a contact role: prospect, customer, past-customer, champion, evaluator, influencer, referral-partner, advocate');
-    expectProblem(run, c.pos('cadence.yaml', 'someday'), 'tracks[0].when.horizons[0]: must be a horizon: reason, season, lifetime');
-    expectProblem(run, c.pos('cadence.yaml', 'UK]'), 'tracks[0].when.countries[0]: unknown country code: not an ISO 3166-1 alpha-2 country (e.g. GB, not UK)');
-    expectProblem(run, c.pos('cadence.yaml', 'Enterprise'), 'tracks[0].when.tags[0]: must be lower-case letters, digits and dashes');
+    expectProblem(run, c.pos('cadence.yaml', '{}'), 'tracks[4].when: list at least one condition (lostReasons, roles, horizons, countries, tags); for a track that takes everyone, leave `when` out');
+    expectProblem(run, c.pos('cadence.yaml', 'timing, timing', { offset: 'timing, '.length }), 'tracks[3].when.lostReasons[1]: "timing" is listed twice');
+    expectProblem(run, c.pos('cadence.yaml', 'champoin'), 'tracks[3].when.roles[0]: must be a contact role: prospect, customer, past-customer, champion, evaluator, influencer, referral-partner, advocate');
+    expectProblem(run, c.pos('cadence.yaml', 'someday'), 'tracks[3].when.horizons[0]: must be a horizon: reason, season, lifetime');
+    expectProblem(run, c.pos('cadence.yaml', 'UK]'), 'tracks[3].when.countries[0]: unknown country code: not an ISO 3166-1 alpha-2 country (e.g. GB, not UK)');
+    expectProblem(run, c.pos('cadence.yaml', 'Enterprise'), 'tracks[3].when.tags[0]: must be lower-case letters, digits and dashes');
     // With lost-deal now asking for a role and lost-no-weekly broken, a contact with only a lost reason has no track.
     expectProblem(run, c.pos('cadence.yaml', 'tracks:\n', { offset: 'tracks:\n'.length + 2 }), 'tracks: no track takes lost reasons timing, budget, no-decision, competitor, no-need, unresponsive, bad-fit, other from a contact without the role, horizon, country or tags a track asks for');
     expect(problemLines(run)).toHaveLength(7);
   });
 
   it('reports an unknown key under `when` with the conditions allowed there', async () => {
-    const c = config().edit('cadence.yaml', 'lostReasons: [unresponsive, bad-fit]', 'lostReasons: [unresponsive, bad-fit]\n      role: [champion]');
+    // On a role track: a broken `when` takes nobody, and breaking a track that takes lost reasons
+    // would add a "no track takes" problem (the empty `when` test above shows that).
+    const c = config().edit('cadence.yaml', 'roles: [customer, past-customer]', 'roles: [customer, past-customer]\n      role: [champion]');
     const run = await cli(['config', 'check', c.dir]);
     expectProblem(run, c.pos('cadence.yaml', 'role: [champion]'), 'tracks[1].when.role: unknown key; allowed here: lostReasons, roles, horizons, countries, tags');
+    expect(problemLines(run)).toHaveLength(1);
   });
 
   it('reports rules that have no effect: permissionAsk and skipWeeks on a track without e-mail, quiet ending before the first e-mail', async () => {
@@ -113,9 +121,26 @@ describe('cultivate config check', () => {
       .edit('cadence.yaml', 'lostReasons: [unresponsive, bad-fit]\n    thankYou:\n      after: 2 days\n', 'lostReasons: [unresponsive, bad-fit]\n    thankYou:\n      after: 2 days\n    permissionAsk:\n      after: 3 days\n    skipWeeks: 1\n')
       .edit('cadence.yaml', 'stopEmailAfterQuiet: 6 months  #', 'stopEmailAfterQuiet: 3 days  #');
     const run = await cli(['config', 'check', c.dir]);
-    expectProblem(run, c.pos('cadence.yaml', 'after: 3 days', { occurrence: 2 }), 'tracks[1].permissionAsk: track "lost-no-weekly" sends no e-mail');
-    expectProblem(run, c.pos('cadence.yaml', 'skipWeeks: 1', { occurrence: 2, offset: 'skipWeeks: '.length }), 'tracks[1].skipWeeks: skipWeeks has no effect');
-    expectProblem(run, c.pos('cadence.yaml', '3 days  #'), 'tracks[0].stopEmailAfterQuiet: e-mail stops 3 days after the loss, before the first e-mail of track "lost-deal" can go');
+    const added = 'after: 3 days\n    skipWeeks: 1';
+    expectProblem(run, c.pos('cadence.yaml', added), 'tracks[4].permissionAsk: track "lost-no-weekly" sends no e-mail');
+    expectProblem(run, c.pos('cadence.yaml', added, { offset: added.length - 1 }), 'tracks[4].skipWeeks: skipWeeks has no effect');
+    expectProblem(run, c.pos('cadence.yaml', '3 days  #'), 'tracks[3].stopEmailAfterQuiet: e-mail stops 3 days after the loss, before the first e-mail of track "lost-deal" can go');
+    expect(problemLines(run)).toHaveLength(3);
+  });
+
+  it('reports human touches of an unknown kind, a kind listed twice in one track, and a count without `every`', async () => {
+    const c = config()
+      .edit('cadence.yaml', '{ kind: referral-exchange, first: 1 month, every: 3 months }', '{ kind: lunch-date, first: 1 month, every: 3 months }')
+      .edit('cadence.yaml', '      - { kind: courtesy-call, first: 1 month, every: 3 months }\n', '      - { kind: courtesy-call, first: 1 month, every: 3 months }\n      - { kind: courtesy-call, first: 2 months, every: 6 months }\n')
+      .edit('cadence.yaml', '{ kind: research, first: 2 days, count: 1 }', '{ kind: research, first: 2 days, count: 3 }');
+    const run = await cli(['config', 'check', c.dir]);
+    expect(run.code).toBe(1);
+    expect(problemLines(run)).toEqual([
+      `${c.pos('cadence.yaml', 'lunch-date')}: tracks[0].humanTouches[0].kind: must be a human touch: courtesy-call, thinking-of-you, handwritten-note, item-of-value, referral-exchange, introduction, requalification, research, personal-message`,
+      // At the second entry of the kind (customer-care), the first keeps its rhythm.
+      `${c.pos('cadence.yaml', 'courtesy-call, first: 2 months')}: tracks[1].humanTouches[1].kind: "courtesy-call" is listed twice in this track; give it one rhythm`,
+      `${c.pos('cadence.yaml', 'count: 3 }', { offset: 'count: '.length })}: tracks[2].humanTouches[0].count: count 3 needs \`every\` (how long between them); without it the touch happens once`,
+    ]);
   });
 
   it('reports a missing content topic, in cadence.yaml and in content.yaml', async () => {
@@ -123,7 +148,7 @@ describe('cultivate config check', () => {
       .edit('cadence.yaml', 'topics: [pipeline-hygiene, forecasting', 'topics: [pipeline-hygeine, forecasting')
       .edit('content.yaml', 'topic: onboarding\n', 'topic: on-boarding\n');
     const run = await cli(['config', 'check', c.dir]);
-    expectProblem(run, c.pos('cadence.yaml', 'pipeline-hygeine'), 'tracks[0].topics[0]: unknown content topic "pipeline-hygeine": not a topic in content.yaml');
+    expectProblem(run, c.pos('cadence.yaml', 'pipeline-hygeine'), 'tracks[3].topics[0]: unknown content topic "pipeline-hygeine": not a topic in content.yaml');
     expectProblem(run, c.pos('content.yaml', 'on-boarding'), 'items[7].topic: unknown topic "on-boarding": declare it under topics');
   });
 
@@ -187,7 +212,7 @@ describe('cultivate config check', () => {
   it('runs as a process: exit 0 on the shipped config, exit 1 with file:line:col lines on a broken copy', async () => {
     const ok = await cliProcess(['config', 'check', 'config']);
     expect(ok.code).toBe(0);
-    expect(ok.stdout).toMatch(/^config: OK: 2 tracks/);
+    expect(ok.stdout).toMatch(/^config: OK: 5 tracks /);
     const c = config().edit('cadence.yaml', 'end: "16:00"', 'end: "25:00"');
     const bad = await cliProcess(['config', 'check', c.dir]);
     expect(bad.code).toBe(1);

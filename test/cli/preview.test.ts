@@ -62,9 +62,11 @@ describe('cultivate preview: the table', () => {
     expect(header).toMatch(/^#\s+date\s+local time\s+zone\s+channel\s+kind\s+content\s+why$/);
     expect(lines).toContainEqual(expect.stringMatching(/^1\s+Thu 2026-11-26\s+10:36\s+America\/Denver\s+task\s+thank-you-note\s+-\s+lost-deal: thank-you note task for the owner, 2 days after the loss$/));
     expect(lines).toContainEqual(expect.stringMatching(/^2\s+Tue 2026-12-01\s+10:51\s+Europe\/Berlin\s+email\s+value-email\s+The 20-minute stale deal audit\s+lost-deal: weekly value e-mail 1 of 8$/));
-    expect(lines).toContainEqual(expect.stringMatching(/^10\s+Tue 2027-02-02 .*skip-week test: 1 week skipped after 8 weekly e-mails/));
-    expect(lines.at(-2)).toBe('13 touches (12 e-mails, 1 task).');
-    expect(lines.at(-1)).toMatch(/^Stopped: e-mail ends after 6 quiet months \(.*cutoff 2027-05-24\)\.$/);
+    expect(lines).toContainEqual(expect.stringMatching(/^11\s+Tue 2027-02-02 .*skip-week test: 1 week skipped after 8 weekly e-mails/));
+    expect(lines).toContainEqual(expect.stringMatching(/^8\s+Thu 2027-01-07\s+10:36\s+America\/Denver\s+task\s+courtesy-call\s+-\s+lost-deal: courtesy call 1 \(6 weeks after the loss, then every 3 months\), a task for the owner; moved later: minimum gap/));
+    expect(lines.at(-2)).toBe('28 touches (12 e-mails, 16 tasks).');
+    // The human rhythms go on to the horizon; the e-mails' own end is still named.
+    expect(lines.at(-1)).toMatch(/^Stopped: the preview horizon \(24 months, to 2028-11-24\) is reached; the cadence goes on, next: requalification on .*; e-mail has ended: e-mail ends after 6 quiet months \(.*cutoff 2027-05-24\)\.$/);
   });
 
   it('says when the horizon, not the cadence, ended the preview', async () => {
@@ -77,12 +79,12 @@ describe('cultivate preview: the table', () => {
   it('says why there is no e-mail without consent, or with consent denied', async () => {
     const unknown = await cli(['preview', ...CONTACT, '--consent', 'unknown']);
     expect(unknown.stdout).toContain('permission-ask');
-    expect(unknown.stdout.trimEnd().split('\n').at(-1)).toMatch(/^Stopped: no e-mail without consent: after the permission ask/);
+    expect(unknown.stdout.trimEnd().split('\n').at(-1)).toMatch(/; e-mail has ended: no e-mail without consent: after the permission ask/);
     const denied = await cli(['preview', ...CONTACT, '--consent', 'denied']);
     expect(denied.stdout).not.toContain('permission-ask');
-    expect(denied.stdout.trimEnd().split('\n').at(-1)).toBe('Stopped: e-mail consent is denied: no e-mail, and no permission ask.');
+    expect(denied.stdout.trimEnd().split('\n').at(-1)).toMatch(/; e-mail has ended: e-mail consent is denied: no e-mail, and no permission ask\.$/);
     const unresponsive = await cli(['preview', '--reason', 'unresponsive', '--tz', 'Europe/Berlin', '--from', '2026-11-24']);
-    expect(unresponsive.stdout.trimEnd().split('\n').at(-1)).toBe('Stopped: track "lost-no-weekly" sends no e-mail (no weekly or monthly): only its tasks.');
+    expect(unresponsive.stdout.trimEnd().split('\n').at(-1)).toMatch(/; e-mail has ended: track "lost-no-weekly" sends no e-mail \(no weekly or monthly\): only its tasks\.$/);
   });
 
   it("shows tasks in the time zone of whoever does them: an inactive owner's manager", async () => {
@@ -191,7 +193,9 @@ describe('cultivate preview agrees with the production path', () => {
     };
     s = { ...s, nextTouch: planner.planNext(s, { now: new Date(lostAt) }) };
     const expected: string[] = [];
-    for (let i = 0; i < 100 && s.nextTouch; i++) {
+    // To the preview's 24-month horizon: the human rhythms go on for as long as nurture lasts.
+    const horizon = Date.parse('2028-11-24T11:00:00.000Z');
+    for (let i = 0; i < 100 && s.nextTouch && Date.parse(s.nextTouch.at) < horizon; i++) {
       const t = s.nextTouch;
       expected.push(`${t.at} ${t.kind} ${t.contentId ?? '-'}`);
       const result = t.channel === 'email' ? { kind: 'email-sent' as const, messageId: `m${i}`, title: 'x' } : { kind: 'task-assigned' as const, title: 'x' };

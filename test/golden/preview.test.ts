@@ -19,10 +19,19 @@
  * - the next one (2027-05-25) would fall after 2027-05-24, six quiet months after the loss
  *   (stopEmailAfterQuiet), so the cadence ends: 13 touches, 12 e-mails, no content twice, English
  *   items first (the contact has no language; the two German items come last).
+ * - the human rhythms of lost-deal (`humanTouches`), tasks in Denver at the same 10:36: courtesy
+ *   call 1 is due six weeks after the loss, Tue 2027-01-05, the day of weekly e-mail 6; a task
+ *   due within the minimum gap before an e-mail waits for it, so the call goes Thu 2027-01-07
+ *   (2 days after the e-mail) and the e-mails keep their Tuesdays; requalification 1 three months
+ *   after the loss, Wed 2027-02-24; courtesy call 2 three months after call 1, Wed 2027-04-07;
+ *   requalification 2 (Mon 2027-05-24 10:36 Denver) falls after the 6-month horizon; no
+ *   handwritten note (the contact has no postal address on record).
  * preview-timing-berlin-consent-unknown.json: the same thank-you, then one permission-ask task
  * (Mon 2026-11-30 10:36 Denver: 3 days after the thank-you falls on a Sunday, so the next window
- * day), and no e-mail at all. preview-unresponsive-berlin.json: the lost-no-weekly track, the
- * thank-you note only: no weekly (nor any) e-mail.
+ * day), and no e-mail at all; the human rhythms need no consent: courtesy call 1 on its day, Tue
+ * 2027-01-05 (no e-mail to wait for), requalification Wed 2027-02-24, call 2 Mon 2027-04-05.
+ * preview-unresponsive-berlin.json: the lost-no-weekly track, the thank-you note and the quarterly
+ * requalification (Wed 2027-02-24): no weekly (nor any) e-mail.
  *
  *
  * Guardrail goldens (cadence.yaml `calendar`), checked by hand:
@@ -70,11 +79,11 @@ describe('cultivate preview --json, golden files', () => {
     expect(run.code).toBe(0);
     expect(run.stdout).toBe(golden('preview-timing-berlin-consent-unknown.json'));
     const rows = JSON.parse(run.stdout) as Row[];
-    expect(rows.map((r) => r.kind)).toEqual(['thank-you-note', 'permission-ask']);
+    expect(rows.map((r) => r.kind)).toEqual(['thank-you-note', 'permission-ask', 'courtesy-call', 'requalification', 'courtesy-call']);
     expect(rows.every((r) => r.channel === 'task')).toBe(true);
   });
 
-  it('lost as unresponsive: the thank-you note only, no weekly mail', async () => {
+  it('lost as unresponsive: the thank-you note and the quarterly requalification, no weekly mail', async () => {
     const args = [...BASE];
     args[args.indexOf('timing')] = 'unresponsive';
     const run = await cli(args);
@@ -82,7 +91,7 @@ describe('cultivate preview --json, golden files', () => {
     expect(run.stdout).toBe(golden('preview-unresponsive-berlin.json'));
     const rows = JSON.parse(run.stdout) as Row[];
     expect(rows.filter((r) => r.channel === 'email')).toEqual([]);
-    expect(rows.map((r) => r.kind)).toEqual(['thank-you-note']);
+    expect(rows.map((r) => r.kind)).toEqual(['thank-you-note', 'requalification']);
   });
 
   it('the main golden follows the playbook (checked independently of the planner)', () => {
@@ -91,7 +100,8 @@ describe('cultivate preview --json, golden files', () => {
     const lostAt = Date.parse('2026-11-24T11:00:00Z');
 
     // A thank-you task about two days after the loss.
-    const [thanks, ...emails] = rows;
+    const [thanks] = rows;
+    const emails = rows.filter((r) => r.channel === 'email');
     expect(thanks?.kind).toBe('thank-you-note');
     expect(thanks?.channel).toBe('task');
     const gap = (Date.parse(thanks!.at) - lostAt) / DAY;
@@ -116,6 +126,12 @@ describe('cultivate preview --json, golden files', () => {
     // Six quiet months after the loss, e-mail ends: nothing on or after 2027-05-24.
     expect(Date.parse(emails.at(-1)!.at)).toBeLessThan(Date.parse('2027-05-24T11:00:00Z'));
     expect(Date.parse(emails.at(-1)!.at) + 28 * DAY).toBeGreaterThan(Date.parse('2027-05-24T11:00:00Z'));
+
+    // The human rhythms: tasks in the owner's zone (Denver), none on the day of an e-mail or the day after (the 2-day gap).
+    const denver = new Intl.DateTimeFormat('en-CA', { timeZone: 'America/Denver', year: 'numeric', month: '2-digit', day: '2-digit' });
+    const tasks = rows.slice(1).filter((r) => r.channel === 'task');
+    expect(tasks.map((r) => `${denver.format(new Date(r.at))} ${r.kind}`)).toEqual(['2027-01-07 courtesy-call', '2027-02-24 requalification', '2027-04-07 courtesy-call']);
+    for (const t of tasks) for (const e of emails) expect(Math.abs(Date.parse(t.at) - Date.parse(e.at))).toBeGreaterThan(DAY);
   });
 
   it('a weekly e-mail on a German public holiday moves a week, and says why (DE, 2028-10-03)', async () => {

@@ -27,10 +27,15 @@ import { NOW, person as personPlannedBy, type Phase, type Reason } from '../help
 
 const db = withDynamoDbLocal('config-diff');
 const TABLE = 'config-diff-live';
-const current = loadConfig('config');
+// The shipped rules, except that lost-no-weekly plans nothing after its thank-you (no quarterly
+// requalification): then a person moving between the tracks makes a touch appear or disappear.
+const NO_REQUALIFICATION: [string, string, string] = ['cadence.yaml', '    humanTouches:\n      - { kind: requalification, first: 3 months, every: 3 months }\n', ''];
+const currentDir = new TempConfig().edit(...NO_REQUALIFICATION);
+const current = loadConfig(currentDir.dir);
 const planner = createCadencePlanner(current);
 
 const proposedDir = new TempConfig()
+  .edit(...NO_REQUALIFICATION)
   .edit('cadence.yaml', 'value-email:\n    days: [tue]', 'value-email:\n    days: [thu]')
   .edit('cadence.yaml', 'lostReasons: [timing, budget, no-decision, competitor, no-need, other]', 'lostReasons: [timing, no-decision, competitor, no-need, other, unresponsive]')
   .edit('cadence.yaml', 'lostReasons: [unresponsive, bad-fit]', 'lostReasons: [budget, bad-fit]');
@@ -60,7 +65,7 @@ beforeAll(async () => {
   for (const p of people) expect(await store.save(p, undefined)).toBe('saved');
   // Other items of the table (timeline entries) are read by the scan, never compared.
   await store.appendTimeline(emailing.id, [{ at: '2026-12-01T16:10:00.000Z', eventId: 'touch:x', type: 'email-sent', summary: 'E-mail sent: x' }]);
-  const app = new Hono().route('/', configDiffRoutes({ clock: { now: () => NOW }, logger, pages: new DynamoRelationshipPages(db.doc, TABLE), currentSources: () => readConfigSources('config') }));
+  const app = new Hono().route('/', configDiffRoutes({ clock: { now: () => NOW }, logger, pages: new DynamoRelationshipPages(db.doc, TABLE), currentSources: () => readConfigSources(currentDir.dir) }));
   server = await new Promise<ServerType>((resolve) => {
     const s = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' }, () => resolve(s));
   });
@@ -70,6 +75,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await new Promise<void>((res) => (server ? server.close(() => res()) : res()));
   proposedDir.remove();
+  currentDir.remove();
 });
 
 const post = async (body: unknown) => {
@@ -210,7 +216,7 @@ describe('POST /config/diff over DynamoDB Local', () => {
     expect(res.status).toBe(400);
     const lines = bad.split('\n');
     const line = lines.findIndex((l) => l.startsWith('    skipWeek: 1')) + 1;
-    expect(res.body.problems).toContainEqual({ file: 'cadence.yaml', line, col: 5, message: expect.stringMatching(/^tracks\[0\]\.skipWeek: unknown key/) });
+    expect(res.body.problems).toContainEqual({ file: 'cadence.yaml', line, col: 5, message: expect.stringMatching(/^tracks\[3\]\.skipWeek: unknown key/) });
   });
 
   it('a bad body or cursor is a 400 naming the field', async () => {
@@ -254,7 +260,7 @@ describe('cultivate diff <dir>', () => {
     try {
       const run = await cli(['diff', bad.dir, '--url', url]);
       expect(run.code).toBe(1);
-      expect(run.stderr).toContain(`${bad.pos('cadence.yaml', 'skipWeek: 1')}: tracks[0].skipWeek: unknown key`);
+      expect(run.stderr).toContain(`${bad.pos('cadence.yaml', 'skipWeek: 1')}: tracks[3].skipWeek: unknown key`);
     } finally {
       bad.remove();
     }

@@ -470,7 +470,8 @@ describe('sendTouch', () => {
     const s = await current(h, p.id);
     expect(s.suppressions.map((x) => x.scope)).toContain('all-email');
     expect(s.planVersion).toBe(PLAN_VERSION + 1);
-    expect(s.nextTouch).toBeNull();
+    // No e-mail any more; the owner's human touches (a quarterly call) go on.
+    expect(s.nextTouch).toMatchObject({ channel: 'task', recurring: true });
     expect(s.history.emailsSent).toBe(0);
     const tl = await h.store.timeline(p.id);
     expect(tl.find((e) => e.type === 'touch-skipped')?.summary).toMatch(/suppressed: all-email/);

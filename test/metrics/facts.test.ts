@@ -3,7 +3,10 @@ import { describe, expect, it } from 'vitest';
 import { factsOf, type FactContext } from '#domain/metrics/facts';
 import { profileOf, providerOf } from '#domain/metrics/profile';
 import { bucketOf, deltasOf, dimensionValues } from '#domain/metrics/deltas';
-import { newRelationship } from '#domain/relationship';
+import { firstTouchPlanner } from '#domain/planner';
+import { applyInbound, newRelationship } from '#domain/relationship';
+import type { RelationshipState } from '#domain/types';
+import { ev } from '../helpers/fixtures.ts';
 import type { TimelineEntry } from '#domain/types';
 import { context } from './helpers.ts';
 
@@ -67,6 +70,29 @@ describe('factsOf', () => {
 
   it('a loss with do-not-contact on record does not enter nurture', () => {
     expect(factsOf(undefined, tl({ at: '2026-01-05T10:00:00.000Z', eventId: 'l', type: 'lead-closed-lost', summary: 'Closed lost: timing (do-not-contact on record: no touches)', detail: { reason: 'timing' } }), ctx)).toEqual([]);
+  });
+
+  it("the loss of the deal that paused a nurture resumes its episode: one entry, the deal's own facts still counted", () => {
+    // The entries as applyInbound writes them, each read with the state saved with it.
+    let s: RelationshipState | undefined;
+    const facts: string[][] = [];
+    const apply = (e: ReturnType<typeof ev>) => {
+      const d = applyInbound(s, e.id, e, { now: new Date(e.occurredAt), relationshipId: 'rel_x', crmIds: [], fromCrm: true, planner: firstTouchPlanner });
+      if (d.kind !== 'applied') throw new Error(d.kind);
+      s = d.state;
+      facts.push(d.timeline.flatMap((entry) => metrics(factsOf(undefined, tl(entry), { ...ctx, profile: profileOf(d.state, context.holdout) }))));
+    };
+    apply(ev('lead-closed-lost', 'l1', '2026-01-05T10:00:00.000Z', { reason: 'timing', dealId: 'd-1' }));
+    apply(ev('deal-created', 'd2', '2026-02-01T10:00:00.000Z', { dealId: 'd-2', amount: 900 }));
+    apply(ev('lead-closed-lost', 'l2', '2026-04-01T10:00:00.000Z', { reason: 'budget', dealId: 'd-2', amount: 900 }));
+    expect(s?.nurture).toMatchObject({ lostAt: '2026-01-05T10:00:00.000Z', resumedAt: '2026-04-01T10:00:00.000Z' });
+    expect(facts[0]).toContain('nurture.entered');
+    expect(facts[1]).toEqual(expect.arrayContaining(['crm.deal-created', 'nurture.re-engaged', 'holdout.converted']));
+    expect(facts[2]).toEqual([]);
+    // A loss of another deal after that is a new episode again, and counted.
+    apply(ev('deal-created', 'd3', '2026-05-01T10:00:00.000Z', { dealId: 'd-3' }));
+    apply(ev('lead-closed-lost', 'l3', '2026-06-01T10:00:00.000Z', { reason: 'timing', dealId: 'd-4' }));
+    expect(facts[4]).toContain('nurture.entered');
   });
 
   it('skips carry a reason code; a new deal on a customer is pipeline, not a return', () => {

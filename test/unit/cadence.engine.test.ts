@@ -1,11 +1,13 @@
 /** The cadence planner driven by the send path's own bookkeeping (`recordTouch`, `pushTouch`). */
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../functions/config/load.ts';
+import { emailCadenceOnly } from '../helpers/config.ts';
 import { createCadencePlanner } from '../../functions/domain/cadence.ts';
 import { pushTouch, recordTouch } from '../../functions/domain/touch.ts';
 import type { RelationshipState } from '../../functions/domain/types.ts';
 
-const planner = createCadencePlanner(loadConfig('config'));
+// The e-mail cadence on its own (test/helpers/config.ts says why).
+const planner = createCadencePlanner(emailCadenceOnly(loadConfig('config')));
 
 function start(): RelationshipState {
   const lostAt = '2026-11-20T15:04:05Z';

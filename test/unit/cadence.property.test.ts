@@ -6,13 +6,15 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../functions/config/load.ts';
+import { emailCadenceOnly } from '../helpers/config.ts';
 import { createCadencePlanner } from '../../functions/domain/cadence.ts';
 import { canEmail } from '../../functions/domain/consent.ts';
 import { pickContent } from '../../functions/domain/content.ts';
 import { touchIdFor } from '../../functions/domain/identity.ts';
 import type { PlannedTouch, RelationshipState } from '../../functions/domain/types.ts';
 
-const config = loadConfig('config');
+// The e-mail cadence's promises; the human rhythms have their own property test (test/helpers/config.ts).
+const config = emailCadenceOnly(loadConfig('config'));
 const planner = createCadencePlanner(config);
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../functions/config/load.ts';
+import { emailCadenceOnly } from '../helpers/config.ts';
 import type { CultivateConfig } from '../../functions/config/schema.ts';
 import {
   contactTimeZone,
@@ -14,7 +15,8 @@ import {
 import { pickContent } from '../../functions/domain/content.ts';
 import type { PlannedTouch, RelationshipState } from '../../functions/domain/types.ts';
 
-const config = loadConfig('config');
+// The e-mail cadence on its own (test/helpers/config.ts says why).
+const config = emailCadenceOnly(loadConfig('config'));
 const planner = createCadencePlanner(config);
 
 const formats = new Map<string, Intl.DateTimeFormat>();

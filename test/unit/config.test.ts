@@ -47,10 +47,18 @@ function replaceOnce(text: string, from: string, to: string): string {
 describe('config loading', () => {
   it('loads the shipped config', () => {
     const c = loadConfig('config');
-    expect(c.cadence.tracks.map((t) => t.id)).toContain('lost-deal');
-    const track = c.cadence.tracks[0];
+    // Role and tag tracks come first: the first track that matches wins.
+    expect(c.cadence.tracks.map((t) => t.id)).toEqual(['referral-partners', 'customer-care', 'referral-unreachable', 'lost-deal', 'lost-no-weekly']);
+    const track = c.cadence.tracks.find((t) => t.id === 'lost-deal');
     expect(track?.weekly).toEqual({ after: '2 days', count: 8 });
     expect(track?.skipWeeks).toBe(1);
+    const partners = c.cadence.tracks.find((t) => t.id === 'referral-partners');
+    expect(partners?.when).toEqual({ roles: ['referral-partner'] });
+    expect(partners?.weekly).toBeUndefined();
+    expect(partners?.humanTouches).toContainEqual({ kind: 'referral-exchange', first: '1 month', every: '3 months' });
+    const unreachable = c.cadence.tracks.find((t) => t.id === 'referral-unreachable');
+    expect(unreachable?.when).toEqual({ lostReasons: ['unresponsive'], tags: ['referral'] });
+    expect(unreachable?.humanTouches).toContainEqual({ kind: 'research', first: '2 days', count: 1 });
     expect(c.content.items.length).toBeGreaterThanOrEqual(12);
     expect(new Set(c.content.items.map((i) => i.topic)).size).toBeGreaterThanOrEqual(4);
     const sam = c.owners.owners.find((o) => o.email === 'sam@seller.example');
@@ -63,7 +71,7 @@ describe('config loading', () => {
     const err = loadWith('cadence', text);
     expect(err).toBeInstanceOf(ConfigError);
     const { line, col } = position(text, 'skipWeek: 2');
-    expect((err as Error).message).toContain(`cadence.yaml:${line}:${col}: tracks[0].skipWeek: unknown key`);
+    expect((err as Error).message).toContain(`cadence.yaml:${line}:${col}: tracks[3].skipWeek: unknown key`);
     expect((err as ConfigError).problems).toHaveLength(1);
   });
 
@@ -91,7 +99,7 @@ describe('config loading', () => {
     const text = replaceOnce(shipped.cadence, 'topics: [pipeline-hygiene, forecasting,', 'topics: [pipeline-hygiene, forcasting,');
     const err = loadWith('cadence', text) as ConfigError;
     const { line, col } = position(text, 'forcasting');
-    expect(err.message).toContain(`cadence.yaml:${line}:${col}: tracks[0].topics[1]: unknown content topic "forcasting"`);
+    expect(err.message).toContain(`cadence.yaml:${line}:${col}: tracks[3].topics[1]: unknown content topic "forcasting"`);
   });
 
   it('reports an unknown manager', () => {
@@ -135,7 +143,7 @@ describe('config loading', () => {
     expect(err).toBeInstanceOf(ConfigError);
     const files = new Set(err?.problems.map((p) => p.file));
     expect(files).toEqual(new Set(['config/cadence.yaml', 'config/content.yaml', 'config/owners.yaml']));
-    expect(err?.message).toMatch(/config\/cadence\.yaml:\d+:\d+: tracks\[0\]\.stopEmailAfterQuiet: is required but missing/);
+    expect(err?.message).toMatch(/config\/cadence\.yaml:\d+:\d+: tracks\[3\]\.stopEmailAfterQuiet: is required but missing/);
     const prizing = position(sources.content.text, 'prizing');
     expect(err?.message).toContain(`config/content.yaml:${prizing.line}:${prizing.col}: items[5].topic: unknown topic "prizing"`);
     expect(err?.message).toMatch(/config\/owners\.yaml:\d+:\d+: YAML /);

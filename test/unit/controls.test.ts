@@ -49,7 +49,7 @@ describe('controls.yaml', () => {
 
   it('an unknown track id is an error at its key, naming the tracks that exist', () => {
     const dir = withControls('version: 1\npaused: false\ndryRun: false\ntracks:\n  lost-dael:\n    paused: true\n');
-    expect(problemsOf(dir)).toContain(`${join(dir, 'controls.yaml')}:5:3: tracks.lost-dael: unknown track "lost-dael": cadence.yaml has "lost-deal", "lost-no-weekly"`);
+    expect(problemsOf(dir)).toContain(`${join(dir, 'controls.yaml')}:5:3: tracks.lost-dael: unknown track "lost-dael": cadence.yaml has "referral-partners", "customer-care", "referral-unreachable", "lost-deal", "lost-no-weekly"`);
   });
 
   it('a misspelt switch is an error, never a silent default', () => {

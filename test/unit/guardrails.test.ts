@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '#config/load';
+import { emailCadenceOnly } from '../helpers/config.ts';
 import type { CultivateConfig } from '#config/schema';
 import { createCadencePlanner } from '#domain/cadence';
 import { createWorkingCalendar } from '#domain/calendar';
@@ -12,7 +13,8 @@ import { capFreeDay, compileGuardrails, isoWeek, noteTouch, ownerWeek, placeTouc
 import type { PlannedTouch, RelationshipState, TouchHistory } from '#domain/types';
 
 const config = loadConfig('config');
-const planner = createCadencePlanner(config);
+// The e-mail cadence on its own: these cases place e-mails (test/helpers/config.ts says why).
+const planner = createCadencePlanner(emailCadenceOnly(config));
 const DAY = 86_400_000;
 
 function state(over: Omit<Partial<RelationshipState>, 'history'> & { history?: Partial<TouchHistory> } = {}): RelationshipState {
@@ -72,7 +74,8 @@ describe('the planner and the contact calendar', () => {
   });
 
   it('the minimum gap pushes an e-mail past a task the rep completed the day before', () => {
-    const strict: CultivateConfig = { ...config, cadence: { ...config.cadence, guardrails: { ...config.cadence.guardrails, minimumGap: '3 days' } } };
+    const emailOnly = emailCadenceOnly(config);
+    const strict: CultivateConfig = { ...emailOnly, cadence: { ...emailOnly.cadence, guardrails: { ...emailOnly.cadence.guardrails, minimumGap: '3 days' } } };
     const lastEmail = '2028-11-07T09:51:00.000Z';
     const completed = '2028-11-13T16:00:00.000Z'; // Monday: a call logged by the rep
     const s = state({ history: { emailsSent: 3, cadenceStep: 4, lastEmailAt: lastEmail, lastTouchAt: completed } });

@@ -4,8 +4,12 @@
  */
 import { describe, expect, it } from 'vitest';
 import { type InboundEvent, ReEngagementBrief, internalDetail } from '#catalog/events';
+import { loadConfig } from '#config/load';
+import type { CultivateConfig } from '#config/schema';
+import { createCadencePlanner, quietCutoff, trackOfState } from '#domain/cadence';
 import { canEmail, topicStopped } from '#domain/consent';
-import { firstTouchPlanner } from '#domain/planner';
+import { firstTouchPlanner, type Planner } from '#domain/planner';
+import { recordTouch } from '#domain/touch';
 import { type ApplyContext, type Decision, applyInbound } from '#domain/relationship';
 import type { RelationshipState, TimelineEntry } from '#domain/types';
 import { DANA, NOW, ev } from '../helpers/fixtures.ts';
@@ -459,5 +463,180 @@ describe('referral-received', () => {
     expect(state.referredAt).toBe(new Date(earlier).toISOString());
     // A referral arriving later again changes nothing.
     expect(applied(applyInbound(state, 'e-ref-3', ev('referral-received', 'e-ref-3', ago(1 * H), {}), ctx())).state.referredAt).toBe(new Date(earlier).toISOString());
+  });
+});
+
+// ----- with the cadence planner: replans on a profile change, resuming after the deal ---------
+
+const shipped = loadConfig('config');
+const lostDeal = shipped.cadence.tracks.find((t) => t.id === 'lost-deal');
+if (!lostDeal) throw new Error('the shipped cadence has no lost-deal track');
+/** The shipped playbook with a track for referral partners before it (first match wins). */
+const withPartners: CultivateConfig = {
+  ...shipped,
+  cadence: { ...shipped.cadence, tracks: [{ ...lostDeal, id: 'referral-partners', when: { roles: ['referral-partner'] } }, ...shipped.cadence.tracks] },
+};
+const cadence = createCadencePlanner(withPartners);
+
+/** The touch's local weekday and time in `tz`, e.g. "Tue 10:37". */
+const localTime = (at: string, tz: string) => new Intl.DateTimeFormat('en-US', { timeZone: tz, weekday: 'short', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(new Date(at));
+
+/** The planned touch done as planned, at its due instant (the send path's bookkeeping). */
+function done(state: RelationshipState, planner: Planner): RelationshipState {
+  const t = state.nextTouch;
+  if (!t) throw new Error('nothing planned');
+  const result = t.channel === 'email' ? { kind: 'email-sent' as const, messageId: `m-${t.touchId}`, title: t.contentId ?? '' } : { kind: 'task-assigned' as const, title: t.kind };
+  const r = recordTouch(state, t, result, new Date(t.at), planner);
+  if (!r) throw new Error('touch not recorded');
+  return r.state;
+}
+
+describe('a profile change replans the touch already planned, when the plan depends on it', () => {
+  const c = (now: Date) => ctx({ planner: cadence, now });
+  /** Dana (champion, America/Chicago, owner Sam in New York) in nurture, thank-you done: a value e-mail is planned. */
+  function emailPlanned(): RelationshipState {
+    const s = applied(applyInbound(undefined, 'e-lost', lost(), c(NOW))).state;
+    expect(s.nextTouch).toMatchObject({ kind: 'thank-you-note', rule: expect.stringMatching(/^lost-deal: /) });
+    const next = done(s, cadence);
+    expect(next.nextTouch).toMatchObject({ channel: 'email', kind: 'value-email' });
+    return next;
+  }
+  const update = (state: RelationshipState, id: string, patch: Record<string, unknown>) => {
+    const now = new Date(Date.parse(state.updatedAt) + H);
+    return applied(applyInbound(state, id, ev('contact-updated', id, now.toISOString(), {}, { email: DANA.email, ...patch }), c(now)));
+  };
+
+  it('a new role that another track takes: new plan on that track, and the timeline says why', () => {
+    const s = emailPlanned();
+    expect(s.nextTouch?.rule).toMatch(/^lost-deal: weekly value e-mail 1 of 8/);
+    const d = update(s, 'e-role', { role: 'referral-partner' });
+    expect(trackOfState(withPartners, d.state)?.id).toBe('referral-partners');
+    expect(d.state.planVersion).toBe(s.planVersion + 1);
+    expect(d.state.nextTouch?.touchId).not.toBe(s.nextTouch?.touchId);
+    expect(d.state.nextTouch?.rule).toMatch(/^referral-partners: weekly value e-mail 1 of 8/);
+    expect(d.timeline).toEqual([
+      expect.objectContaining({ type: 'contact-updated', summary: 'Contact details updated; plan redone: track lost-deal -> referral-partners', detail: { replannedFor: 'track lost-deal -> referral-partners' } }),
+    ]);
+  });
+
+  it('a new title or name changes nothing the plan reads: no replan, no new plan version', () => {
+    const s = emailPlanned();
+    const d = update(s, 'e-title', { title: 'Chief Revenue Officer', name: 'Dana Reyes' });
+    expect(d.state.contact.title).toBe('Chief Revenue Officer');
+    expect(d.state.planVersion).toBe(s.planVersion);
+    expect(d.state.nextTouch).toEqual(s.nextTouch);
+    expect(d.timeline.map((e) => e.summary)).toEqual(['Contact details updated']);
+    // A role the same track takes (no referral-partners condition holds) does not replan either.
+    expect(update(s, 'e-role-same', { role: 'evaluator' }).state.planVersion).toBe(s.planVersion);
+  });
+
+  it("a new time zone moves the next e-mail to the same weekday and time in the new zone", () => {
+    const s = emailPlanned();
+    const before = s.nextTouch?.at as string;
+    const d = update(s, 'e-tz', { timezone: 'Europe/Berlin' });
+    const after = d.state.nextTouch?.at as string;
+    expect(d.state.planVersion).toBe(s.planVersion + 1);
+    expect(localTime(after, 'Europe/Berlin')).toBe(localTime(before, 'America/Chicago'));
+    expect(Date.parse(after)).not.toBe(Date.parse(before));
+    expect(d.timeline[0]?.summary).toBe('Contact details updated; plan redone: contact zone America/Chicago -> Europe/Berlin');
+  });
+
+  it("a new owner in another zone replans the owner's task to their working hours; one in the same zone does not", () => {
+    const s = applied(applyInbound(undefined, 'e-lost', lost(), c(NOW))).state;
+    const task = s.nextTouch?.at as string;
+    // Sam is in New York, Riley (the manager) in Chicago: the thank-you note moves an hour later in UTC.
+    const d = update(s, 'e-owner', { owner: 'riley@seller.example' });
+    expect(d.state.planVersion).toBe(s.planVersion + 1);
+    expect(localTime(d.state.nextTouch?.at as string, 'America/Chicago')).toBe(localTime(task, 'America/New_York'));
+    expect(d.timeline[0]?.detail).toEqual({ replannedFor: 'owner zone America/New_York -> America/Chicago' });
+    // Lena is inactive and her touches go to Riley: the zone that does the task is still Chicago.
+    expect(update(d.state, 'e-owner-2', { owner: 'lena@seller.example' }).state.planVersion).toBe(d.state.planVersion);
+  });
+
+  it('nothing is replanned for someone not in nurture, and a planner without planInputs never replans on a profile change', () => {
+    const inDeal = applied(applyInbound(emailPlanned(), 'e-deal', ev('deal-created', 'e-deal', NOW.toISOString(), { dealId: 'd-2' }), c(new Date(NOW.getTime() + 3 * DAY)))).state;
+    const d = update(inDeal, 'e-role', { role: 'referral-partner' });
+    expect(d.state.planVersion).toBe(inDeal.planVersion);
+    expect(d.timeline[0]?.summary).toBe('Contact details updated');
+    const backbone = applied(applyInbound(undefined, 'e-lost', lost(), ctx())).state;
+    const now = new Date(NOW.getTime() + H);
+    const e = ev('contact-updated', 'e-tz', now.toISOString(), {}, { email: DANA.email, timezone: 'Europe/Berlin', role: 'referral-partner' });
+    expect(applied(applyInbound(backbone, 'e-tz', e, ctx({ now }))).state.planVersion).toBe(backbone.planVersion);
+  });
+});
+
+describe('in-deal pauses nurture; the loss of that deal resumes it where it left off', () => {
+  const T0 = '2026-03-02T15:00:00.000Z';
+  const c = (now: string) => ctx({ planner: cadence, now: new Date(now) });
+  const addDays = (iso: string, days: number) => new Date(Date.parse(iso) + days * DAY).toISOString();
+  const lostOn = (id: string, at: string, data: Record<string, unknown>) =>
+    ev('lead-closed-lost', id, at, { reason: 'timing', ...data }, { ...DANA, consent: { email: 'granted', basis: 'opt-in', source: 'webinar-form', capturedAt: '2026-03-02T10:00:00Z' } });
+
+  /** Lost deal d-1 at T0; the thank-you and three weekly e-mails done; then deal d-2 is created. */
+  function pausedByDeal(dealId: string | null = 'd-2') {
+    let s = applied(applyInbound(undefined, 'e-lost-1', lostOn('e-lost-1', T0, { dealId: 'd-1', amount: 24000 }), c(T0))).state;
+    for (let i = 0; i < 4; i++) s = done(s, cadence);
+    expect(s.history).toMatchObject({ cadenceStep: 4, emailsSent: 3, tasksAssigned: 1 });
+    const dealAt = addDays(s.history.lastEmailAt as string, 3);
+    const d = applied(applyInbound(s, 'e-deal', ev('deal-created', 'e-deal', dealAt, dealId ? { dealId } : {}), c(dealAt)));
+    expect(d.state.stage).toBe('in-deal');
+    expect(d.state.nextTouch).toBeNull();
+    expect(d.state.nurture?.openDeal).toEqual({ createdAt: dealAt, ...(dealId && { dealId }) });
+    return d.state;
+  }
+
+  it('keeps lostAt and the history: no second thank-you, the e-mail numbering goes on; the quiet clock counts from the resume', () => {
+    const paused = pausedByDeal();
+    // Eight months after the first loss: past its six quiet months, so without the resume floor no e-mail would go.
+    const T4 = '2026-11-02T15:00:00.000Z';
+    const d = applied(applyInbound(paused, 'e-lost-2', lostOn('e-lost-2', T4, { reason: 'budget', dealId: 'd-2', amount: 50000 }), c(T4)));
+    expect(d.superseded).toBe(false);
+    expect(d.state.stage).toBe('nurturing');
+    expect(d.state.nurture).toEqual({ lostReason: 'budget', lostAt: T0, resumedAt: T4, dealId: 'd-2', amount: 50000 });
+    expect(d.state.history).toEqual(paused.history);
+    expect(d.state.nextTouch).toMatchObject({ channel: 'email', kind: 'value-email', step: 4, rule: expect.stringMatching(/^lost-deal: weekly value e-mail 4 of 8/) });
+    expect(paused.history.sentContent).not.toContain(d.state.nextTouch?.contentId);
+    const at = Date.parse(d.state.nextTouch?.at as string);
+    expect(at).toBeGreaterThanOrEqual(Date.parse(T4));
+    expect(at).toBeLessThan(Date.parse(addDays(T4, 8)));
+    expect(quietCutoff(lostDeal, d.state)?.toISOString()).toBe('2027-05-02T15:00:00.000Z');
+    expect(quietCutoff(lostDeal, { ...d.state, nurture: { ...d.state.nurture!, resumedAt: undefined } })?.toISOString()).toBe('2026-09-02T15:00:00.000Z');
+    expect(d.timeline).toEqual([
+      expect.objectContaining({ type: 'lead-closed-lost', summary: 'Closed lost again: budget; nurture resumes where it left off', detail: { reason: 'budget', dealId: 'd-2', amount: 50000, resumed: true } }),
+    ]);
+    // The same deal's loss imported again later is superseded, as for any deal in nurture.
+    const again = applied(applyInbound(d.state, 'imp', lostOn('imp', addDays(T4, 1), { reason: 'budget', dealId: 'd-2' }), c(addDays(T4, 1))));
+    expect(again.superseded).toBe(true);
+  });
+
+  it('a loss without a deal id while in that deal resumes too; so does any loss when the deal came without an id', () => {
+    const T4 = '2026-06-01T15:00:00.000Z';
+    const noId = applied(applyInbound(pausedByDeal(), 'e-lost-2', lostOn('e-lost-2', T4, {}), c(T4)));
+    expect(noId.state.nurture).toMatchObject({ lostAt: T0, resumedAt: T4, dealId: 'd-2' });
+    const anonymous = applied(applyInbound(pausedByDeal(null), 'e-lost-2', lostOn('e-lost-2', T4, { dealId: 'd-9' }), c(T4)));
+    expect(anonymous.state.nurture).toMatchObject({ lostAt: T0, resumedAt: T4, dealId: 'd-9' });
+  });
+
+  it('a resume that changes the track says so', () => {
+    const paused = pausedByDeal();
+    const T4 = '2026-06-01T15:00:00.000Z';
+    const d = applied(applyInbound(paused, 'e-lost-2', lostOn('e-lost-2', T4, { reason: 'unresponsive', dealId: 'd-2' }), c(T4)));
+    expect(d.timeline[0]?.summary).toBe('Closed lost again: unresponsive; nurture resumes where it left off; plan redone: track lost-deal -> lost-no-weekly');
+    expect(d.state.nurture?.lostAt).toBe(T0);
+  });
+
+  it('the loss of another deal while in deal starts a new episode, as does a deal that began after re-engagement', () => {
+    const T4 = '2026-06-01T15:00:00.000Z';
+    const other = applied(applyInbound(pausedByDeal(), 'e-lost-3', lostOn('e-lost-3', T4, { dealId: 'd-3' }), c(T4)));
+    expect(other.state.nurture).toEqual({ lostReason: 'timing', lostAt: T4, dealId: 'd-3' });
+    expect(other.timeline[0]?.summary).toBe('Closed lost: timing');
+
+    const s = applied(applyInbound(undefined, 'e-lost-1', lostOn('e-lost-1', T0, { dealId: 'd-1' }), c(T0))).state;
+    const replied = applied(applyInbound(s, 'e-re', ev('contact-replied', 'e-re', addDays(T0, 10), {}), c(addDays(T0, 10)))).state;
+    const deal = applied(applyInbound(replied, 'e-deal', ev('deal-created', 'e-deal', addDays(T0, 20), { dealId: 'd-2' }), c(addDays(T0, 20)))).state;
+    expect(deal.nurture?.openDeal).toBeUndefined();
+    const lostAgain = applied(applyInbound(deal, 'e-lost-2', lostOn('e-lost-2', T4, { dealId: 'd-2' }), c(T4)));
+    expect(lostAgain.state.nurture).toMatchObject({ lostAt: T4 });
+    expect(lostAgain.state.nurture?.resumedAt).toBeUndefined();
   });
 });

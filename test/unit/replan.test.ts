@@ -100,7 +100,9 @@ describe('replanDecision', () => {
     // Budget losses move to the track without weekly mail.
     const moved = thursdayConfig()
       .edit('cadence.yaml', 'lostReasons: [timing, budget, no-decision, competitor, no-need, other]', 'lostReasons: [timing, no-decision, competitor, no-need, other]')
-      .edit('cadence.yaml', 'lostReasons: [unresponsive, bad-fit]', 'lostReasons: [budget, unresponsive, bad-fit]');
+      .edit('cadence.yaml', 'lostReasons: [unresponsive, bad-fit]', 'lostReasons: [budget, unresponsive, bad-fit]')
+      // ... whose quarterly requalification would otherwise replace the e-mail: here nothing does.
+      .edit('cadence.yaml', '    humanTouches:\n      - { kind: requalification, first: 3 months, every: 3 months }\n', '');
     const noWeekly = stampedPlanner(createCadencePlanner(loadConfig(moved.dir)), 4);
     moved.remove();
     const ada = person(v3, 'ada', 'budget', 'emailing');

@@ -56,10 +56,13 @@ export function dueInstant(dueDate: string, timezone: string): string {
   return fromLocal(tz, y, m, d, 9, 0).toISOString();
 }
 
-/** HubSpot's task types are CALL, EMAIL and TODO; a touch kind that names one picks it. */
+/**
+ * HubSpot's task types are CALL, EMAIL and TODO; a touch kind that names one picks it. A
+ * requalification is a call; a thinking-of-you note is an e-mail the rep approves and sends.
+ */
 export function taskTypeOf(kind: string): 'CALL' | 'EMAIL' | 'TODO' {
-  if (/call/i.test(kind)) return 'CALL';
-  if (/e-?mail/i.test(kind)) return 'EMAIL';
+  if (/call|requalification/i.test(kind)) return 'CALL';
+  if (/e-?mail|thinking-of-you/i.test(kind)) return 'EMAIL';
   return 'TODO';
 }
 

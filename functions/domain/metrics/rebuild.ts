@@ -39,7 +39,10 @@ export function relationshipFacts(items: RelationshipItems, ctx: RebuildContext)
   for (const image of sorted) {
     const e = image.e as { at: string; type: string; superseded?: boolean; detail?: Record<string, unknown> };
     // The state saved before this entry already held the new episode (timeline after the save).
-    if (e.type === 'lead-closed-lost' && !e.superseded) episode = { lostAt: e.at, reason: String(e.detail?.reason ?? 'other') };
+    // A loss that resumed a paused episode (`detail.resumed`) keeps its start, as the live stream does.
+    if (e.type === 'lead-closed-lost' && !e.superseded) {
+      episode = e.detail?.resumed === true && episode ? { ...episode, reason: String(e.detail?.reason ?? episode.reason) } : { lostAt: e.at, reason: String(e.detail?.reason ?? 'other') };
+    }
     if (e.type === 'email-sent' && typeof e.detail?.contentId === 'string') lastContentId = e.detail.contentId;
     const task = e.type === 'touch-completed' ? tasks.get(String(e.detail?.touchId)) : undefined;
     const profile: Profile = { ...base, ...(episode && { episode }), ...(lastContentId && { lastContentId }) };

@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { outboundMessageOf } from '#handlers/crm-outbound';
 import { hubspotDefinition } from '#crm/hubspot/index';
+import { taskTypeOf } from '#crm/hubspot/shape';
 import type { CrmOutboundAdapter, OutboundContext } from '#crm/types';
 import { startFakeHubSpot, type FakeHubSpot } from '../../helpers/fake-hubspot.ts';
 import { recordingLogger } from '../../helpers/fixtures.ts';
@@ -156,6 +157,12 @@ describe('outbound to HubSpot', () => {
     expect(await outbound.deliver(task(), ctx())).toMatchObject({ delivered: true });
     const wrongToken = hubspotDefinition.outbound(settingsOf({ CULTIVATE_HUBSPOT_API_URL: hs.url, CULTIVATE_HUBSPOT_TOKEN: 'wrong' })) as CrmOutboundAdapter;
     await expect(wrongToken.deliver(task(), ctx())).rejects.toThrow(/401/);
+  });
+
+  it("picks HubSpot's task type from the kind of touch: calls, e-mails the rep sends, and to-dos", () => {
+    expect(['courtesy-call', 'requalification'].map(taskTypeOf)).toEqual(['CALL', 'CALL']);
+    expect(['thinking-of-you'].map(taskTypeOf)).toEqual(['EMAIL']);
+    expect(['thank-you-note', 'permission-ask', 'handwritten-note', 'item-of-value', 'referral-exchange', 'introduction', 'research', 'personal-message'].map(taskTypeOf)).toEqual(Array(8).fill('TODO'));
   });
 
   it('is absent without a token', () => {
