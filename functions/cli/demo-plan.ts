@@ -4,12 +4,29 @@
  * and run id give the same plan on every machine; the HTTP driver (`demo.ts`) plays it against a
  * running local stack.
  *
+ * Each person's track comes from the stack's own rules (`trackOf`: lost reason, role, horizon,
+ * country, CRM tags), so who gets e-mail to answer, a skipped week to miss, or a requalification
+ * call is decided per person, as the stack will decide it.
+ *
  * Weeks are indexes into the simulated span (0 = the first week). A response that needs something
  * the pipeline decides (an e-mail to reply to, the skipped week of the weekly e-mails) names the
  * earliest week it may happen; the driver plays it once the pipeline has given it the chance.
  */
-import { type ContactRole, type Horizon, type LostReason, lostReasons, type TouchOutcome } from '#catalog/events';
+import type { ContactRole, Horizon, LostReason, TouchOutcome } from '#catalog/events';
+import type { TrackSubject } from '#domain/cadence';
 import { assignHoldout, type Group, type HoldoutSettings } from '#domain/metrics/holdout';
+
+/** What the plan needs to know of the track a person takes (config/cadence.yaml, `trackFor`). */
+export interface DemoTrack {
+  /** The track's id; undefined: no track takes the person (they get no touches). */
+  id?: string;
+  /** It sends value e-mail at all (weekly or monthly), so there is e-mail to answer. */
+  emails: boolean;
+  /** Its weekly e-mails (`count` > 0) and the weeks skipped after them (the skip-week test). */
+  weekly?: { count: number; skipWeeks: number };
+  /** At the latest this many days after nurture starts, its first requalification call falls due; undefined: it has none. */
+  requalificationAfterDays?: number;
+}
 
 export interface DemoPlanInput {
   seed: number;
@@ -23,8 +40,12 @@ export interface DemoPlanInput {
   owners: readonly string[];
   /** The stack's holdout (config/metrics.yaml); percent 0: nobody is held out. */
   holdout: HoldoutSettings;
-  /** Lost reasons whose track sends weekly e-mail (config/cadence.yaml); default: all but unresponsive and bad-fit. */
-  weeklyReasons?: readonly LostReason[];
+  /**
+   * The track a person takes, from everything a track's `when` looks at (lost reason, role,
+   * horizon, country, CRM tags): the stack's own rules (`demoSettings`). Pure, so the plan stays
+   * the same for the same seed.
+   */
+  trackOf: (subject: TrackSubject) => DemoTrack;
   /** config/metrics.yaml `taskOnTimeGraceHours`: a completion within it is on time (default 24, as shipped). */
   onTimeGraceHours?: number;
 }
@@ -50,6 +71,8 @@ export interface DemoAccount {
   /** Timing deals: the rep asked to come back after this many days. */
   revisitAfterDays?: number;
   pastCustomer: boolean;
+  /** The deal came through a referral: its contacts carry the CRM tag `referral`. */
+  referred: boolean;
 }
 
 /** What a person does after the loss. `week` is the earliest simulated week it may happen. */
@@ -72,7 +95,7 @@ export type DemoResponse =
 
 export type DemoResponseKind = DemoResponse['kind'];
 
-/** How the owner completes this person's tasks, in the order the tasks are assigned. */
+/** How the owner completes one of this person's tasks. */
 export interface DemoTaskCompletion {
   /** Hours after the task fell due; undefined: never completed. */
   afterHours?: number;
@@ -93,8 +116,19 @@ export interface DemoPerson {
   consent: ConsentState;
   /** Days before the loss the consent was captured. */
   consentDaysBefore: number;
+  /** CRM tags, as the lost-deal event carries them (a track's `when` may look at them). */
+  tags: string[];
+  /** The track the stack's rules give this person. */
+  track: DemoTrack;
   responses: DemoResponse[];
+  /** Completions of their tasks other than requalification calls (thank-you notes, courtesy calls ...), in the order those are assigned. */
   tasks: DemoTaskCompletion[];
+  /**
+   * Completions of their requalification calls, in the order those are assigned: only where the
+   * track has one that falls due within the span while they are still in nurture. Their outcomes
+   * are the requalification outcomes, the only ones the stack offers for such a task.
+   */
+  requalifications: DemoTaskCompletion[];
 }
 
 export interface DemoPlan {
@@ -135,10 +169,10 @@ export function kindsIn(plan: DemoPlan): Set<string> {
   const kinds = new Set<string>();
   for (const p of plan.people) {
     for (const r of p.responses) kinds.add(r.kind);
-    for (const t of p.tasks) {
+    for (const t of [...p.tasks, ...p.requalifications]) {
       if (t.afterHours !== undefined) kinds.add(t.afterHours <= plan.onTimeGraceHours ? 'task-on-time' : 'task-late');
-      if ((REQUALIFICATION_OUTCOMES as readonly string[]).includes(t.outcome)) kinds.add('requalification');
     }
+    if (p.requalifications.some((t) => t.afterHours !== undefined)) kinds.add('requalification');
   }
   return kinds;
 }
@@ -210,6 +244,7 @@ const TITLES: Record<string, readonly string[]> = {
   influencer: ['Account Executive', 'Sales Enablement Lead', 'Finance Manager'],
   prospect: ['Team Lead', 'Sales Manager'],
   'past-customer': ['VP Sales', 'Director of Sales Operations'],
+  'referral-partner': ['Managing Partner', 'Principal Consultant'],
 };
 
 /** Country, weight, time zones, language. */
@@ -266,7 +301,15 @@ const NEW_COMPANIES = ['Initrode', 'Hooli', 'Vandelay Industries', 'Pied Piper']
 // ---------------------------------------------------------------------------------------------
 
 const slug = (s: string) => s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
-const WEEKLY_DEFAULT: readonly LostReason[] = lostReasons.filter((r) => r !== 'unresponsive' && r !== 'bad-fit');
+
+/** The CRM tag of a deal that came through a referral (config/cadence.yaml `referral-unreachable`). */
+export const REFERRAL_TAG = 'referral';
+/** Share of people who are referral partners on a deal (the partner who brought it): a few percent, at least one. */
+const REFERRAL_PARTNER_SHARE = 0.03;
+/** Share of unresponsive deals that came through a referral. */
+const REFERRED_UNRESPONSIVE_SHARE = 1 / 3;
+/** Days a task may wait past its rhythm's date (window days, the minimum gap before an e-mail). */
+const TASK_SLACK_DAYS = 4;
 
 /** Fisher-Yates with the seeded generator. */
 function shuffle<T>(items: T[], r: Rng): T[] {
@@ -322,7 +365,6 @@ export function planDemo(input: DemoPlanInput): DemoPlan {
   if (!Number.isInteger(weeks) || weeks < 1) throw new RangeError('weeks must be a whole number of at least 1');
   if (owners.length === 0) throw new RangeError('at least one active owner is needed');
   const r = rng(input.seed);
-  const weekly = new Set(input.weeklyReasons ?? WEEKLY_DEFAULT);
   const run = slug(runId);
   const grace = input.onTimeGraceHours ?? DEFAULT_ON_TIME_GRACE_HOURS;
 
@@ -343,6 +385,10 @@ export function planDemo(input: DemoPlanInput): DemoPlan {
   const lostWeeks = shuffle(strata.map((w) => w - (strata[0] as number)), r);
   const countries = apportion(COUNTRIES.map((c) => [c[0], c[1]] as const), sizes.length, r);
   const consents = apportion([['granted', 85], ['unknown', 10], ['denied', 5]] as const, size, r);
+  // Some unresponsive deals came through a referral (the CRM tags their contacts): the patient
+  // referral track takes them instead of the quarterly requalification one. At least one, if any.
+  const unresponsive = shuffle(reasons.flatMap((reason, i) => (reason === 'unresponsive' ? [i] : [])), r);
+  const referred = new Set(unresponsive.slice(0, Math.ceil(unresponsive.length * REFERRED_UNRESPONSIVE_SHARE)));
   const accounts: DemoAccount[] = sizes.map((_, i) => {
     const name = COMPANIES[i % COMPANIES.length] as string;
     const company = i < COMPANIES.length ? name : `${name} ${Math.floor(i / COMPANIES.length) + 1}`;
@@ -367,8 +413,16 @@ export function planDemo(input: DemoPlanInput): DemoPlan {
       ...(reason === 'competitor' && { contractEndsInDays: r.int(60, 240) }),
       ...(reason === 'timing' && r.chance(0.3) && { revisitAfterDays: r.int(30, 90) }),
       pastCustomer: r.chance(0.2),
+      referred: referred.has(i),
     };
   });
+
+  // A few people are the referral partner who brought a deal: a third or fourth contact on it, in
+  // nurtured accounts first (the holdout gets no touches, so its track would not show).
+  const extraSlots = shuffle(sizes.flatMap((n, ai) => Array.from({ length: Math.max(0, n - 2) }, (_, k) => ({ ai, k: k + 2 }))), r).sort(
+    (x, y) => Number(heldOut.has(x.ai)) - Number(heldOut.has(y.ai)),
+  );
+  const partners = new Set(extraSlots.slice(0, Math.max(1, Math.round(size * REFERRAL_PARTNER_SHARE))).map((x) => `${x.ai}:${x.k}`));
 
   const people: DemoPerson[] = [];
   accounts.forEach((account, ai) => {
@@ -377,7 +431,19 @@ export function planDemo(input: DemoPlanInput): DemoPlan {
       const n = people.length + 1;
       const first = FIRST[(n * 7 + ai) % FIRST.length] as string;
       const last = LAST[(n * 11 + k) % LAST.length] as string;
-      const role: ContactRole = k === 0 ? (account.pastCustomer ? 'past-customer' : 'champion') : k === 1 ? 'evaluator' : r.pick(['influencer', 'prospect', 'evaluator'] as const);
+      const role: ContactRole =
+        k === 0
+          ? account.pastCustomer
+            ? 'past-customer'
+            : 'champion'
+          : k === 1
+            ? 'evaluator'
+            : partners.has(`${ai}:${k}`)
+              ? 'referral-partner'
+              : r.pick(['influencer', 'prospect', 'evaluator'] as const);
+      // A partnership is for life; a buyer's horizon varies.
+      const horizon: Horizon = role === 'referral-partner' ? 'lifetime' : r.weighted([['reason', 70], ['season', 20], ['lifetime', 10]] as const);
+      const tags = [...(account.referred ? [REFERRAL_TAG] : []), 'cultivate-demo', `demo-run-${input.runId}`];
       // Some use a private mailbox (audience health is reported by mailbox provider).
       const consumer = r.chance(0.12);
       const local = `${slug(first)}.${slug(last)}`;
@@ -391,11 +457,14 @@ export function planDemo(input: DemoPlanInput): DemoPlan {
         timezone: r.pick(zones),
         language,
         role,
-        horizon: r.weighted([['reason', 70], ['season', 20], ['lifetime', 10]] as const),
+        horizon,
         consent: consents[people.length] as ConsentState,
         consentDaysBefore: r.int(20, 400),
+        tags,
+        track: input.trackOf({ lostReason: account.reason, role, horizon, country: account.country, tags }),
         responses: [],
         tasks: [],
+        requalifications: [],
       });
     }
   });
@@ -403,12 +472,16 @@ export function planDemo(input: DemoPlanInput): DemoPlan {
   const accountOf = new Map(accounts.map((a) => [a.accountId, a]));
   const acc = (p: DemoPerson) => accountOf.get(p.accountId) as DemoAccount;
   const inSpan = (w: number) => w < weeks;
-  // Gets weekly e-mail from the loss on (no consent wait, no contract or revisit wait).
-  const mailedWeekly = (p: DemoPerson) => {
+  // Gets value e-mail (weekly or monthly), so has e-mail to answer. By their own track: a past
+  // customer's care track sends monthly e-mail only, a referral partner's none.
+  const mailed = (p: DemoPerson) => acc(p).group === 'nurtured' && p.consent === 'granted' && p.track.emails;
+  // Gets weekly e-mail from the loss on (no consent wait, no contract or revisit wait), then a
+  // skipped week: a "where is my weekly tip?" reply has a week to land in.
+  const skipsAWeek = (p: DemoPerson) => {
     const a = acc(p);
-    return a.group === 'nurtured' && p.consent === 'granted' && weekly.has(a.reason) && a.contractEndsInDays === undefined && a.revisitAfterDays === undefined;
+    return mailed(p) && (p.track.weekly?.skipWeeks ?? 0) > 0 && a.contractEndsInDays === undefined && a.revisitAfterDays === undefined;
   };
-  const mailed = (p: DemoPerson) => acc(p).group === 'nurtured' && p.consent === 'granted' && weekly.has(acc(p).reason);
+  const weeklyCount = (p: DemoPerson) => p.track.weekly?.count ?? 0;
 
   // Who gets a CRM outcome (meeting, new or reopened deal): both groups, the holdout at a lower
   // rate (nurture is meant to help), and at least one held-out person so the two can be compared.
@@ -430,11 +503,12 @@ export function planDemo(input: DemoPlanInput): DemoPlan {
   const lastWeek = (x: DemoPerson) => Math.max(...x.responses.map((y) => y.week));
   const only = (x: DemoPerson, kinds: readonly DemoResponseKind[]) => x.responses.length > 0 && x.responses.every((y) => kinds.includes(y.kind));
   for (const kind of ['missed-me', 'bounce', 'reply', 'out-of-office', 'left-company', 'complaint', 'unsubscribe'] as const) {
-    const span = kind === 'missed-me' ? 14 : 3;
-    const p = pool.find((x) => !reserved.has(x) && (kind !== 'missed-me' || mailedWeekly(x)) && from(x) + span < weeks);
+    // Room in the span: for "missed me", the weekly e-mails, the skipped week and some to spare.
+    const span = (x: DemoPerson) => (kind === 'missed-me' ? weeklyCount(x) + 6 : 3);
+    const p = pool.find((x) => !reserved.has(x) && (kind !== 'missed-me' || skipsAWeek(x)) && from(x) + span(x) < weeks);
     if (p) {
       reserved.add(p);
-      const base = emailResponse(kind, from(p) - 1, r) as DemoResponse;
+      const base = emailResponse(kind, from(p) - 1, r, weeklyCount(p)) as DemoResponse;
       p.responses.push(kind === 'missed-me' ? base : ({ ...base, week: Math.min(base.week, from(p) + 1) } as DemoResponse));
       continue;
     }
@@ -460,6 +534,8 @@ export function planDemo(input: DemoPlanInput): DemoPlan {
 
   // How each owner works their tasks: some are prompt, some are not.
   const punctuality = new Map(owners.map((o) => [o, 0.5 + r.next() * 0.4]));
+  // On time: well inside the stack's grace; late: clearly past it.
+  const afterHoursFor = (owner: string) => (r.chance(punctuality.get(owner) ?? 0.7) && grace >= 2 ? r.int(1, grace - 1) : r.int(grace + 12, grace + 176));
   let referrals = 0;
 
   for (const p of people) {
@@ -470,7 +546,7 @@ export function planDemo(input: DemoPlanInput): DemoPlan {
     if (mailed(p) && !reserved.has(p)) {
       const kind = r.weighted([
         ['reply', 12],
-        ['missed-me', mailedWeekly(p) ? 5 : 0],
+        ['missed-me', skipsAWeek(p) ? 5 : 0],
         ['out-of-office', 5],
         ['left-company', 1],
         ['bounce', 2],
@@ -478,7 +554,7 @@ export function planDemo(input: DemoPlanInput): DemoPlan {
         ['unsubscribe', 5],
         ['none', 69],
       ] as const);
-      const response = emailResponse(kind, lost, r);
+      const response = emailResponse(kind, lost, r, weeklyCount(p));
       if (response) response.week = Math.max(response.week, first + 1);
       if (response && inSpan(response.week)) p.responses.push(response);
       const click = Math.max(lost + r.int(1, 10), first + 1);
@@ -498,23 +574,44 @@ export function planDemo(input: DemoPlanInput): DemoPlan {
       if (inSpan(ref.week)) p.responses.push(ref);
       else referrals--;
     }
-    // The rep's tasks (none for the holdout: it gets no touches at all). A requalification call
-    // may end nurture (no-future retires, next-step hands back): only for people who write nothing.
+    // The rep's tasks other than requalification calls (none for the holdout: it gets no touches
+    // at all): thank-you notes, courtesy calls, research, referral exchanges, as their track has them.
     if (a.group === 'nurtured') {
-      const onTime = punctuality.get(a.owner) ?? 0.7;
-      const writes = p.responses.some((x) => EMAIL_KINDS.has(x.kind));
       for (let t = 0; t < 4; t++) {
         const done = r.chance(0.85);
-        const outcome: TouchOutcome =
-          t === 0 && !writes && r.chance(0.15) ? r.pick(REQUALIFICATION_OUTCOMES) : r.weighted([['done', 75], ['left-message', 15], ['no-answer', 10]] as const);
-        // On time: well inside the stack's grace; late: clearly past it.
-        const afterHours = r.chance(onTime) && grace >= 2 ? r.int(1, grace - 1) : r.int(grace + 12, grace + 176);
+        const outcome: TouchOutcome = r.weighted([['done', 75], ['left-message', 15], ['no-answer', 10]] as const);
+        const afterHours = afterHoursFor(a.owner);
         p.tasks.push(done ? { afterHours, outcome } : { outcome });
       }
     }
   }
 
-  ensureEveryKind({ people, accounts, weeks, run, grace, r, acc, nextReferral: () => ++referrals });
+  // The first requalification call of a person's track: `first` after the loss, not before a
+  // revisit date or the contract-end lead (as the stack plans it), a few days' slack for window
+  // days and the gap before an e-mail. Undefined when their track has none.
+  const requalificationWeek = (p: DemoPerson): number | undefined => {
+    const after = p.track.requalificationAfterDays;
+    if (after === undefined) return undefined;
+    const a = acc(p);
+    const floor = a.revisitAfterDays ?? (a.contractEndsInDays !== undefined ? a.contractEndsInDays - CONTRACT_LEAD_DAYS : 0);
+    return a.lostWeek + Math.ceil((Math.max(after, floor) + TASK_SLACK_DAYS) / 7);
+  };
+  // The call happens when it falls due within the span, with time left to complete it late, and
+  // nothing of theirs has taken them out of nurture by then (a reply, news that they left, a
+  // meeting or a deal). A bounce, complaint or unsubscribe ends e-mail only: human touches go on.
+  const requalifiable = (p: DemoPerson) => {
+    const w = requalificationWeek(p);
+    return acc(p).group === 'nurtured' && w !== undefined && w + 3 < weeks && p.responses.every((x) => !ENDS_NURTURE.has(x.kind) || x.week > w + 1);
+  };
+  const coverage: Coverage = { people, accounts, weeks, run, grace, r, acc, requalifiable, nextReferral: () => ++referrals };
+  ensureEveryKind(coverage, REQUIRED_KINDS.filter((k) => k !== 'requalification'));
+  // Requalification calls, after every response is planned: one may end nurture (no-future
+  // retires, next-step hands back), so someone who still has something to do later keeps a future.
+  for (const p of people.filter(requalifiable)) {
+    const outcome = p.responses.some((x) => ENDS_NURTURE.has(x.kind)) ? 'future-opportunity' : r.pick(REQUALIFICATION_OUTCOMES);
+    p.requalifications.push(r.chance(0.85) ? { afterHours: afterHoursFor(acc(p).owner), outcome } : { outcome });
+  }
+  ensureEveryKind(coverage, ['requalification']);
   for (const p of people) p.responses.sort((x, y) => x.week - y.week);
   return { runId: input.runId, seed: input.seed, weeks, onTimeGraceHours: grace, accounts, people };
 }
@@ -522,19 +619,25 @@ export function planDemo(input: DemoPlanInput): DemoPlan {
 /** Responses that answer an e-mail (a click aside): they need one to have been sent. */
 const EMAIL_KINDS = new Set<DemoResponseKind>(['reply', 'missed-me', 'out-of-office', 'left-company', 'bounce', 'complaint', 'unsubscribe']);
 
+/** Responses after which the stack plans no more touches for the loss: re-engaged, moved on, in a deal, a customer. */
+const ENDS_NURTURE = new Set<DemoResponseKind>(['reply', 'missed-me', 'left-company', 'meeting', 'deal-created', 'deal-reopened', 'deal-won']);
+
 /** The week the first value e-mail can go: after a revisit date, or two months before a competitor's contract ends. */
 function firstEmailWeek(a: DemoAccount): number {
   const waitDays = a.revisitAfterDays ?? (a.contractEndsInDays !== undefined ? Math.max(0, a.contractEndsInDays - 61) : 0);
   return a.lostWeek + 1 + Math.ceil(waitDays / 7);
 }
 
-function emailResponse(kind: string, lost: number, r: Rng): DemoResponse | undefined {
+/** The stack's nurture starts this many days before a competitor's contract ends (`revisitFloor`). */
+const CONTRACT_LEAD_DAYS = 60;
+
+function emailResponse(kind: string, lost: number, r: Rng, weeklyCount: number): DemoResponse | undefined {
   switch (kind) {
     case 'reply':
       return { kind, week: lost + r.int(1, 20), text: r.pick(REPLY_TEXTS) };
     case 'missed-me':
-      // Eight weekly e-mails, then the skipped week: the driver waits for it.
-      return { kind, week: lost + 8, text: r.pick(MISSED_ME_TEXTS) };
+      // The weekly e-mails, then the skipped week: the driver waits for it.
+      return { kind, week: lost + weeklyCount, text: r.pick(MISSED_ME_TEXTS) };
     case 'out-of-office':
       return { kind, week: lost + r.int(1, 12), backInDays: r.int(5, 20) };
     case 'left-company':
@@ -579,6 +682,8 @@ interface Coverage {
   grace: number;
   r: Rng;
   acc: (p: DemoPerson) => DemoAccount;
+  /** Their track's first requalification call falls due within the span while they are in nurture. */
+  requalifiable: (p: DemoPerson) => boolean;
   nextReferral: () => number;
 }
 
@@ -587,7 +692,7 @@ interface Coverage {
  * the draw left out goes to the earliest-lost person who can still show it within the span (one
  * forced kind per person; people who write nothing first, so no written response is cut short).
  */
-function ensureEveryKind(c: Coverage): void {
+function ensureEveryKind(c: Coverage, kinds: readonly RequiredKind[]): void {
   const { people, weeks, r } = c;
   const taken = new Set<DemoPerson>();
   const byLoss = [...people].sort((x, y) => c.acc(x).lostWeek - c.acc(y).lostWeek);
@@ -599,7 +704,7 @@ function ensureEveryKind(c: Coverage): void {
     byLoss.find((p) => !taken.has(p) && fits(p));
   const fitsBy = (p: DemoPerson, lastWeek: number) => c.acc(p).lostWeek + lastWeek < weeks;
 
-  for (const kind of REQUIRED_KINDS) {
+  for (const kind of kinds) {
     if (have().has(kind)) continue;
     const lost = (p: DemoPerson) => c.acc(p).lostWeek;
     switch (kind) {
@@ -626,18 +731,22 @@ function ensureEveryKind(c: Coverage): void {
         break;
       }
       case 'task-on-time':
-      case 'task-late':
-      case 'requalification': {
+      case 'task-late': {
         const p = candidate((x) => x.tasks.length > 0 && fitsBy(x, 1));
         if (p) {
           taken.add(p);
-          const task = p.tasks[0] as DemoTaskCompletion;
-          if (kind === 'task-on-time') task.afterHours = Math.min(4, Math.max(0, c.grace - 1));
-          else if (kind === 'task-late') task.afterHours = c.grace + 48;
-          else {
-            task.afterHours ??= Math.max(0, Math.min(6, c.grace - 1));
-            task.outcome = 'future-opportunity';
-          }
+          (p.tasks[0] as DemoTaskCompletion).afterHours = kind === 'task-on-time' ? Math.min(4, Math.max(0, c.grace - 1)) : c.grace + 48;
+        }
+        break;
+      }
+      case 'requalification': {
+        // Only a call the stack will really plan: the first, of a track that has one, in the span.
+        const p = candidate(c.requalifiable);
+        if (p) {
+          taken.add(p);
+          const call = p.requalifications[0];
+          if (call) call.afterHours ??= Math.max(0, Math.min(6, c.grace - 1));
+          else p.requalifications.push({ afterHours: Math.max(0, Math.min(6, c.grace - 1)), outcome: 'future-opportunity' });
         }
         break;
       }

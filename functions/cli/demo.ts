@@ -4,20 +4,31 @@
  * spread over the weeks, the local clock moved a week at a time (the stack sends what falls due),
  * then replies written as real MIME replies to the e-mails in /local/outbox, SES bounces,
  * complaints and clicks, one-click unsubscribes, tasks completed by the reps (on time and late,
- * with the touch ids from /local/outbound), meetings, new, reopened and won deals, referrals.
- * So every metric and every dashboard chart has data on a fresh machine.
+ * with the touch ids and kinds from /local/outbound, so requalification outcomes go to
+ * requalification calls only), meetings, new, reopened and won deals, referrals. So every metric
+ * and every dashboard chart has data on a fresh machine.
  *
  * Who is lost when and who responds how is a pure, seeded plan (`demo-plan.ts`); this file drives it.
  */
 import { parseArgs } from 'node:util';
-import { type LostReason, lostReasons } from '#catalog/events';
 import { ConfigError, loadConfig } from '#config/load';
 import { loadMetricsConfig, MetricsConfigError } from '#config/metrics';
 import { resolveOwner } from '#config/owners';
-import { trackFor } from '#domain/cadence';
+import { parseDuration, type TrackConfig } from '#config/schema';
+import { type TrackSubject, trackFor } from '#domain/cadence';
 import type { HoldoutSettings } from '#domain/metrics/holdout';
 import { LOCAL_DEFAULT_WEBHOOK_SECRET, signBody } from '#shared/hmac';
-import { type DemoAccount, type DemoPerson, type DemoPlan, type DemoResponse, type DemoTaskCompletion, planDemo, REQUALIFICATION_OUTCOMES, seedOf } from './demo-plan.ts';
+import {
+  type DemoAccount,
+  type DemoPerson,
+  type DemoPlan,
+  type DemoResponse,
+  type DemoTaskCompletion,
+  type DemoTrack,
+  planDemo,
+  REQUALIFICATION_OUTCOMES,
+  seedOf,
+} from './demo-plan.ts';
 import type { CliIO } from './index.ts';
 
 /**
@@ -60,6 +71,8 @@ export interface DemoSummary {
   people: number;
   accounts: number;
   holdout: { percent: number; accounts: number; people: number; enteredPerStack: number | null };
+  /** People per track (config/cadence.yaml), as the stack's rules place them. */
+  tracks: Record<string, number>;
   emailsSent: number;
   tasksAssigned: number;
   tasksCompleted: { onTime: number; late: number; requalification: number };
@@ -317,7 +330,7 @@ function lostDealEvent(plan: DemoPlan, a: DemoAccount, p: DemoPerson, at: Date) 
       role: p.role,
       horizon: p.horizon,
       owner: a.owner,
-      tags: ['cultivate-demo', `demo-run-${plan.runId}`],
+      tags: p.tags,
       consent:
         p.consent === 'unknown'
           ? { email: 'unknown' }
@@ -342,10 +355,8 @@ export interface DemoSettings {
   holdout: HoldoutSettings;
   /** config/metrics.yaml taskOnTimeGraceHours: the stack's own on-time rule. */
   onTimeGraceHours: number;
-  /** Lost reasons whose track sends weekly e-mail. */
-  weeklyReasons: LostReason[];
-  /** Per lost reason, the skipped week after its weekly e-mails (for "missed me"). */
-  skipWeekOf: Map<string, SkipWeek>;
+  /** The track a person takes by the stack's rules, from their lost reason, role, horizon, country and tags. */
+  trackOf: (subject: TrackSubject) => DemoTrack;
 }
 
 /** Reads owners.yaml, cadence.yaml and metrics.yaml of `configDir` (throws ConfigError / MetricsConfigError). */
@@ -353,16 +364,28 @@ export function demoSettings(configDir: string): DemoSettings {
   const rules = loadConfig(configDir);
   // An inactive owner's touches go to a manager: deals go to owners who take their own.
   const owners = rules.owners.owners.filter((o) => o.active && resolveOwner(rules.owners, o.email).via === 'owner').map((o) => o.email);
-  // The demo plans its people by lost reason alone: each reason stands for the track a contact
-  // with that reason and no other condition (no role, horizon, country or tag) takes.
-  const weeklyReasons = lostReasons.filter((r) => trackFor(rules, { lostReason: r })?.weekly !== undefined);
-  const skipWeekOf = new Map<string, SkipWeek>();
-  for (const r of weeklyReasons) {
-    const track = trackFor(rules, { lostReason: r });
-    if (track?.weekly && track.skipWeeks > 0) skipWeekOf.set(r, { weeklyCount: track.weekly.count, skipWeeks: track.skipWeeks });
-  }
   const metrics = loadMetricsConfig(configDir);
-  return { owners, holdout: metrics.holdout, onTimeGraceHours: metrics.taskOnTimeGraceHours, weeklyReasons, skipWeekOf };
+  return { owners, holdout: metrics.holdout, onTimeGraceHours: metrics.taskOnTimeGraceHours, trackOf: (subject) => demoTrack(trackFor(rules, subject)) };
+}
+
+/** What the plan needs of a track: whether it e-mails, weekly with a skipped week, and when its first requalification call comes. */
+export function demoTrack(track: TrackConfig | undefined): DemoTrack {
+  if (!track) return { emails: false };
+  const weekly = track.weekly && track.weekly.count > 0 ? { count: track.weekly.count, skipWeeks: track.skipWeeks } : undefined;
+  const requalification = track.humanTouches?.find((t) => t.kind === 'requalification');
+  return {
+    id: track.id,
+    emails: weekly !== undefined || track.monthly !== undefined,
+    ...(weekly && { weekly }),
+    ...(requalification && { requalificationAfterDays: daysAtMost(requalification.first) }),
+  };
+}
+
+/** The longest a cadence duration can last in days (a month counts 31). */
+function daysAtMost(text: string): number {
+  const d = parseDuration(text);
+  if (!d) return 0;
+  return d.amount * (d.unit === 'month' ? 31 : d.unit === 'week' ? 7 : 1);
 }
 
 export async function demoCommand(args: string[], io: CliIO): Promise<number> {
@@ -383,15 +406,15 @@ export async function demoCommand(args: string[], io: CliIO): Promise<number> {
     io.err(`cultivate demo: cannot read the config folder ${configDir}: ${(err as Error).message}\n`);
     return 2;
   }
-  const { owners, holdout, onTimeGraceHours, weeklyReasons, skipWeekOf } = settings;
+  const { owners, holdout, onTimeGraceHours, trackOf } = settings;
 
   const stack = new Stack(base, secret);
   const started = Date.now();
   try {
     const start = await checkStack(stack);
     const runId = Math.floor(start.getTime() / 1000).toString(36);
-    const plan = planDemo({ seed, people, weeks, runId, owners, holdout, weeklyReasons, onTimeGraceHours });
-    const summary = await play(stack, plan, { holdoutPercent: holdout.percent, skipWeekOf, configDir }, start, say);
+    const plan = planDemo({ seed, people, weeks, runId, owners, holdout, trackOf, onTimeGraceHours });
+    const summary = await play(stack, plan, { holdoutPercent: holdout.percent, configDir }, start, say);
     summary.seconds = Math.round((Date.now() - started) / 100) / 10;
     io.out(json ? `${JSON.stringify(summary, null, 2)}\n` : formatSummary(summary));
     return 0;
@@ -404,15 +427,8 @@ export async function demoCommand(args: string[], io: CliIO): Promise<number> {
   }
 }
 
-/** The skipped week of a track's weekly e-mails (cadence.yaml), for "missed me" replies. */
-interface SkipWeek {
-  weeklyCount: number;
-  skipWeeks: number;
-}
-
 interface PlayConfig {
   holdoutPercent: number;
-  skipWeekOf: ReadonlyMap<string, SkipWeek>;
   configDir: string;
 }
 
@@ -424,7 +440,7 @@ async function play(stack: Stack, plan: DemoPlan, config: PlayConfig, start: Dat
   const byEmail = new Map(plan.people.map((p) => [p.email.toLowerCase(), p]));
   const byRelationship = new Map<string, DemoPerson>();
   const pending = new Map(plan.people.map((p) => [p, [...p.responses]]));
-  const tasksSeen = new Map<DemoPerson, number>();
+  const tasksSeen = new Map<DemoPerson, TasksSeen>();
   const openTasks: PendingTask[] = [];
   let outboundSeen = 0;
   const heldOut = plan.accounts.filter((a) => a.group === 'holdout');
@@ -527,7 +543,7 @@ async function play(stack: Stack, plan: DemoPlan, config: PlayConfig, start: Dat
           crmEvents.push(crmEvent(plan, p, r, now));
           countCrm(r, add);
         } else {
-          const answered = await respondByMail(stack, p, r, mail.get(p) ?? [], now, week, plan, config.skipWeekOf.get(accountOf.get(p.accountId)?.reason ?? ''));
+          const answered = await respondByMail(stack, p, r, mail.get(p) ?? [], now, week, plan);
           if (answered === 'wait') {
             waiting.push(r);
             writing = true;
@@ -568,6 +584,7 @@ async function play(stack: Stack, plan: DemoPlan, config: PlayConfig, start: Dat
       people: holdoutPeople,
       enteredPerStack: metrics ? (metrics['nurture.entered']?.dimensions?.group?.holdout?.n ?? 0) : null,
     },
+    tracks: tracksOf(plan),
     emailsSent: total.emailsSent,
     tasksAssigned: total.tasksAssigned,
     tasksCompleted: { onTime: total.onTime, late: total.late, requalification: total.requalification },
@@ -584,9 +601,33 @@ async function play(stack: Stack, plan: DemoPlan, config: PlayConfig, start: Dat
   };
 }
 
+/** People per track id ('none': no track takes them), largest first. */
+function tracksOf(plan: DemoPlan): Record<string, number> {
+  const counts = new Map<string, number>();
+  for (const p of plan.people) counts.set(p.track.id ?? 'none', (counts.get(p.track.id ?? 'none') ?? 0) + 1);
+  return Object.fromEntries([...counts].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])));
+}
+
+/** How many of a person's tasks the stack has assigned so far: requalification calls apart. */
+export interface TasksSeen {
+  tasks: number;
+  requalifications: number;
+}
+
+/**
+ * How the rep completes the task of `kind` the stack just assigned to `person` (the kind comes
+ * back with the task): a requalification call takes the person's next planned requalification, any
+ * other task their next other completion. So the requalification outcomes only ever go to the
+ * tasks that offer them. Undefined: the plan leaves this task open.
+ */
+export function completionFor(person: DemoPerson, kind: string | undefined, seen: TasksSeen): DemoTaskCompletion | undefined {
+  if (kind === 'requalification') return person.requalifications[seen.requalifications++];
+  return person.tasks[seen.tasks++];
+}
+
 interface TaskBook {
   byRelationship: ReadonlyMap<string, DemoPerson>;
-  tasksSeen: Map<DemoPerson, number>;
+  tasksSeen: Map<DemoPerson, TasksSeen>;
   openTasks: PendingTask[];
   outboundSeen: number;
   now: Date;
@@ -605,9 +646,9 @@ async function completeTasks(stack: Stack, plan: DemoPlan, b: TaskBook): Promise
     for (const m of outbound.slice(seen)) {
       const person = b.byRelationship.get(m.relationshipId);
       if (m.type !== 'task-assigned' || !person || !m.payload.touchId) continue;
-      const n = b.tasksSeen.get(person) ?? 0;
-      b.tasksSeen.set(person, n + 1);
-      const completion = person.tasks[n];
+      const seen = b.tasksSeen.get(person) ?? { tasks: 0, requalifications: 0 };
+      b.tasksSeen.set(person, seen);
+      const completion = completionFor(person, m.payload.kind, seen);
       if (completion?.afterHours !== undefined) b.openTasks.push({ person, touchId: m.payload.touchId, dueAt: Date.parse(m.at), completion });
     }
     seen = outbound.length;
@@ -675,7 +716,6 @@ async function respondByMail(
   now: Date,
   week: number,
   plan: DemoPlan,
-  skipWeek: SkipWeek | undefined,
 ): Promise<MailOutcome> {
   const latest = mail.at(-1);
   if (!latest) return 'wait';
@@ -695,12 +735,13 @@ async function respondByMail(
       await inbound(mimeReply(p, latest, now, r.text, { messageId }), 'human');
       return 'human';
     case 'missed-me': {
-      // Inside the skipped week: the weekly e-mails have all gone, the skipped one's slot has
-      // passed and the next is not due yet (as the replies handler tells "missed me").
-      if (!skipWeek) return 'missed';
+      // Inside the skipped week of their own track: the weekly e-mails have all gone, the skipped
+      // one's slot has passed and the next is not due yet (as the replies handler tells "missed me").
+      const skipWeek = p.track.weekly;
+      if (!skipWeek || skipWeek.skipWeeks === 0) return 'missed';
       const since = now.getTime() - Date.parse(latest.sentAt);
-      if (mail.length < skipWeek.weeklyCount) return 'wait';
-      if (mail.length > skipWeek.weeklyCount || since >= (1 + skipWeek.skipWeeks) * WEEK_MS) return 'missed';
+      if (mail.length < skipWeek.count) return 'wait';
+      if (mail.length > skipWeek.count || since >= (1 + skipWeek.skipWeeks) * WEEK_MS) return 'missed';
       if (since < WEEK_MS - 12 * 3_600_000) return 'wait';
       if (!latest.replyTo?.[0]) return 'missed';
       await inbound(mimeReply(p, latest, now, r.text, { messageId }), 'human');
@@ -745,6 +786,7 @@ export function formatSummary(s: DemoSummary): string {
     '',
     `Simulated ${s.weeks} weeks (${s.from} to ${s.to}) in ${s.seconds} s, run ${s.runId}, seed ${s.seed}:`,
     `  people           ${s.people} in ${s.accounts} accounts; holdout ${s.holdout.percent > 0 ? `${s.holdout.accounts} accounts, ${s.holdout.people} people (the stack counted ${s.holdout.enteredPerStack ?? '?'} holdout entries)` : 'off (holdout.percent 0)'}`,
+    `  tracks           ${Object.entries(s.tracks).map(([id, n]) => `${id} ${n}`).join(', ')}`,
     `  touches          ${s.emailsSent} e-mails sent, ${s.tasksAssigned} tasks assigned; ${s.tasksCompleted.onTime} completed on time, ${s.tasksCompleted.late} late, ${s.tasksCompleted.requalification} requalification outcomes`,
     `  replies          ${s.replies.human} human, ${s.replies.missedMe} "missed me", ${s.replies.outOfOffice} out of office, ${s.replies.leftCompany} left the company`,
     `  audience         ${s.bounces} bounces, ${s.complaints} complaints, ${s.unsubscribes} unsubscribes, ${s.clicks} clicks`,

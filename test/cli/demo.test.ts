@@ -11,8 +11,8 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '#config/load';
 import { assignHoldout } from '#domain/metrics/holdout';
-import { DEMO_DEFAULT_PEOPLE, DEMO_DEFAULT_SEED, DEMO_DEFAULT_WEEKS, type DemoSummary, demoCommand, demoSettings } from '../../functions/cli/demo.ts';
-import { type DemoPlanInput, kindsIn, planDemo, REQUIRED_KINDS } from '../../functions/cli/demo-plan.ts';
+import { completionFor, DEMO_DEFAULT_PEOPLE, DEMO_DEFAULT_SEED, DEMO_DEFAULT_WEEKS, type DemoSummary, demoCommand, demoSettings, demoTrack } from '../../functions/cli/demo.ts';
+import { type DemoPerson, type DemoPlan, type DemoPlanInput, type DemoTrack, kindsIn, planDemo, REFERRAL_TAG, REQUALIFICATION_OUTCOMES, REQUIRED_KINDS } from '../../functions/cli/demo-plan.ts';
 import { type StackProcess, startStackProcess } from '../helpers/stack.ts';
 
 const shipped = demoSettings('config');
@@ -24,9 +24,12 @@ const input = (over: Partial<DemoPlanInput> = {}): DemoPlanInput => ({
   runId: 'run1',
   owners: shipped.owners,
   holdout: HOLDOUT_10,
-  weeklyReasons: shipped.weeklyReasons,
+  trackOf: shipped.trackOf,
   ...over,
 });
+const EMAIL_RESPONSES = ['reply', 'missed-me', 'out-of-office', 'left-company', 'bounce', 'complaint', 'unsubscribe', 'click'];
+const accountOf = (plan: DemoPlan, p: DemoPerson) => plan.accounts.find((a) => a.accountId === p.accountId) as DemoPlan['accounts'][number];
+const SEEDS = [DEMO_DEFAULT_SEED, 1, 2, 3, 42, 2026];
 
 async function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';
@@ -83,6 +86,7 @@ describe('the demo plan', () => {
     const heldPeople = plan.people.filter((p) => held.some((a) => a.accountId === p.accountId));
     for (const p of heldPeople) {
       expect(p.tasks).toEqual([]);
+      expect(p.requalifications).toEqual([]);
       for (const r of p.responses) expect(['meeting', 'deal-created', 'deal-reopened', 'deal-won']).toContain(r.kind);
     }
     expect(heldPeople.some((p) => p.responses.length > 0)).toBe(true);
@@ -91,7 +95,7 @@ describe('the demo plan', () => {
   });
 
   it('has every kind of response and rep behaviour at the default size, with and without a holdout', () => {
-    for (const seed of [DEMO_DEFAULT_SEED, 1, 2, 3, 42, 2026]) {
+    for (const seed of SEEDS) {
       for (const holdout of [HOLDOUT_10, shipped.holdout]) {
         const kinds = kindsIn(planDemo(input({ seed, holdout })));
         expect(REQUIRED_KINDS.filter((k) => !kinds.has(k)), `seed ${seed}, holdout ${holdout.percent}%`).toEqual([]);
@@ -118,13 +122,116 @@ describe('the demo plan', () => {
     for (const grace of [6, 24, 48]) {
       const plan = planDemo(input({ people: 60, onTimeGraceHours: grace }));
       expect(plan.onTimeGraceHours).toBe(grace);
-      const hours = plan.people.flatMap((p) => p.tasks.flatMap((t) => (t.afterHours === undefined ? [] : [t.afterHours])));
+      const hours = plan.people.flatMap((p) => [...p.tasks, ...p.requalifications].flatMap((t) => (t.afterHours === undefined ? [] : [t.afterHours])));
       expect(hours.some((h) => h <= grace)).toBe(true);
       expect(hours.some((h) => h > grace)).toBe(true);
       // Nothing sits on the boundary, where the stack's and the summary's clocks could disagree.
       expect(hours.filter((h) => h > grace - 1 && h <= grace + 12 && h !== grace + 48)).toEqual([]);
     }
     expect(planDemo(input()).onTimeGraceHours).toBe(24);
+  });
+
+  it('asks the track of each person from their whole subject: lost reason, role, horizon, country and CRM tags', () => {
+    const seen: unknown[] = [];
+    const trackOf = (subject: Parameters<DemoPlanInput['trackOf']>[0]) => {
+      seen.push(subject);
+      return shipped.trackOf(subject);
+    };
+    const plan = planDemo(input({ people: 60, trackOf }));
+    expect(seen).toHaveLength(60);
+    plan.people.forEach((p, i) => {
+      expect(seen[i]).toEqual({ lostReason: accountOf(plan, p).reason, role: p.role, horizon: p.horizon, country: p.country, tags: p.tags });
+    });
+    // Weekly e-mail by role alone: only those with the role ever miss a skipped week.
+    const championsOnly = (s: { role?: string }): DemoTrack => (s.role === 'champion' ? { id: 'weekly', emails: true, weekly: { count: 8, skipWeeks: 1 } } : { id: 'monthly', emails: true });
+    for (const seed of SEEDS) {
+      const byRole = planDemo(input({ seed, people: 120, trackOf: championsOnly }));
+      const missers = byRole.people.filter((p) => p.responses.some((r) => r.kind === 'missed-me'));
+      expect(missers.length, `seed ${seed}`).toBeGreaterThan(0);
+      for (const p of missers) expect(p.role).toBe('champion');
+    }
+    // No track with a skipped week: nobody misses one.
+    expect(kindsIn(planDemo(input({ people: 120, trackOf: () => ({ id: 'monthly', emails: true }) }))).has('missed-me')).toBe(false);
+  });
+
+  it('puts a past customer on customer care: monthly e-mail, no weekly, so never a skip-week "missed me"', () => {
+    let pastCustomers = 0;
+    for (const seed of SEEDS) {
+      for (const people of [DEMO_DEFAULT_PEOPLE, 200]) {
+        const plan = planDemo(input({ seed, people }));
+        for (const p of plan.people.filter((x) => x.role === 'past-customer')) {
+          pastCustomers++;
+          expect(p.track).toEqual({ id: 'customer-care', emails: true });
+          expect(p.responses.map((r) => r.kind)).not.toContain('missed-me');
+        }
+        // Whoever misses a week is on a track with weekly e-mail and a skipped week.
+        for (const p of plan.people.filter((x) => x.responses.some((r) => r.kind === 'missed-me'))) expect(p.track.weekly?.skipWeeks).toBeGreaterThan(0);
+      }
+    }
+    expect(pastCustomers).toBeGreaterThan(10);
+  });
+
+  it('has a few referral partners, on the referral-partners track, who get no e-mail to answer', () => {
+    for (const seed of SEEDS) {
+      const plan = planDemo(input({ seed }));
+      const partners = plan.people.filter((p) => p.role === 'referral-partner');
+      expect(partners.length, `seed ${seed}`).toBeGreaterThan(0);
+      expect(partners.some((p) => accountOf(plan, p).group === 'nurtured'), `seed ${seed}`).toBe(true);
+      for (const p of partners) {
+        expect(p.track).toEqual({ id: 'referral-partners', emails: false });
+        expect(p.responses.filter((r) => EMAIL_RESPONSES.includes(r.kind))).toEqual([]);
+        expect(p.requalifications).toEqual([]);
+      }
+    }
+    const big = planDemo(input({ people: 600 }));
+    const share = big.people.filter((p) => p.role === 'referral-partner').length / big.people.length;
+    expect(share).toBeGreaterThan(0.01);
+    expect(share).toBeLessThan(0.05);
+  });
+
+  it('tags some unresponsive losses as referrals, which take the referral-unreachable track; the rest of them get no weekly e-mail', () => {
+    const plan = planDemo(input({ people: 600 }));
+    const tagged = plan.people.filter((p) => p.tags.includes(REFERRAL_TAG));
+    expect(tagged.length).toBeGreaterThan(0);
+    expect(tagged.length / plan.people.length).toBeLessThan(0.06);
+    // Tracks go in file order: a partner or a past customer on such a deal keeps their own track.
+    const own: Record<string, string> = { 'referral-partner': 'referral-partners', 'past-customer': 'customer-care' };
+    for (const p of tagged) {
+      expect(accountOf(plan, p).reason).toBe('unresponsive');
+      expect(p.track.id).toBe(own[p.role] ?? 'referral-unreachable');
+    }
+    const unreachable = tagged.filter((p) => p.track.id === 'referral-unreachable');
+    expect(unreachable.length).toBeGreaterThan(0);
+    for (const p of unreachable) expect(p.responses.filter((r) => EMAIL_RESPONSES.includes(r.kind))).toEqual([]);
+    const untagged = plan.people.filter((p) => accountOf(plan, p).reason === 'unresponsive' && !p.tags.includes(REFERRAL_TAG) && p.role !== 'referral-partner' && p.role !== 'past-customer');
+    expect(untagged.length).toBeGreaterThan(0);
+    for (const p of untagged) expect(p.track).toMatchObject({ id: 'lost-no-weekly', emails: false });
+    // Every person on one account carries the same tags; every contact carries the run's tags.
+    for (const p of plan.people) expect(p.tags.slice(-2)).toEqual(['cultivate-demo', 'demo-run-run1']);
+  });
+
+  it('plans requalification outcomes only for requalification calls its track plans within the span', () => {
+    for (const seed of SEEDS) {
+      const plan = planDemo(input({ seed, people: 120 }));
+      const called = plan.people.filter((p) => p.requalifications.length > 0);
+      expect(called.length, `seed ${seed}`).toBeGreaterThan(0);
+      for (const p of plan.people) {
+        for (const t of p.tasks) expect(REQUALIFICATION_OUTCOMES).not.toContain(t.outcome);
+        for (const t of p.requalifications) expect(REQUALIFICATION_OUTCOMES).toContain(t.outcome);
+      }
+      for (const p of called) {
+        const a = accountOf(plan, p);
+        expect(a.group).toBe('nurtured');
+        // The shipped tracks call a quarter (lost-deal, lost-no-weekly) or half a year (referral-unreachable) after the loss.
+        expect(['lost-deal', 'lost-no-weekly', 'referral-unreachable']).toContain(p.track.id);
+        expect(a.lostWeek + Math.floor((p.track.requalificationAfterDays as number) / 7)).toBeLessThan(DEMO_DEFAULT_WEEKS);
+        expect(p.requalifications).toHaveLength(1);
+      }
+    }
+    // Shorter than a quarter: no requalification call falls due, so none is planned.
+    const short = planDemo(input({ weeks: 12, people: 120 }));
+    expect(short.people.flatMap((p) => p.requalifications)).toEqual([]);
+    expect(kindsIn(short).has('requalification')).toBe(false);
   });
 
   it('keeps two runs apart: no id, address or account in common', () => {
@@ -137,6 +244,33 @@ describe('the demo plan', () => {
     const big = planDemo(input({ people: 1000 }));
     expect(new Set(big.people.map((p) => p.email)).size).toBe(1000);
     expect(new Set(big.people.map((p) => p.externalId)).size).toBe(1000);
+  });
+});
+
+describe('the demo driver', () => {
+  it('completes a requalification call with a planned requalification, any other task with the next other completion', () => {
+    const person = {
+      tasks: [{ afterHours: 2, outcome: 'done' }, { afterHours: 30, outcome: 'left-message' }],
+      requalifications: [{ afterHours: 3, outcome: 'next-step' }],
+    } as unknown as DemoPerson;
+    const seen = { tasks: 0, requalifications: 0 };
+    expect(completionFor(person, 'thank-you-note', seen)).toEqual({ afterHours: 2, outcome: 'done' });
+    expect(completionFor(person, 'requalification', seen)).toEqual({ afterHours: 3, outcome: 'next-step' });
+    expect(completionFor(person, 'courtesy-call', seen)).toEqual({ afterHours: 30, outcome: 'left-message' });
+    // A second call the plan has no completion for stays open; so does a task past the plan.
+    expect(completionFor(person, 'requalification', seen)).toBeUndefined();
+    expect(completionFor(person, 'courtesy-call', seen)).toBeUndefined();
+  });
+
+  it("reads a track's e-mail, skipped week and first requalification call from cadence.yaml", () => {
+    const tracks = loadConfig('config').cadence.tracks;
+    const of = (id: string) => demoTrack(tracks.find((t) => t.id === id));
+    expect(of('lost-deal')).toEqual({ id: 'lost-deal', emails: true, weekly: { count: 8, skipWeeks: 1 }, requalificationAfterDays: 93 });
+    expect(of('customer-care')).toEqual({ id: 'customer-care', emails: true });
+    expect(of('referral-partners')).toEqual({ id: 'referral-partners', emails: false });
+    expect(of('referral-unreachable')).toEqual({ id: 'referral-unreachable', emails: false, requalificationAfterDays: 186 });
+    expect(of('lost-no-weekly')).toEqual({ id: 'lost-no-weekly', emails: false, requalificationAfterDays: 93 });
+    expect(demoTrack(undefined)).toEqual({ emails: false });
   });
 });
 
@@ -217,14 +351,16 @@ describe('cultivate demo against the local stack', () => {
     writeFileSync(join(configDir, 'metrics.yaml'), metrics);
     // A fixed start (a Monday): the same holidays and weekdays on every run of the test.
     stack = await startStackProcess({ clockStart: '2026-11-16T09:00:00.000Z', env: { CULTIVATE_CONFIG_DIR: configDir, CULTIVATE_LOG_LEVEL: 'WARN' } });
-    const r = await run(['--url', stack.url, '--people', '8', '--weeks', '6', '--seed', '3', '--config', configDir, '--json']);
+    // Twenty weeks: long enough for a quarterly requalification call; seed 2 puts people on four
+    // tracks (a past customer, a referral partner, a referred unresponsive loss among them).
+    const r = await run(['--url', stack.url, '--people', '12', '--weeks', '20', '--seed', '2', '--config', configDir, '--json']);
     expect(r.code, r.stderr).toBe(0);
     stdout = r.stdout;
     summary = JSON.parse(r.stdout);
     const res = await stack.get(`/metrics?from=${summary.from}&to=${summary.to}&groupBy=month`);
     expect(res.status).toBe(200);
     report = res.body;
-  }, 120_000);
+  }, 240_000);
 
   afterAll(async () => {
     await stack?.stop();
@@ -232,19 +368,33 @@ describe('cultivate demo against the local stack', () => {
   });
 
   it('prints the summary as JSON with the dashboard URL', () => {
-    expect(summary).toMatchObject({ people: 8, weeks: 6, dashboard: `${stack.url}/dashboard` });
+    expect(summary).toMatchObject({ people: 12, weeks: 20, dashboard: `${stack.url}/dashboard` });
     expect(summary.holdout.accounts).toBeGreaterThan(0);
     expect(stdout.trim().startsWith('{')).toBe(true);
   });
 
   it('leaves data behind in every family of metrics: entries, sends, re-engagement, tasks, the holdout, won revenue', () => {
     const m = report.metrics;
-    expect(m['nurture.entered'].total.n).toBe(8);
+    expect(m['nurture.entered'].total.n).toBe(12);
     expect(m['touch.sent'].total.n).toBeGreaterThan(0);
     expect(m['nurture.re-engaged'].total.n).toBeGreaterThan(0);
     expect(m['task.completed'].total.n).toBeGreaterThan(0);
     expect(m['nurture.entered'].dimensions.group.holdout.n).toBeGreaterThan(0);
     expect(m['crm.deal-won'].total.sum).toBeGreaterThan(0);
     expect(summary.holdout.enteredPerStack).toBe(m['nurture.entered'].dimensions.group.holdout.n);
+  });
+
+  it('puts everyone on the track the plan gave them: the lost-deal event carries role and CRM tags', () => {
+    const byTrack = Object.fromEntries(Object.entries(report.metrics['nurture.entered'].dimensions.track as Record<string, { n: number }>).map(([id, v]) => [id, v.n]));
+    expect(byTrack).toEqual(summary.tracks);
+    for (const id of ['lost-deal', 'customer-care', 'referral-partners', 'referral-unreachable']) expect(summary.tracks[id], id).toBeGreaterThan(0);
+  });
+
+  it('completes requalification calls, and only them, with requalification outcomes', () => {
+    const m = report.metrics;
+    expect(summary.tasksCompleted.requalification).toBeGreaterThan(0);
+    expect(m.requalification.total.n).toBe(summary.tasksCompleted.requalification);
+    // Each outcome came back on a task the stack had assigned as a requalification call.
+    expect(m['task.completed'].dimensions.kind.requalification.n).toBe(m.requalification.total.n);
   });
 });
