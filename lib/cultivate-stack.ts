@@ -18,7 +18,7 @@ import { CultivateEmail } from './email.ts';
 import { IngestApi, type ApiRoute } from './ingest-api.ts';
 import { CultivateMetrics } from './metrics.ts';
 import { SalesforceRelay } from './salesforce-relay.ts';
-import { CultivateOperations, QUARANTINE_KEPT_METRIC, SES_NAMESPACE, SES_REPUTATION_METRICS, SWEEPER_METRICS } from './operations.ts';
+import { AUTO_PAUSED_METRIC, CultivateOperations, QUARANTINE_KEPT_METRIC, SES_NAMESPACE, SES_REPUTATION_METRICS, SWEEPER_METRICS } from './operations.ts';
 import { Relationships } from './relationships.ts';
 import { CultivateRules } from './rules.ts';
 import { CultivateSecrets } from './secrets.ts';
@@ -164,6 +164,7 @@ export class CultivateStack extends Stack {
 
     this.addSendPathAlarms();
     this.addQuarantineAlarm();
+    this.addAutoPauseAlarm();
 
     // Published rules (AppConfig): a rollout rolls back when the functions that plan with the new
     // version fail, as new dead letters of the relationship function and the sender show
@@ -181,6 +182,8 @@ export class CultivateStack extends Stack {
       this.sending.senderFunction,
       this.sesEvents.sesEventsFunction,
       ...(this.replies ? [this.replies.inboundMailFunction] : []),
+      // It judges cadence.yaml `autoPause` with the rules in force, on the tracks the planner uses.
+      this.metrics.streamFunction,
     ]) {
       this.rules.bindReader(fn);
     }
@@ -293,6 +296,28 @@ export class CultivateStack extends Stack {
       'QuarantineGrowthAlarm',
       new cloudwatch.Metric({ namespace: METRICS_NAMESPACE, metricName, statistic: cloudwatch.Stats.SUM, period: this.fiveMinutes }),
       'Authentic CRM input was kept in quarantine (unmapped stage or reason, unreadable body, or a held mass close): review with `cultivate quarantine list`.',
+    );
+  }
+
+  /**
+   * A content item or track paused itself (cadence.yaml `autoPause`): the metrics stream logs
+   * "auto-paused" with `metric: AutoPaused` (ids and numbers only); a metric filter counts it and
+   * the alarm tells the alarm topic (on-call, and sales ops when subscribed).
+   */
+  private addAutoPauseAlarm(): void {
+    const metricName = AUTO_PAUSED_METRIC;
+    new logs.MetricFilter(this, 'MetricsStreamAutoPausedFilter', {
+      logGroup: this.metrics.streamFunction.logGroupRef,
+      metricNamespace: METRICS_NAMESPACE,
+      metricName,
+      filterPattern: logs.FilterPattern.stringValue('$.metric', '=', metricName),
+      metricValue: '1',
+      defaultValue: 0,
+    });
+    this.operations.alarmOnCount(
+      'AutoPausedAlarm',
+      new cloudwatch.Metric({ namespace: METRICS_NAMESPACE, metricName, statistic: cloudwatch.Stats.SUM, period: this.fiveMinutes }),
+      'A content item or track paused itself: its unsubscribe or complaint rate crossed cadence.yaml autoPause. See why with `cultivate config pauses`; after fixing the content or the track, `cultivate config resume content|track <id>`.',
     );
   }
 

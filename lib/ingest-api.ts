@@ -18,6 +18,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { FEED_TOKEN_PK } from '#adapters/dynamo-feed-tokens';
+import { PAUSE_PK } from '#domain/auto-pause';
 import { copyConfigHooks, CultivateFunction, lambdaEntry, toRetentionDays } from './cultivate-function.ts';
 import type { CrmSettingsBinding } from './crm-settings.ts';
 import { readSettings } from './settings.ts';
@@ -110,6 +111,9 @@ export const apiRoutes: readonly ApiRoute[] = [
   { method: 'GET', path: '/config/versions', fn: 'config', auth: 'jwt' },
   { method: 'GET', path: '/config/versions/{version}', fn: 'config', auth: 'jwt' },
   { method: 'GET', path: '/config/replan', fn: 'config', auth: 'jwt' },
+  // cultivate config pauses / resume: what paused itself (cadence.yaml autoPause).
+  { method: 'GET', path: '/config/pauses', fn: 'config', auth: 'jwt' },
+  { method: 'DELETE', path: '/config/pauses/{kind}/{id}', fn: 'config', auth: 'jwt' },
   { method: 'POST', path: '/crm/{crm}/import', fn: 'crmImport', auth: 'jwt' },
 ];
 
@@ -253,6 +257,13 @@ export class IngestApi extends Construct {
       // The published rules (config/) travel with it; no pipeline() here.
       bundling: { commandHooks: copyConfigHooks },
     }).bindTable({ table: props.table, access: 'read' });
+    // `cultivate config resume`: the resume's baseline and the pause it removes, only in the PAUSE partition.
+    iam.Grant.addToPrincipal({
+      grantee: this.configFunction,
+      actions: ['dynamodb:PutItem', 'dynamodb:DeleteItem'],
+      resourceArns: [props.table.tableArn],
+      conditions: { 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [PAUSE_PK] } },
+    });
 
     this.crmImportFunction = new CultivateFunction(this, 'CrmImport', {
       entry: lambdaEntry('crm-import'),

@@ -29,6 +29,9 @@ export const SWEEPER_METRICS = {
 /** Quarantined CRM input, counted from the functions' logs by metric filters (namespace `METRICS_NAMESPACE`, no dimension). */
 export const QUARANTINE_KEPT_METRIC = 'QuarantineKept';
 
+/** Content items and tracks that paused themselves (cadence.yaml `autoPause`), counted from the metrics stream's log. */
+export const AUTO_PAUSED_METRIC = 'AutoPaused';
+
 /** SES's account metrics: the reputation rates the alarms watch and the dashboard draws. */
 export const SES_NAMESPACE = 'AWS/SES';
 export const SES_REPUTATION_METRICS = { bounceRate: 'Reputation.BounceRate', complaintRate: 'Reputation.ComplaintRate' } as const;

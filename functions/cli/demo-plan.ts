@@ -71,8 +71,6 @@ export interface DemoAccount {
   /** Timing deals: the rep asked to come back after this many days. */
   revisitAfterDays?: number;
   pastCustomer: boolean;
-  /** The deal came through a referral: its contacts carry the CRM tag `referral`. */
-  referred: boolean;
 }
 
 /** What a person does after the loss. `week` is the earliest simulated week it may happen. */
@@ -90,7 +88,10 @@ export type DemoResponse =
   /** CRM outcomes: measured for both groups, the holdout included. */
   | { kind: 'meeting'; week: number }
   | { kind: 'deal-created' | 'deal-reopened' | 'deal-won'; week: number; dealId: string; amount: number }
-  /** They refer a colleague elsewhere (a new contact the CRM records as referred by them). */
+  /**
+   * They refer a colleague elsewhere: a `referral-received` for a new contact, who enters nurture
+   * by it (cadence.yaml: the track that takes referrals, `referral-unreachable` as shipped).
+   */
   | { kind: 'referral'; week: number; referred: { externalId: string; email: string; name: string; company: string } };
 
 export type DemoResponseKind = DemoResponse['kind'];
@@ -302,12 +303,8 @@ const NEW_COMPANIES = ['Initrode', 'Hooli', 'Vandelay Industries', 'Pied Piper']
 
 const slug = (s: string) => s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
 
-/** The CRM tag of a deal that came through a referral (config/cadence.yaml `referral-unreachable`). */
-export const REFERRAL_TAG = 'referral';
 /** Share of people who are referral partners on a deal (the partner who brought it): a few percent, at least one. */
 const REFERRAL_PARTNER_SHARE = 0.03;
-/** Share of unresponsive deals that came through a referral. */
-const REFERRED_UNRESPONSIVE_SHARE = 1 / 3;
 /** Days a task may wait past its rhythm's date (window days, the minimum gap before an e-mail). */
 const TASK_SLACK_DAYS = 4;
 
@@ -385,10 +382,6 @@ export function planDemo(input: DemoPlanInput): DemoPlan {
   const lostWeeks = shuffle(strata.map((w) => w - (strata[0] as number)), r);
   const countries = apportion(COUNTRIES.map((c) => [c[0], c[1]] as const), sizes.length, r);
   const consents = apportion([['granted', 85], ['unknown', 10], ['denied', 5]] as const, size, r);
-  // Some unresponsive deals came through a referral (the CRM tags their contacts): the patient
-  // referral track takes them instead of the quarterly requalification one. At least one, if any.
-  const unresponsive = shuffle(reasons.flatMap((reason, i) => (reason === 'unresponsive' ? [i] : [])), r);
-  const referred = new Set(unresponsive.slice(0, Math.ceil(unresponsive.length * REFERRED_UNRESPONSIVE_SHARE)));
   const accounts: DemoAccount[] = sizes.map((_, i) => {
     const name = COMPANIES[i % COMPANIES.length] as string;
     const company = i < COMPANIES.length ? name : `${name} ${Math.floor(i / COMPANIES.length) + 1}`;
@@ -413,7 +406,6 @@ export function planDemo(input: DemoPlanInput): DemoPlan {
       ...(reason === 'competitor' && { contractEndsInDays: r.int(60, 240) }),
       ...(reason === 'timing' && r.chance(0.3) && { revisitAfterDays: r.int(30, 90) }),
       pastCustomer: r.chance(0.2),
-      referred: referred.has(i),
     };
   });
 
@@ -443,7 +435,7 @@ export function planDemo(input: DemoPlanInput): DemoPlan {
               : r.pick(['influencer', 'prospect', 'evaluator'] as const);
       // A partnership is for life; a buyer's horizon varies.
       const horizon: Horizon = role === 'referral-partner' ? 'lifetime' : r.weighted([['reason', 70], ['season', 20], ['lifetime', 10]] as const);
-      const tags = [...(account.referred ? [REFERRAL_TAG] : []), 'cultivate-demo', `demo-run-${input.runId}`];
+      const tags = ['cultivate-demo', `demo-run-${input.runId}`];
       // Some use a private mailbox (audience health is reported by mailbox provider).
       const consumer = r.chance(0.12);
       const local = `${slug(first)}.${slug(last)}`;

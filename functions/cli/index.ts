@@ -4,12 +4,14 @@
  *   cultivate config check [dir] [--crm C] [--strict]
  *                                    validate every file in config/ (exit 0) or list every problem (exit 1);
  *                                    then list what each configured CRM has that crm.yaml does not map
- *   cultivate preview --reason R ... simulate the cadence for one contact (exit 2 on bad flags)
+ *   cultivate preview --reason R ... simulate the cadence for one contact (exit 2 on bad flags);
+ *                                    --entry referral: one who enters nurture by a referral
  *   cultivate send-test <track> --to A  a track's e-mails, [test], to company addresses only
  *   cultivate diff <dir>             what a proposed config changes over the live store (POST /config/diff)
  *   cultivate config publish [dir]   check, diff, then publish the rules as the next version (replanned in place)
  *   cultivate config rollback [--to N]  publish an older version's rules again, as a new version
  *   cultivate config versions | replan  the history of published rules; the replan job after a publish
+ *   cultivate config pauses | resume content|track <id>  what paused itself (autoPause), and resuming it
  *
  * `runConfigCommands(argv)` takes the arguments after `cultivate` and returns the exit code, or
  * undefined when the command is not one of these (bin/cultivate.ts handles the rest).
@@ -20,6 +22,7 @@ import { crmNames, type CrmName } from '#crm/types';
 import { checkConfigDir, controlsSummary, crmCoverage, formatCoverage, formatProblem, summary } from './config-check.ts';
 import { diffCommand } from './diff.ts';
 import { publishCommand, replanCommand, rollbackCommand, versionsCommand } from './publish.ts';
+import { pausesCommand, resumeCommand } from './pauses.ts';
 import { previewJson, PreviewOptions, previewTable, simulate } from './preview.ts';
 import { sendTestCommand, type SendTestIO } from './send-test.ts';
 
@@ -40,6 +43,7 @@ export const CONFIG_USAGE = [
   '  config check [dir] [--crm C] [--strict]  validate cadence, content, owners, controls and sending in <dir> (default: config/),',
   '                                       then list CRM pipelines, lost reasons, outcomes and users crm.yaml does not map',
   '  preview --reason R [options]         simulate the cadence for one contact, touch by touch',
+  '  preview --entry referral [options]   the same for a contact who enters nurture by a referral',
   '  send-test <track> --to A [--to B] [--dry] [--endpoint URL] [--config DIR] [--allow-domain D]',
   '                                       a track\'s e-mails, subject [test], to company addresses only',
   '  diff <dir> [--url U] [--token T] [--json]   what <dir> would change over the live store: touches',
@@ -49,10 +53,15 @@ export const CONFIG_USAGE = [
   '  config rollback [--to N] [--note N] [--url U] [--token T] [--wait]   publish version N again (default: the previous one)',
   '  config versions [--url U] [--token T]   the published rules versions, newest first',
   '  config replan [--url U] [--token T] [--wait]   the replan job that follows each publish',
+  '  config pauses [--url U] [--token T]  content items and tracks that paused themselves (autoPause): when and why',
+  '  config resume content|track <id> [--url U] [--token T]   resume one; its rate counts afresh from now',
 ].join('\n');
 
 export const PREVIEW_USAGE = `usage: cultivate preview --reason <lost reason> [options]
-  --reason R         timing, budget, no-decision, competitor, no-need, unresponsive, bad-fit, other (required)
+       cultivate preview --entry referral [options]
+  --entry E          how the contact enters nurture: lost-deal (default) or referral
+  --reason R         timing, budget, no-decision, competitor, no-need, unresponsive, bad-fit, other
+                     (required for a lost deal; a referral has none)
   --role R           prospect, customer, past-customer, champion, evaluator, influencer, referral-partner, advocate
   --horizon H        reason, season, lifetime: the contact's buying horizon
   --tag T            a segment tag on the contact's CRM record (repeatable)
@@ -61,10 +70,10 @@ export const PREVIEW_USAGE = `usage: cultivate preview --reason <lost reason> [o
   --language TAG     the contact's language, e.g. de (default: the content library's)
   --consent C        granted (default), unknown or denied: e-mail consent on record
   --owner EMAIL      the owning rep (default: owners.yaml fallbackOwner)
-  --from DATE        the loss: a date (12:00 in the contact's zone) or an ISO instant (default: now)
+  --from DATE        the loss (or referral): a date (12:00 in the contact's zone) or an ISO instant (default: now)
   --months N         how far to look ahead (default: 24)
-  --revisit-after D  the rep's "come back after" date: nurture e-mail waits until then
-  --contract-ends-at D  a competitor's contract end: nurture starts two months before it
+  --revisit-after D  the rep's "come back after" date: nurture e-mail waits until then (lost deals only)
+  --contract-ends-at D  a competitor's contract end: nurture starts two months before it (lost deals only)
   --postal-address   the contact has a postal address on record (handwritten notes and items of value need one)
   --id ID            relationship id; minutes in the send window are spread per id (default: rel_preview)
   --json             print the touches as JSON: [{at, localTime, channel, kind, content, reason}]
@@ -98,8 +107,10 @@ async function configCommand(args: string[], io: CliIO): Promise<number> {
   if (sub === 'rollback') return rollbackCommand(rest, io);
   if (sub === 'versions') return versionsCommand(rest, io);
   if (sub === 'replan') return replanCommand(rest, io);
+  if (sub === 'pauses') return pausesCommand(rest, io);
+  if (sub === 'resume') return resumeCommand(rest, io);
   if (sub !== 'check') {
-    io.err(`cultivate config: unknown subcommand '${sub}' (check, publish, rollback, versions, replan)\n${CHECK_USAGE}`);
+    io.err(`cultivate config: unknown subcommand '${sub}' (check, publish, rollback, versions, replan, pauses, resume)\n${CHECK_USAGE}`);
     return 2;
   }
   if (rest.includes('--help')) {
@@ -213,6 +224,7 @@ function parseFlags(args: string[]) {
     allowPositionals: false,
     strict: true,
     options: {
+      entry: { type: 'string' },
       reason: { type: 'string' },
       role: { type: 'string' },
       horizon: { type: 'string' },

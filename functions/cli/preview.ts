@@ -2,8 +2,8 @@
  * `cultivate preview`: what the cadence would do to one contact, touch by touch.
  *
  * Nothing here re-implements the cadence. The contact is created the way production creates it
- * (a `lead-closed-lost` event, validated by the catalog schema, applied by `applyInbound`, which
- * plans the first touch with the cadence planner); each planned touch is then marked done at its
+ * (a `lead-closed-lost` event, or with `--entry referral` a `referral-received` one, validated by
+ * the catalog schema, applied by `applyInbound`, which plans the first touch with the cadence planner); each planned touch is then marked done at its
  * own instant by `recordTouch`, exactly as the sender does for a sent e-mail or an assigned task,
  * which also plans the next one. So preview and production cannot drift apart.
  *
@@ -13,7 +13,7 @@
  */
 import { z } from 'zod';
 import { contactRoles, countryCode, emailAddress, Horizon, InboundEvent, lostReasons, timeZone, type ConsentRecord } from '#catalog/events';
-import { parseDuration, type CultivateConfig, type TrackConfig } from '#config/schema';
+import { parseDuration, trackEntries, type CultivateConfig, type TrackConfig, type TrackEntry } from '#config/schema';
 import { resolveOwner } from '#config/owners';
 import { contactTimeZone, createCadencePlanner, ownerTimeZone, quietCutoff, trackOfState, trackSubjectOf, withoutHumanTouches, type TrackSubject } from '#domain/cadence';
 import { canEmail } from '#domain/consent';
@@ -29,35 +29,49 @@ const isoDate = /^\d{4}-\d{2}-\d{2}$/;
 /** The flags of `cultivate preview`, validated. */
 const oneOf = <const T extends readonly [string, ...string[]]>(values: T) => z.enum(values, { message: `must be one of ${values.join(', ')}` });
 
-export const PreviewOptions = z.strictObject({
-  reason: oneOf(lostReasons),
-  role: oneOf(contactRoles).optional(),
-  horizon: z.enum(Horizon.options, { message: `must be one of ${Horizon.options.join(', ')}` }).optional(),
-  /** Segment tags (repeatable `--tag`), as a CRM record carries them. */
-  tag: z.array(z.string().min(1, 'must not be empty').max(64, 'must be at most 64 characters')).max(20, 'at most 20 tags').optional(),
-  tz: timeZone.optional(),
-  country: countryCode.optional(),
-  language: z.string().regex(/^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$/, 'must be a BCP 47 tag such as en or de').optional(),
-  consent: oneOf(['granted', 'unknown', 'denied']).default('granted'),
-  owner: emailAddress.optional(),
-  from: z
-    .string()
-    .refine((v) => (isoDate.test(v) ? z.iso.date() : z.iso.datetime({ offset: true })).safeParse(v).success, {
-      message: 'must be a date (2026-11-24) or an ISO instant (2026-11-24T15:04:05Z)',
-    })
-    .optional(),
-  months: z
-    .string()
-    .regex(/^\d{1,3}$/, 'must be a whole number of months, e.g. 24')
-    .transform(Number)
-    .pipe(z.number().min(1, 'must be at least 1').max(120, 'must be at most 120'))
-    .default(24),
-  'revisit-after': z.iso.date({ message: 'must be a date such as 2027-06-01' }).optional(),
-  'contract-ends-at': z.iso.date({ message: 'must be a date such as 2027-09-30' }).optional(),
-  /** The contact has a postal address on record: handwritten notes and items of value are planned. */
-  'postal-address': z.boolean().optional(),
-  id: z.string().min(1).max(128).default('rel_preview'),
-});
+export const PreviewOptions = z
+  .strictObject({
+    /** How the contact enters nurture: a lost deal (the default) or a referral. */
+    entry: oneOf(trackEntries).default('lost-deal'),
+    /** The lost reason: required for a lost deal; a referral has none. */
+    reason: oneOf(lostReasons).optional(),
+    role: oneOf(contactRoles).optional(),
+    horizon: z.enum(Horizon.options, { message: `must be one of ${Horizon.options.join(', ')}` }).optional(),
+    /** Segment tags (repeatable `--tag`), as a CRM record carries them. */
+    tag: z.array(z.string().min(1, 'must not be empty').max(64, 'must be at most 64 characters')).max(20, 'at most 20 tags').optional(),
+    tz: timeZone.optional(),
+    country: countryCode.optional(),
+    language: z.string().regex(/^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$/, 'must be a BCP 47 tag such as en or de').optional(),
+    consent: oneOf(['granted', 'unknown', 'denied']).default('granted'),
+    owner: emailAddress.optional(),
+    from: z
+      .string()
+      .refine((v) => (isoDate.test(v) ? z.iso.date() : z.iso.datetime({ offset: true })).safeParse(v).success, {
+        message: 'must be a date (2026-11-24) or an ISO instant (2026-11-24T15:04:05Z)',
+      })
+      .optional(),
+    months: z
+      .string()
+      .regex(/^\d{1,3}$/, 'must be a whole number of months, e.g. 24')
+      .transform(Number)
+      .pipe(z.number().min(1, 'must be at least 1').max(120, 'must be at most 120'))
+      .default(24),
+    'revisit-after': z.iso.date({ message: 'must be a date such as 2027-06-01' }).optional(),
+    'contract-ends-at': z.iso.date({ message: 'must be a date such as 2027-09-30' }).optional(),
+    /** The contact has a postal address on record: handwritten notes and items of value are planned. */
+    'postal-address': z.boolean().optional(),
+    id: z.string().min(1).max(128).default('rel_preview'),
+  })
+  .superRefine((o, ctx) => {
+    if (o.entry === 'lost-deal') {
+      if (o.reason === undefined) ctx.addIssue({ code: 'custom', path: ['reason'], message: 'is required for a lost deal (--entry lost-deal, the default)' });
+      return;
+    }
+    // A referral-received event carries none of a loss's data: each of these would be ignored.
+    for (const key of ['reason', 'revisit-after', 'contract-ends-at'] as const) {
+      if (o[key] !== undefined) ctx.addIssue({ code: 'custom', path: [key], message: 'belongs to a lost deal; a referral has none (leave it out with --entry referral)' });
+    }
+  });
 export type PreviewOptions = z.infer<typeof PreviewOptions>;
 
 export interface PreviewRow {
@@ -74,6 +88,9 @@ export interface PreviewRow {
 }
 
 export interface PreviewResult {
+  /** How the contact entered nurture. */
+  entry: TrackEntry;
+  /** When nurture started: the loss, or the referral's arrival. */
   lostAt: string;
   horizon: string;
   trackId: string | undefined;
@@ -117,7 +134,7 @@ function consentRecord(consent: PreviewOptions['consent'], at: string): ConsentR
   return { email: consent, source: 'cultivate-preview' };
 }
 
-/** The loss instant: `--from` (a plain date means 12:00 in the contact's zone that day), else `now`. */
+/** The loss (or referral) instant: `--from` (a plain date means 12:00 in the contact's zone that day), else `now`. */
 function lossInstant(config: CultivateConfig, options: PreviewOptions, owner: string, now: Date): Date {
   if (options.from === undefined) return now;
   if (!isoDate.test(options.from)) return new Date(options.from);
@@ -135,10 +152,21 @@ export function simulate(config: CultivateConfig, options: PreviewOptions, now =
   const lostIso = lostAt.toISOString();
   const horizon = addMonthsUtc(lostAt, options.months);
 
-  // The contact enters nurture exactly as a CRM's lost deal makes it.
+  // The contact enters nurture exactly as a CRM's lost deal (or referral) makes it.
+  const entering =
+    options.entry === 'referral'
+      ? { id: 'preview-referral', type: 'referral-received', data: {} }
+      : {
+          id: 'preview-lost-deal',
+          type: 'lead-closed-lost',
+          data: {
+            reason: options.reason,
+            ...(options['revisit-after'] && { revisitAfter: options['revisit-after'] }),
+            ...(options['contract-ends-at'] && { contractEndsAt: options['contract-ends-at'] }),
+          },
+        };
   const event = InboundEvent.parse({
-    id: 'preview-lost-deal',
-    type: 'lead-closed-lost',
+    ...entering,
     occurredAt: lostIso,
     contact: {
       externalId: 'preview',
@@ -153,14 +181,9 @@ export function simulate(config: CultivateConfig, options: PreviewOptions, now =
       // Only its presence matters to the planner; the address itself never shows in a preview.
       ...(options['postal-address'] && { postalAddress: { lines: ['(preview)'], city: '(preview)', country: options.country ?? 'US' } }),
     },
-    data: {
-      reason: options.reason,
-      ...(options['revisit-after'] && { revisitAfter: options['revisit-after'] }),
-      ...(options['contract-ends-at'] && { contractEndsAt: options['contract-ends-at'] }),
-    },
   });
-  const decision = applyInbound(undefined, 'preview:lost-deal', event, { now: lostAt, relationshipId: options.id, crmIds: [], fromCrm: true, planner });
-  if (decision.kind !== 'applied') throw new Error(`preview: the lost deal was not applied (${decision.kind})`);
+  const decision = applyInbound(undefined, `preview:${options.entry}`, event, { now: lostAt, relationshipId: options.id, crmIds: [], fromCrm: true, planner });
+  if (decision.kind !== 'applied') throw new Error(`preview: the ${options.entry === 'referral' ? 'referral' : 'lost deal'} was not applied (${decision.kind})`);
   let state: RelationshipState = decision.state;
 
   const titles = new Map(config.content.items.map((i) => [i.id, i.title]));
@@ -209,6 +232,7 @@ export function simulate(config: CultivateConfig, options: PreviewOptions, now =
   const subject = trackSubjectOf(state);
 
   return {
+    entry: options.entry,
     lostAt: lostIso,
     horizon: horizon.toISOString(),
     trackId: track?.id,
@@ -229,6 +253,7 @@ export function chosenBy(track: Pick<TrackConfig, 'when'>, subject: TrackSubject
   const listed = new Set((w.tags ?? []) as readonly string[]);
   const tags = (subject.tags ?? []).filter((t) => listed.has(t.toLowerCase()));
   return [
+    w.entries && `entry ${subject.entry ?? 'lost-deal'}`,
     w.lostReasons && `lost reason ${subject.lostReason}`,
     w.roles && `role ${subject.role}`,
     w.horizons && `horizon ${subject.horizon}`,
@@ -241,7 +266,8 @@ export function chosenBy(track: Pick<TrackConfig, 'when'>, subject: TrackSubject
 function whyNothingNext(config: CultivateConfig, state: RelationshipState, options: PreviewOptions): string {
   if (state.stage !== 'nurturing' || !state.nurture) return `the contact is not in nurture (stage ${state.stage})`;
   const track = trackOfState(config, state);
-  if (!track) return `no track in cadence.yaml takes this contact (lost reason "${state.nurture.lostReason}"${options.role ? `, role ${options.role}` : ''}${options.horizon ? `, horizon ${options.horizon}` : ''}${options.country ? `, country ${options.country}` : ''}${options.tag ? `, tags ${options.tag.join(', ')}` : ''})`;
+  if (!track && options.entry === 'referral') return 'no track in cadence.yaml takes referrals (a track takes them only when its when.entries lists referral)';
+  if (!track) return `no track in cadence.yaml takes this contact (lost reason "${state.nurture.lostReason ?? options.reason}"${options.role ? `, role ${options.role}` : ''}${options.horizon ? `, horizon ${options.horizon}` : ''}${options.country ? `, country ${options.country}` : ''}${options.tag ? `, tags ${options.tag.join(', ')}` : ''})`;
   const sendsEmail = (track.weekly?.count ?? 0) > 0 || track.monthly !== undefined;
   if (!sendsEmail) return `track "${track.id}" sends no e-mail (no weekly or monthly): only its tasks`;
   if (!canEmail(state)) {
@@ -271,14 +297,14 @@ export function previewJson(result: PreviewResult): string {
 
 /** "lost-deal (first match in cadence.yaml, by lost reason timing)", or why none / a catch-all. */
 function trackLine(result: PreviewResult): string {
-  if (result.trackId === undefined) return '(none: no track in cadence.yaml takes this contact)';
+  if (result.trackId === undefined) return `(none: no track in cadence.yaml takes ${result.entry === 'referral' ? 'referrals' : 'this contact'})`;
   if (result.trackChosenBy.length === 0) return `${result.trackId} (a catch-all without \`when\`: no track before it takes this contact)`;
   return `${result.trackId} (first match in cadence.yaml, by ${result.trackChosenBy.join(' and ')})`;
 }
 
 export function previewTable(result: PreviewResult, options: PreviewOptions): string {
   const who = [
-    `lost reason ${options.reason}`,
+    options.reason && `lost reason ${options.reason}`,
     options.role && `role ${options.role}`,
     options.horizon && `horizon ${options.horizon}`,
     options.tag && `tag${options.tag.length === 1 ? '' : 's'} ${options.tag.join(', ')}`,
@@ -288,7 +314,7 @@ export function previewTable(result: PreviewResult, options: PreviewOptions): st
     options['postal-address'] && 'a postal address on record',
   ].filter(Boolean);
   const lines = [
-    `Preview: a contact with ${who.join(', ')}, lost ${localTimeText(new Date(result.lostAt), result.contactZone)}.`,
+    `Preview: a contact with ${who.join(', ')}, ${result.entry === 'referral' ? 'referred' : 'lost'} ${localTimeText(new Date(result.lostAt), result.contactZone)}.`,
     `Track: ${trackLine(result)}. Tasks go to ${result.taskOwner.email}${result.taskOwner.via === 'owner' ? '' : ` (${result.taskOwner.via})`}, in ${result.taskOwner.zone}.`,
     `Minutes are spread per person (relationship id "${options.id}"); every e-mail is taken as delivered and nobody replies.`,
     '',

@@ -56,7 +56,7 @@ export function isCompanyAddress(address: string, domains: readonly string[]): b
  * list, with the first lost reason (of its list, or of all of them) that earlier tracks leave to it.
  * Undefined when earlier tracks take every such contact.
  */
-export function sampleSubjectFor(config: CultivateConfig, trackId: string): (TrackSubject & { lostReason: LostReason }) | undefined {
+export function sampleSubjectFor(config: CultivateConfig, trackId: string): TrackSubject | undefined {
   const track = config.cadence.tracks.find((t) => t.id === trackId);
   if (!track) return undefined;
   const w = track.when;
@@ -66,7 +66,12 @@ export function sampleSubjectFor(config: CultivateConfig, trackId: string): (Tra
     ...(w?.countries && { country: w.countries[0] }),
     ...(w?.tags && { tags: w.tags.slice(0, 1) }),
   };
-  return (w?.lostReasons ?? lostReasons).map((lostReason) => ({ lostReason, ...first })).find((s) => trackFor(config, s)?.id === trackId);
+  // A track that takes referrals (and perhaps lost deals) is tried with a referral too.
+  const subjects: TrackSubject[] = [
+    ...(w?.entries === undefined || w.entries.includes('lost-deal') ? (w?.lostReasons ?? lostReasons).map((lostReason) => ({ lostReason, ...first })) : []),
+    ...(w?.entries?.includes('referral') ? [{ entry: 'referral' as const, ...first }] : []),
+  ];
+  return subjects.find((s) => trackFor(config, s)?.id === trackId);
 }
 
 export interface SendTestIO extends CliIO {
@@ -153,7 +158,8 @@ export async function sendTestCommand(args: string[], io: SendTestIO): Promise<n
     return 1;
   }
   const options = PreviewOptions.safeParse({
-    reason: subject.lostReason,
+    ...(subject.lostReason !== undefined && { reason: subject.lostReason }),
+    ...(subject.entry !== undefined && { entry: subject.entry }),
     ...(subject.role && { role: subject.role }),
     ...(subject.horizon && { horizon: subject.horizon }),
     ...(subject.country && { country: subject.country }),

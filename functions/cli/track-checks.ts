@@ -4,7 +4,8 @@
  * never match (earlier tracks take everyone it would); these find what that leaves:
  *
  * - lost reasons no track takes from a contact who meets no other condition (no role, horizon,
- *   country or tag track applies): those lost deals would get no touches at all;
+ *   country or tag track applies): those lost deals would get no touches at all (tracks that take
+ *   only referrals, `when.entries`, take no lost deal);
  * - `permissionAsk` or `skipWeeks` on a track that never e-mails (no effect);
  * - `stopEmailAfterQuiet` ending before the track's first e-mail could go.
  *
@@ -40,7 +41,10 @@ export function trackChecks(rawCadence: unknown): TrackProblem[] {
   const name = (t: Obj | undefined, i: number) => str(t?.id) ?? `#${i + 1}`;
 
   // A contact with only a lost reason (no role, horizon, country or tag on record) is taken by a
-  // track without `when`, or by one whose `when` lists lost reasons and nothing else.
+  // track without `when`, or by one whose `when` lists lost reasons (and lost deals among its
+  // `entries`, if it lists them) and nothing else. A track whose `entries` leave out lost deals
+  // takes none. (Referrals need no such check: no track for them is a choice, and `preview --entry
+  // referral` says so.)
   let catchAll = false;
   const claimed = new Set<string>();
   const conditional = new Set<string>();
@@ -51,8 +55,9 @@ export function trackChecks(rawCadence: unknown): TrackProblem[] {
     if (t.when === undefined) catchAll = true;
     // An empty `when` is a schema error; it takes nobody here.
     if (!when || Object.keys(when).length === 0) continue;
+    if (when.entries !== undefined && !arr(when.entries).includes('lost-deal')) continue;
     const reasons = Array.isArray(when.lostReasons) ? arr(when.lostReasons).map(str).filter((r): r is string => r !== undefined) : [...lostReasons];
-    const onlyReasons = Object.keys(when).every((k) => k === 'lostReasons');
+    const onlyReasons = Object.keys(when).every((k) => k === 'lostReasons' || k === 'entries');
     for (const r of reasons) (onlyReasons ? claimed : conditional).add(r);
   }
   const unclaimed = lostReasons.filter((r) => !claimed.has(r));

@@ -5,7 +5,7 @@
  * in one place still reports its unknown manager in another, all in one pass.
  */
 import { lostReasons } from '#catalog/events';
-import { touchKinds } from './schema.ts';
+import { touchKinds, trackEntries } from './schema.ts';
 
 export type ConfigFileKey = 'cadence' | 'content' | 'owners' | 'controls';
 
@@ -75,27 +75,37 @@ function cadenceChecks(raw: unknown): RawProblem[] {
 // Tracks that can never match (first match wins, so an earlier track may take everyone a later
 // one would)
 
-const conditionKeys = ['lostReasons', 'roles', 'horizons', 'countries', 'tags'] as const;
+const conditionKeys = ['entries', 'lostReasons', 'roles', 'horizons', 'countries', 'tags'] as const;
 type ConditionKey = (typeof conditionKeys)[number];
-/** A track's `when` as sets per key; `null` for a track without `when` (it takes everyone). */
-type Conditions = Map<ConditionKey, Set<string>> | null;
+/**
+ * A track's `when` as sets per key, `entries` always among them: a track that lists none (or has
+ * no `when`) takes lost deals only, so a track without `when` is a catch-all for lost deals, not
+ * for referrals.
+ */
+type Conditions = Map<ConditionKey, Set<string>>;
 
 /**
  * A track's conditions, or undefined when its `when` is malformed (the schema reports that; a
- * track we cannot read is neither reported as shadowed nor taken to shadow others).
+ * track we cannot read is neither reported as shadowed nor taken to shadow others). So is a track
+ * that takes referrals and lists lost reasons (a referral has none: the schema says so).
  */
 function conditionsOf(track: Obj): Conditions | undefined {
-  if (track.when === undefined) return null;
-  const when = obj(track.when);
-  if (!when) return undefined;
-  const keys = Object.keys(when);
-  if (keys.length === 0 || !keys.every((k) => (conditionKeys as readonly string[]).includes(k))) return undefined;
-  const out = new Map<ConditionKey, Set<string>>();
-  for (const key of keys as ConditionKey[]) {
-    const values = when[key];
-    if (!Array.isArray(values) || values.length === 0 || !values.every((v) => typeof v === 'string')) return undefined;
-    out.set(key, new Set(values as string[]));
+  const out: Conditions = new Map();
+  if (track.when !== undefined) {
+    const when = obj(track.when);
+    if (!when) return undefined;
+    const keys = Object.keys(when);
+    if (keys.length === 0 || !keys.every((k) => (conditionKeys as readonly string[]).includes(k))) return undefined;
+    for (const key of keys as ConditionKey[]) {
+      const values = when[key];
+      if (!Array.isArray(values) || values.length === 0 || !values.every((v) => typeof v === 'string')) return undefined;
+      out.set(key, new Set(values as string[]));
+    }
   }
+  const entries = out.get('entries') ?? new Set<string>(['lost-deal']);
+  if (![...entries].every((e) => (trackEntries as readonly string[]).includes(e))) return undefined;
+  if (entries.has('referral') && out.has('lostReasons')) return undefined;
+  out.set('entries', entries);
   return out;
 }
 
@@ -106,10 +116,12 @@ const MAX_WITNESSES = 20_000;
  * Track j can never match when the tracks before it take every contact it would. Matching is
  * monotone (more tags can only match more tracks; a missing role, horizon, country or tag fails
  * every track that lists one), so it is enough to try the least contacts j takes: one per
- * combination of one value from each list j has (one tag each; every lost reason when j does not
- * list them), with nothing else set. Only earlier tracks whose keys j also has (lost reasons
- * aside: every contact has one) can take those. Each is a "witness"; j is shadowed when every
- * witness matches an earlier track. When one earlier track takes them all it is named alone.
+ * combination of one value from each list j has (one tag each), for each entering event j takes,
+ * with nothing else set. A lost deal has a lost reason (one of j's, or any when j lists none); a
+ * referral has none, so it fails every track that lists lost reasons. Only earlier tracks whose
+ * keys j also has (entering event and lost reasons aside) can take those. Each is a "witness"; j
+ * is shadowed when every witness matches an earlier track. When one earlier track takes them all it
+ * is named alone.
  */
 function shadowedTracks(tracks: unknown[]): RawProblem[] {
   const out: RawProblem[] = [];
@@ -118,19 +130,24 @@ function shadowedTracks(tracks: unknown[]): RawProblem[] {
     return { i, name: str(track?.id) ?? `#${i}`, conditions: track ? conditionsOf(track) : undefined, hasWhen: track?.when !== undefined };
   });
   read.forEach((j, index) => {
-    if (j.conditions === undefined) return;
-    const before = read.slice(0, index).filter((i): i is typeof i & { conditions: Conditions } => i.conditions !== undefined);
     const jc = j.conditions;
-    const candidates = before.filter((i) => i.conditions === null || [...i.conditions.keys()].every((k) => k === 'lostReasons' || jc?.has(k)));
+    if (jc === undefined) return;
+    const before = read.slice(0, index).filter((i): i is typeof i & { conditions: Conditions } => i.conditions !== undefined);
+    const candidates = before.filter((i) => [...i.conditions.keys()].every((k) => k === 'entries' || k === 'lostReasons' || jc.has(k)));
     if (candidates.length === 0) return;
-    const dims: [ConditionKey, string[]][] = conditionKeys
-      .filter((k) => k === 'lostReasons' || jc?.has(k))
-      .map((k) => [k, [...(jc?.get(k) ?? (k === 'lostReasons' ? lostReasons : []))]]);
-    const witnessCount = dims.reduce((n, [, values]) => n * values.length, 1);
-    const takes = (c: Conditions, witness: Map<ConditionKey, string>) => c === null || [...c].every(([k, values]) => values.has(witness.get(k) ?? ''));
-    const witnesses = witnessCount <= MAX_WITNESSES ? product(dims) : undefined;
+    // One product of dimensions per entering event j takes (their witnesses together are j's least contacts).
+    const groups: [ConditionKey, string[]][][] = [...(jc.get('entries') ?? [])].map((entry) =>
+      conditionKeys
+        .filter((k) => k !== 'entries' && (k === 'lostReasons' ? entry === 'lost-deal' : jc.has(k)))
+        .reduce<[ConditionKey, string[]][]>((dims, k) => [...dims, [k, [...(jc.get(k) ?? lostReasons)]]], [['entries', [entry]]]),
+    );
+    const witnessCount = groups.reduce((sum, dims) => sum + dims.reduce((n, [, values]) => n * values.length, 1), 0);
+    const takes = (c: Conditions, witness: Map<ConditionKey, string>) => [...c].every(([k, values]) => values.has(witness.get(k) ?? ''));
+    const witnesses = witnessCount <= MAX_WITNESSES ? groups.flatMap(product) : undefined;
+    // Without the witnesses: one track takes a product of values exactly when each of its lists
+    // holds every value of that dimension (a dimension the product lacks, it fails).
     const takesAll = (c: Conditions) =>
-      witnesses ? witnesses.every((w) => takes(c, w)) : c === null || [...c].every(([k, values]) => [...(dims.find(([d]) => d === k)?.[1] ?? [])].every((v) => values.has(v)));
+      witnesses ? witnesses.every((w) => takes(c, w)) : groups.every((dims) => [...c].every(([k, values]) => dims.find(([d]) => d === k)?.[1].every((v) => values.has(v)) ?? false));
     const alone = candidates.find((i) => takesAll(i.conditions));
     let by: string[] | undefined = alone ? [alone.name] : undefined;
     if (!by && witnesses) {

@@ -15,6 +15,7 @@ import { readConfigSources } from './load.ts';
 import { loadMetricsConfig } from './metrics.ts';
 import { filesOf, onlyControlsChanged, type RulesFiles } from './rules.ts';
 import { replanRulesOf, RulesSource } from './rules-source.ts';
+import type { PauseSet } from './schema.ts';
 import { loadSendingConfig } from './sending.ts';
 
 export interface LocalRules {
@@ -33,6 +34,8 @@ export async function startLocalRules(opts: {
   configDir: string;
   publicBaseUrl: string;
   replan?: Pick<ReplanDeps, 'pageSize' | 'perSecond'>;
+  /** What paused itself (cadence.yaml `autoPause`), read at start and at each `source.refreshPauses()`. */
+  paused?: () => Promise<PauseSet>;
 }): Promise<LocalRules> {
   const { doc, table, clock, logger, configDir } = opts;
   const versions = new DynamoRulesVersions(doc, table);
@@ -43,6 +46,7 @@ export async function startLocalRules(opts: {
     sending: loadSendingConfig(configDir),
     metrics: loadMetricsConfig(configDir),
     publicBaseUrl: opts.publicBaseUrl,
+    ...(opts.paused && { paused: opts.paused }),
   });
   await source.refresh();
 

@@ -6,14 +6,20 @@
  * the view then answers with the version in force. Building a version's planner happens once per
  * version (by content hash); `latest` decides how fresh "in force" is: on AWS the Powertools
  * AppConfig provider with a `maxAge`, locally the store itself and `use()` right after a publish.
+ *
+ * What paused itself (cadence.yaml `autoPause`) is not in any version: `paused` reads it from the
+ * table (cached), `refresh()` merges it into the rules in force (`CultivateConfig.paused`), and
+ * the planner is rebuilt only when the set of paused ids changes.
  */
 import type { PublishedRules } from '#ports/ports';
+import { NO_PAUSES, pauseSetKey, withPauses } from '#domain/auto-pause';
 import type { Planner } from '#domain/planner';
 import type { ReplanRules } from '#handlers/config-replan';
 import { type ConfigSources, parseConfig } from './load.ts';
 import type { MetricsConfig } from './metrics.ts';
 import { type PipelineConfig, pipelineConfig } from './pipeline.ts';
 import { filesOf, rulesHash, type RulesFiles, sourcesOf, stampedPlanner } from './rules.ts';
+import type { PauseSet } from './schema.ts';
 import type { SendingConfig } from './sending.ts';
 
 export interface RulesInForce {
@@ -37,11 +43,16 @@ export interface RulesSourceOptions {
   metrics?: MetricsConfig;
   publicBaseUrl: string;
   configurationSetName?: string;
+  /** What paused itself (the table; cached by the caller). Absent: nothing is ever paused. */
+  paused?: () => Promise<PauseSet>;
 }
 
 export class RulesSource {
   private inForce: RulesInForce | undefined;
   private readonly built = new Map<string, PipelineConfig>();
+  private readonly parsed = new Map<string, ReturnType<typeof parseConfig>>();
+  private paused: PauseSet = NO_PAUSES;
+  private pausedKey = pauseSetKey(NO_PAUSES);
   /** One settings object for every version: the local stack learns its URL after it started. */
   private settings: PipelineConfig['settings'] | undefined;
   /** Answers with the version in force at each call: hand it to handlers once. */
@@ -61,7 +72,24 @@ export class RulesSource {
   async refresh(): Promise<RulesInForce> {
     const published = this.opts.latest ? await this.opts.latest() : undefined;
     if (published && published.version !== this.inForce?.version) this.use(published);
+    await this.refreshPauses();
     return this.current;
+  }
+
+  /** Reads what paused itself (`paused`) and, when that changed, rebuilds the version in force with it. */
+  async refreshPauses(): Promise<PauseSet> {
+    if (this.opts.paused) this.setPaused(await this.opts.paused());
+    return this.paused;
+  }
+
+  private setPaused(set: PauseSet): void {
+    const key = pauseSetKey(set);
+    if (key === this.pausedKey) return;
+    this.paused = set;
+    this.pausedKey = key;
+    // Pipelines of the old set are never asked for again.
+    this.built.clear();
+    if (this.inForce) this.inForce = { ...this.inForce, pipeline: this.build(this.inForce.version, this.inForce.files).pipeline };
   }
 
   /** Makes `published` the version in force at once (the local stack, right after a publish). */
@@ -80,8 +108,12 @@ export class RulesSource {
     const key = `${version}:${hash}`;
     let pipeline = this.built.get(key);
     if (!pipeline) {
-      const rules = parseConfig(sourcesOf(files, version === 0 ? 'config/' : `rules v${version}/`));
-      const built = pipelineConfig(rules, this.opts.sending, this.opts.publicBaseUrl, this.opts.configurationSetName, this.opts.metrics);
+      let rules = this.parsed.get(key);
+      if (!rules) {
+        rules = parseConfig(sourcesOf(files, version === 0 ? 'config/' : `rules v${version}/`));
+        this.parsed.set(key, rules);
+      }
+      const built = pipelineConfig(withPauses(rules, this.paused), this.opts.sending, this.opts.publicBaseUrl, this.opts.configurationSetName, this.opts.metrics);
       this.settings ??= built.settings;
       pipeline = { ...built, settings: this.settings, planner: stampedPlanner(built.planner, version) };
       this.built.set(key, pipeline);

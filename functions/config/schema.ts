@@ -116,13 +116,23 @@ const conditionList = <T extends z.ZodType<string>>(value: T) =>
 const listed = (values: readonly string[]) => values.join(', ');
 
 /**
- * The conditions of a track (issue #4: lost reason, role, horizon, country, segment tags). Every
- * key listed must hold (AND); within one list any value will do (OR); `tags` holds when the contact
- * has any of them. A contact without a role (horizon, country, tags) does not match a track that
- * requires one. There is no tag registry, so tags are checked for their form only.
+ * How a relationship enters nurture (issue #4, "tracks chosen by the entering event"): a lost deal
+ * (`lead-closed-lost`), or a referral received for someone not yet in nurture (`referral-received`).
+ */
+export const trackEntries = ['lost-deal', 'referral'] as const;
+export type TrackEntry = (typeof trackEntries)[number];
+
+/**
+ * The conditions of a track (issue #4: entering event, lost reason, role, horizon, country, segment
+ * tags). Every key listed must hold (AND); within one list any value will do (OR); `tags` holds
+ * when the contact has any of them. A contact without a role (horizon, country, tags) does not
+ * match a track that requires one. A track that lists no `entries` takes lost deals only, so every
+ * config written before referrals entered nurture keeps its meaning. There is no tag registry, so
+ * tags are checked for their form only.
  */
 export const TrackWhenSchema = z
   .strictObject({
+    entries: conditionList(z.enum(trackEntries, { message: `must be an entering event: ${listed(trackEntries)}` })).optional(),
     lostReasons: conditionList(z.enum(lostReasons, { message: `must be a lost reason: ${listed(lostReasons)}` })).optional(),
     roles: conditionList(z.enum(contactRoles, { message: `must be a contact role: ${listed(contactRoles)}` })).optional(),
     horizons: conditionList(z.enum(Horizon.options, { message: `must be a horizon: ${listed(Horizon.options)}` })).optional(),
@@ -130,7 +140,13 @@ export const TrackWhenSchema = z
     tags: conditionList(slug).optional(),
   })
   .refine((w) => Object.values(w).some((v) => v !== undefined), {
-    message: 'list at least one condition (lostReasons, roles, horizons, countries, tags); for a track that takes everyone, leave `when` out',
+    message: 'list at least one condition (entries, lostReasons, roles, horizons, countries, tags); for a track that takes every lost deal, leave `when` out',
+  })
+  // Every condition must hold, and a referral has no lost reason: such a track would silently take
+  // no referral at all.
+  .refine((w) => !(w.lostReasons !== undefined && w.entries?.includes('referral')), {
+    message: 'a referral has no lost reason, so a track that lists lostReasons takes no referral: give referrals a track of their own, without lostReasons',
+    path: ['lostReasons'],
   });
 export type TrackWhen = z.infer<typeof TrackWhenSchema>;
 
@@ -158,7 +174,7 @@ export type HumanTouchConfig = z.infer<typeof HumanTouchSchema>;
 export const TrackSchema = z.strictObject({
   id: slug,
   description: z.string().max(500).optional(),
-  /** Which lost deals this track takes; the first track whose `when` holds wins. Without `when`, everyone who reaches it. */
+  /** Whom this track takes; the first track whose `when` holds wins. Without `when`, every lost deal that reaches it. */
   when: TrackWhenSchema.optional(),
   /** Content topics this track may send. Without it, any topic in the library. */
   topics: z.array(slug).min(1).optional(),
@@ -267,6 +283,23 @@ export const GuardrailsSchema = z
   });
 export type GuardrailsConfig = z.infer<typeof GuardrailsSchema>;
 
+const percent = z.number().gt(0, 'must be more than 0 (to turn a check off, remove `autoPause`)').max(100, 'a percentage: at most 100');
+
+/**
+ * Content items and tracks that pause themselves (issue #4): once `minEmails` e-mails of one have
+ * gone out (since it started, or since it was last resumed), an unsubscribe or complaint rate at or
+ * above its threshold pauses it. Absent: nothing pauses itself.
+ */
+export const AutoPauseSchema = z.strictObject({
+  /** No judgement before this many e-mails of the item (or track) since it started or was resumed. */
+  minEmails: z.int().min(1, 'must be at least 1').max(1_000_000),
+  /** Unsubscribes (stop all e-mail, stop this topic) per e-mail sent, in percent. */
+  unsubscribePercent: percent,
+  /** Spam complaints per e-mail sent, in percent. */
+  complaintPercent: percent,
+});
+export type AutoPauseConfig = z.infer<typeof AutoPauseSchema>;
+
 export const CadenceFileSchema = z
   .strictObject({
     version: z.literal(1),
@@ -281,6 +314,8 @@ export const CadenceFileSchema = z
     calendar: CalendarSchema,
     /** Gaps and caps across all tracks. */
     guardrails: GuardrailsSchema,
+    /** Content items and tracks that pause themselves when too many unsubscribe or complain. Absent: off. */
+    autoPause: AutoPauseSchema.optional(),
     tracks: z.array(TrackSchema).min(1),
   });
 export type CadenceConfig = z.infer<typeof CadenceFileSchema>;
@@ -366,4 +401,16 @@ export interface CultivateConfig {
   content: ContentLibrary;
   owners: OwnersConfig;
   controls: ControlsConfig;
+  /**
+   * What paused itself (cadence.yaml `autoPause`), merged in at run time from the table, never from
+   * YAML: content the planner picks only when nothing else is left and the sender holds, and
+   * tracks whose touches the sender holds. Absent: nothing.
+   */
+  paused?: PauseSet;
+}
+
+/** Content item ids and track ids that paused themselves (functions/domain/auto-pause.ts). */
+export interface PauseSet {
+  content: readonly string[];
+  tracks: readonly string[];
 }

@@ -27,9 +27,18 @@ export function buildBrief(
     .map((e) => ({ at: e.at, what: truncate(e.summary, 140) }));
   engaged.unshift({ at, what: trigger });
   const n = state.nurture;
+  // A referral episode lost no deal: no lost reason, date or note at the loss. The referral itself
+  // is what they did first, so it is named among what they did (by whom, with its note), unless
+  // the recent timeline already shows it.
+  const referral = n?.entry === 'referral';
+  if (n && referral && !engaged.some((e) => e.at === n.lostAt && e.what.startsWith('Referral received'))) {
+    const what = `Referred${n.referredBy ? ` by ${n.referredBy}` : ''}${n.note ? `: ${n.note}` : ''}`;
+    engaged.splice(Math.min(engaged.length, MAX_ITEMS - 1), 0, { at: n.lostAt, what: truncate(what, 140) });
+  }
   return {
-    ...(n && { lostReason: n.lostReason, lostAt: n.lostAt }),
-    ...(n?.note && { lostNote: truncate(n.note, 500) }),
+    ...(n && !referral && n.lostReason && { lostReason: n.lostReason }),
+    ...(n && !referral && { lostAt: n.lostAt }),
+    ...(n?.note && !referral && { lostNote: truncate(n.note, 500) }),
     ...(n && { daysInNurture: Math.max(0, Math.floor((Date.parse(at) - Date.parse(n.lostAt)) / DAY_MS)) }),
     trigger,
     sent,

@@ -2,7 +2,8 @@
  * The cadence planner (DESIGN.md §1, §4): fills the `Planner` port from `config/cadence.yaml`.
  * Deterministic and pure: the next touch depends only on the config, the state and `now`.
  *
- * The first cadence, per track (`tracks[]`, the first whose `when` holds for the lost reason and the contact):
+ * The cadence, per track (`tracks[]`, the first whose `when` holds for the entering event (a lost
+ * deal or a referral), the lost reason and the contact):
  *   step 0   a thank-you note task for the owner, `thankYou.after` (2 days) after the loss, on a
  *            window day in the owner's zone;
  *   then, with e-mail consent: `weekly.count` (8) value e-mails, one a week on the same local
@@ -40,7 +41,7 @@
  * late still sends inside it. Nothing is planned before `now`: a slot already past moves to the
  * next valid slot.
  */
-import type { CultivateConfig, HumanTouchKind, TrackConfig, WindowConfig } from '#config/schema';
+import type { CultivateConfig, HumanTouchKind, TrackConfig, TrackEntry, WindowConfig } from '#config/schema';
 import { parseDuration, postalTouchKinds, type Duration } from '#config/schema';
 import { resolveOwner } from '#config/owners';
 import { canEmail, hasSuppression } from './consent.ts';
@@ -128,9 +129,15 @@ export function personWeekday(id: string, window: SendWindow): number {
 // ---------------------------------------------------------------------------------------------
 // Who, where, which track
 
-/** What a track's `when` is matched against: the lost reason and what the CRM says about the contact. */
+/**
+ * What a track's `when` is matched against: how the relationship entered nurture, the lost reason
+ * and what the CRM says about the contact.
+ */
 export interface TrackSubject {
-  lostReason: string;
+  /** The entering event; absent: a lost deal. */
+  entry?: TrackEntry;
+  /** Absent for a referral: no deal was lost. */
+  lostReason?: string;
   role?: string;
   horizon?: string;
   country?: string;
@@ -145,7 +152,8 @@ export function trackSubjectOf(state: TrackedState): TrackSubject | undefined {
   if (!state.nurture) return undefined;
   const c = state.contact ?? {};
   return {
-    lostReason: state.nurture.lostReason,
+    ...(state.nurture.entry !== undefined && { entry: state.nurture.entry }),
+    ...(state.nurture.lostReason !== undefined && { lostReason: state.nurture.lostReason }),
     ...(c.role !== undefined && { role: c.role }),
     ...(c.horizon !== undefined && { horizon: c.horizon }),
     ...(c.country !== undefined && { country: c.country }),
@@ -157,10 +165,14 @@ export function trackSubjectOf(state: TrackedState): TrackSubject | undefined {
  * Does `track` take `subject`? Every condition its `when` lists must hold (AND), any value of one
  * list will do (OR); `tags` holds when the contact has any listed tag (CRM tags are compared as
  * slugs, as track tags are: `tagSlug`). A contact without a role (horizon, country, tags) does not
- * match a track that requires one. A track without `when` takes everyone.
+ * match a track that requires one, and a referral (no lost reason) none that lists lost reasons.
+ * A track that lists no `entries` takes lost deals only, so a track without `when` takes every
+ * lost deal and no referral: referrals go only where a track asks for them.
  */
 export function trackMatches(track: Pick<TrackConfig, 'when'>, subject: TrackSubject): boolean {
   const w = track.when;
+  const entries: readonly TrackEntry[] = w?.entries ?? ['lost-deal'];
+  if (!entries.includes(subject.entry ?? 'lost-deal')) return false;
   if (!w) return true;
   const has = (list: readonly string[] | undefined, value: string | undefined) => list === undefined || (value !== undefined && list.includes(value));
   if (!has(w.lostReasons, subject.lostReason) || !has(w.roles, subject.role) || !has(w.horizons, subject.horizon) || !has(w.countries, subject.country)) return false;
@@ -179,7 +191,7 @@ export function tagSlug(tag: string): string {
     .replace(/^-+|-+$/g, '');
 }
 
-/** The track a lost deal takes: the first, in file order, whose conditions all hold (a track without `when` takes everyone who reaches it). */
+/** The track a relationship in nurture takes: the first, in file order, whose conditions all hold (a track without `when` takes every lost deal that reaches it). */
 export function trackFor(config: CultivateConfig, subject: TrackSubject): TrackConfig | undefined {
   return config.cadence.tracks.find((t) => trackMatches(t, subject));
 }
@@ -367,7 +379,7 @@ export function createCadencePlanner(config: CultivateConfig): Planner {
             at: p.at.toISOString(),
             channel: 'task',
             kind: 'thank-you-note',
-            rule: `${track.id}: thank-you note task for the owner, ${thankYou.after} after the loss${p.note}`,
+            rule: `${track.id}: thank-you note task for the owner, ${thankYou.after} after the ${state.nurture?.entry === 'referral' ? 'referral' : 'loss'}${p.note}`,
             ...p.extra,
           };
           return touch;
@@ -452,7 +464,8 @@ export function createCadencePlanner(config: CultivateConfig): Planner {
 
         const p = place(tz, from, weekday, emailWindow.days, minute, 'email');
         if (!p || !beforeCutoff(p.at)) return null;
-        const item = pickContent(config.content, state, track.topics ? { topics: track.topics } : {});
+        // Content that paused itself (autoPause) only when nothing else is left: the sender holds it.
+        const item = pickContent(config.content, state, { ...(track.topics && { topics: track.topics }), ...(config.paused && { paused: config.paused.content }) });
         if (!item) return null;
         const touch: PlannedTouch = {
           ...base,
@@ -474,7 +487,17 @@ export function createCadencePlanner(config: CultivateConfig): Planner {
       // "six weeks after" a loss years ago would fall due the moment they opted in).
       const signal = h.lastHumanSignalAt ? Date.parse(h.lastHumanSignalAt) : Number.NaN;
       const rhythmStart = oldLoss && Number.isFinite(signal) && signal > lostMs ? new Date(signal) : lostAt;
-      return earliest(cadence, recurringTouches(track, state, { place, honour, honourNote, start: rhythmStart, startWords: rhythmStart === lostAt ? 'the loss' : 'they opted in', taskWindow, tz: ownerTimeZone(config, state) }), {
+      const rhythms = recurringTouches(track, state, {
+        place,
+        honour,
+        honourNote,
+        start: rhythmStart,
+        startWords: rhythmStart !== lostAt ? 'they opted in' : state.nurture.entry === 'referral' ? 'the referral' : 'the loss',
+        taskWindow,
+        tz: ownerTimeZone(config, state),
+        ...(cadence && { notAfter: Date.parse(cadence.at) }),
+      });
+      return earliest(cadence, rhythms, {
         contactTz,
         gapDays: rules.minimumGapDays,
       });
@@ -493,6 +516,16 @@ interface RhythmTools {
   taskWindow: (kind: string) => SendWindow;
   /** The owner's zone: a human touch is the owner's task. */
   tz: string;
+  /**
+   * The cadence touch's instant: a rhythm that cannot come before it is not placed at all (it
+   * would lose to it anyway), which spares most plans the calendar and cap work for every rhythm.
+   */
+  notAfter?: number;
+}
+
+/** At least this long (a month is at least 28 days), in ms. */
+function shortestMs(d: Duration): number {
+  return d.amount * (d.unit === 'month' ? 28 : d.unit === 'week' ? 7 : 1) * DAY_MS;
 }
 
 const HUMAN_TOUCH_WORDS: Record<HumanTouchKind, string> = {
@@ -523,6 +556,10 @@ function recurringTouches(track: TrackConfig, state: RelationshipState, tools: R
     if (postalTouchKinds.includes(rhythm.kind) && state.contact.postalAddress === undefined) continue;
     const last = done ? new Date(done.lastAt) : undefined;
     const fromLast = last !== undefined && Number.isFinite(last.getTime()) && rhythm.every !== undefined;
+    // A lower bound of its instant (local dates are within a day of UTC ones; the floor, the
+    // calendar and the caps only move it later): no sooner than the cadence's touch, it cannot win.
+    const earliestMs = (fromLast ? (last as Date).getTime() + shortestMs(durationOf(rhythm.every)) : tools.start.getTime() + shortestMs(durationOf(rhythm.first))) - 2 * DAY_MS;
+    if (tools.notAfter !== undefined && earliestMs >= tools.notAfter) continue;
     const from = fromLast ? addDurationToDate(localDateOf(last, tools.tz), durationOf(rhythm.every)) : addDurationToDate(localDateOf(tools.start, tools.tz), durationOf(rhythm.first));
     const w = tools.taskWindow(rhythm.kind);
     const p = tools.place(tools.tz, tools.honour(tools.tz, from), w.days, w.days, personMinute(state.id, w), 'task', false);
@@ -579,20 +616,28 @@ export function revisitFloor(state: Pick<RelationshipState, 'nurture'>): { at: D
 // ---------------------------------------------------------------------------------------------
 // Kill switches and dry-run (controls.yaml), as the sender's final claim reads them
 
-/** What controls.yaml says about a relationship's touch right now. */
+/** What controls.yaml (and what paused itself, cadence.yaml `autoPause`) says about a relationship's touch right now. */
 export interface TouchControl {
   /** The track the relationship is on now, if any. */
   trackId: string | undefined;
-  /** Held, not sent: `paused` (everything) or `track-paused` (its track). A pause wins over dry-run. */
-  hold?: 'paused' | 'track-paused';
+  /**
+   * Held, not sent: `paused` (everything), `track-paused` (its track, controls.yaml) or
+   * `auto-paused` (its track paused itself). A pause wins over dry-run; a switch over an auto-pause.
+   */
+  hold?: 'paused' | 'track-paused' | 'auto-paused';
+  /** The planned e-mail's content paused itself: replanned with other content, not sent. */
+  contentPaused?: string;
   /** Planned and recorded, but no e-mail and no task leaves Cultivate. */
   dryRun: boolean;
 }
 
-export function controlFor(config: CultivateConfig, state: TrackedState): TouchControl {
+export function controlFor(config: CultivateConfig, state: TrackedState & Partial<Pick<RelationshipState, 'nextTouch'>>): TouchControl {
   const c = config.controls;
   const trackId = trackOfState(config, state)?.id;
   const own = trackId !== undefined && Object.hasOwn(c.tracks, trackId) ? c.tracks[trackId] : undefined;
-  const hold = c.paused ? 'paused' : own?.paused ? 'track-paused' : undefined;
-  return { trackId, ...(hold && { hold }), dryRun: c.dryRun || own?.dryRun === true };
+  const autoPaused = trackId !== undefined && config.paused?.tracks.includes(trackId) === true;
+  const hold = c.paused ? 'paused' : own?.paused ? 'track-paused' : autoPaused ? 'auto-paused' : undefined;
+  const contentId = state.nextTouch?.channel === 'email' ? state.nextTouch.contentId : undefined;
+  const contentPaused = contentId !== undefined && config.paused?.content.includes(contentId) === true ? contentId : undefined;
+  return { trackId, ...(hold && { hold }), ...(contentPaused !== undefined && { contentPaused }), dryRun: c.dryRun || own?.dryRun === true };
 }

@@ -1,6 +1,9 @@
 /**
  * Choosing the next piece of content for a person (pure). Never the same item twice to one
  * person; never a topic they stopped. Among what is left, the planner prefers, in order:
+ * 0. content that has not paused itself (cadence.yaml `autoPause`): a paused item is picked only
+ *    when nothing else is left, and the sender holds it until it is resumed, so a person whose
+ *    remaining content all paused waits instead of losing their e-mails,
  * 1. the contact's language (exact tag, then the same primary language; a contact without a
  *    language is taken to read the library's default language; other languages come last),
  * 2. topics in the contact's interests,
@@ -13,6 +16,8 @@ import type { RelationshipState } from './types.ts';
 export interface PickOptions {
   /** Only these topics (a track's `topics`); default: any topic. */
   topics?: readonly string[];
+  /** Content ids that paused themselves: last choice (see above). */
+  paused?: readonly string[];
 }
 
 function primary(tag: string): string {
@@ -35,12 +40,13 @@ export function pickContent(
   const interests = new Set(state.contact.interests ?? []);
   const wanted = state.contact.language ?? library.defaultLanguage;
   const allowed = options.topics ? new Set(options.topics) : undefined;
-  let best: { item: ContentItem; rank: readonly [number, number, number] } | null = null;
+  const paused = options.paused && options.paused.length > 0 ? new Set(options.paused) : undefined;
+  let best: { item: ContentItem; rank: readonly [number, number, number, number] } | null = null;
   library.items.forEach((item, index) => {
     if (sent.has(item.id)) return;
     if (allowed && !allowed.has(item.topic)) return;
     if (topicStopped(state as RelationshipState, item.topic)) return;
-    const rank = [languageRank(item.language ?? library.defaultLanguage, wanted), interests.has(item.topic) ? 0 : 1, index] as const;
+    const rank = [paused?.has(item.id) ? 1 : 0, languageRank(item.language ?? library.defaultLanguage, wanted), interests.has(item.topic) ? 0 : 1, index] as const;
     if (best === null || compareRank(rank, best.rank) < 0) best = { item, rank };
   });
   return (best as { item: ContentItem } | null)?.item ?? null;

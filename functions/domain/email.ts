@@ -158,9 +158,13 @@ export function describeTask(state: RelationshipState, touch: PlannedTouch, owne
   const why: string[] = [];
   const talkingPoints: string[] = [];
   if (state.nurture) {
-    const days = Math.max(0, Math.round((now.getTime() - Date.parse(state.nurture.lostAt)) / DAY_MS));
-    why.push(`lost on ${state.nurture.lostReason} ${days} day${days === 1 ? '' : 's'} ago`);
-    if (state.nurture.note) talkingPoints.push(`Your note when the deal was lost: ${state.nurture.note.slice(0, 300)}`);
+    const n = state.nurture;
+    const days = Math.max(0, Math.round((now.getTime() - Date.parse(n.lostAt)) / DAY_MS));
+    const ago = `${days} day${days === 1 ? '' : 's'} ago`;
+    // A referral episode lost no deal: it started with the referral.
+    if (n.entry === 'referral') why.push(`referred${n.referredBy ? ` by ${n.referredBy}` : ''} ${ago}`);
+    else why.push(`lost${n.lostReason ? ` on ${n.lostReason}` : ''} ${ago}`);
+    if (n.note) talkingPoints.push(`${n.entry === 'referral' ? 'The note that came with the referral' : 'Your note when the deal was lost'}: ${n.note.slice(0, 300)}`);
     if (state.nurture.revisitAfter) talkingPoints.push(`You asked to come back after ${state.nurture.revisitAfter.slice(0, 10)}.`);
     if (state.nurture.contractEndsAt) talkingPoints.push(`Their contract with the competitor ends ${state.nurture.contractEndsAt.slice(0, 10)}.`);
   }

@@ -52,7 +52,8 @@ export function planningNow(state: Pick<RelationshipState, 'pausedUntil'>, now: 
 export const firstTouchPlanner: Planner = {
   planNext(state, ctx) {
     const now = planningNow(state, ctx.now);
-    if (!mayBeTouched(state) || !state.nurture) return null;
+    // The backbone's one touch thanks for a lost deal; a referral episode has nothing to thank for.
+    if (!mayBeTouched(state) || !state.nurture || state.nurture.entry === 'referral') return null;
     if (state.history.tasksAssigned > 0 || state.history.cadenceStep > 0) return null;
     const due = Math.max(Date.parse(state.nurture.lostAt) + 2 * DAY_MS, now.getTime());
     return {

@@ -15,6 +15,7 @@ import { advance } from './touch.ts';
 import {
   APPLIED_EVENT_MEMORY,
   type ContactFields,
+  type NurtureInfo,
   type RelationshipState,
   type Stage,
   type Suppression,
@@ -282,12 +283,20 @@ export function applyInbound(
           );
         }
         break;
-      case 'referral-received':
-        if (state.stage === 'new') state = moveTo(state, 'nurturing', at);
+      case 'referral-received': {
+        // Someone not yet known to nurture (not in it, in a deal, a customer or retired) enters it
+        // by the referral: an episode of its own, whose track the cadence chooses by `entries`.
+        // Anyone further along keeps their stage and episode; only the referral is recorded.
+        const enters = state.stage === 'new';
+        if (enters) {
+          state = moveTo({ ...state, nurture: referralEpisode(at, event.data) }, 'nurturing', at);
+          replan = true;
+        }
         // The first referral counts (events may arrive out of order): deals after it are its result.
         if (state.referredAt === undefined || at < state.referredAt) state = { ...state, referredAt: at };
-        entry('Referral received', compact({ referredBy: event.data.referredBy }));
+        entry(enters ? 'Referral received: enters nurture' : 'Referral received', compact({ referredBy: event.data.referredBy, entered: enters || undefined }));
         break;
+      }
       case 'consent-changed': {
         const r = applyConsentChange(state, event, at, ctx.fromCrm);
         state = r.state;
@@ -342,14 +351,24 @@ function noteReplan(timeline: TimelineEntry[], changes: string): void {
 }
 
 /**
+ * A referral episode: no deal was lost, so no lost reason; it starts when the referral arrived
+ * (`lostAt`, the episode's start). The holdout is not decided here: it is a cohort of lost deals,
+ * and a referral episode is not counted as an entry into nurture (metrics, `nurture.entered`).
+ */
+function referralEpisode(at: string, d: InboundEventOf<'referral-received'>['data']): NurtureInfo {
+  return { entry: 'referral', lostAt: at, ...(d.referredBy !== undefined && { referredBy: d.referredBy }), ...(d.note !== undefined && { note: d.note }) };
+}
+
+/**
  * Is this loss that of the deal that paused the nurture (`nurture.openDeal`), so the episode
  * resumes? Only while that deal is open (stage `in-deal`); a loss naming another deal starts a new
  * episode. When either side has no deal id, the deal that paused nurture is the only one known to
- * be open, so the loss is taken as its.
+ * be open, so the loss is taken as its. A referral episode never resumes: the referral was reached
+ * and a deal lost, so a lost-deal episode starts (and counts as an entry into nurture).
  */
 function resumesEpisode(state: RelationshipState, dealId: string | undefined): boolean {
   const open = state.nurture?.openDeal;
-  if (state.stage !== 'in-deal' || !open) return false;
+  if (state.stage !== 'in-deal' || !open || state.nurture?.entry === 'referral') return false;
   return dealId === undefined || open.dealId === undefined || dealId === open.dealId;
 }
 
@@ -512,7 +531,8 @@ function researchTask(state: RelationshipState, d: InboundEventOf<'contact-moved
   if (d.newCompany) why.push(`they joined ${d.newCompany}`);
   // The address itself is personal data and this task rides the bus: it is in the forwarded reply.
   if (d.newEmail) why.push('they gave a new address (in the forwarded reply)');
-  if (state.nurture) why.push(`originally lost on ${state.nurture.lostReason}`);
+  if (state.nurture?.lostReason) why.push(`originally lost on ${state.nurture.lostReason}`);
+  else if (state.nurture?.entry === 'referral') why.push('they came in as a referral');
   why.push('research their pain or gain at the new place, then write to it (a new relationship starts when the CRM records them there)');
   return {
     relationshipId: state.id,

@@ -60,8 +60,22 @@ export interface ContactFields {
 }
 
 export interface NurtureInfo {
-  lostReason: LostReason;
+  /**
+   * What started this episode: absent for a lost deal (`lead-closed-lost`; items stored before
+   * referrals entered nurture are lost deals too), `referral` for a referral received for someone
+   * not yet in nurture (`referral-received`). Tracks are chosen by it (cadence.yaml `when.entries`).
+   */
+  entry?: 'referral';
+  /** A referral episode's referrer, as the event named them (an id, not an address). */
+  referredBy?: string;
+  /** Why the deal was lost; absent for a referral episode (no deal was lost). */
+  lostReason?: LostReason;
+  /**
+   * When the episode started: the loss, or for a referral episode the referral's arrival. The name
+   * stays for the items already stored; the cadence's timing and the metrics' cohort count from it.
+   */
   lostAt: string;
+  /** The rep's note at the loss; for a referral episode, the note that came with the referral. */
   note?: string;
   dealId?: string;
   amount?: number;

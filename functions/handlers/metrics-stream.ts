@@ -17,10 +17,11 @@ import { GuardLedger, guardKeys } from '#domain/metrics/guards';
 import { profileOf, type MetricsState } from '#domain/metrics/profile';
 import { rebuildAggregates, type RebuildContext, type Rebuilt } from '#domain/metrics/rebuild';
 import type { Fact, TaskInfo } from '#domain/metrics/types';
-import type { Logger } from '#ports/ports';
+import type { AutoPauseStore, Logger } from '#ports/ports';
 import type { CultivateConfig } from '#config/load';
 import type { MetricsConfig } from '#config/metrics';
-import { trackFor } from '#domain/cadence';
+import { trackFor, trackOfState } from '#domain/cadence';
+import { type AutoPause, judge, type RateCounters, rateDelta, sinceResume } from '#domain/auto-pause';
 
 /** A record as Lambda delivers it, or as the Streams API returns it (the local runtime). */
 export type DynamoDBRecord = LambdaRecord | StreamsApiRecord;
@@ -37,6 +38,19 @@ export interface MetricsStreamDeps {
   shardOf: (record: DynamoDBRecord) => Promise<string>;
   logger: Logger;
   clock: { now(): Date };
+  /** Content items and tracks that pause themselves (cadence.yaml `autoPause`). Absent: nothing is counted for it. */
+  autoPause?: AutoPauseDeps;
+}
+
+export interface AutoPauseDeps {
+  /**
+   * The rules in force when a batch is counted: `cadence.autoPause` (absent: off) and the tracks
+   * (a touch counts under the track the planner would put the person on now, `trackOfState`).
+   */
+  rules(): CultivateConfig | Promise<CultivateConfig>;
+  store: AutoPauseStore;
+  /** After a subject paused itself (the local stack makes its planner see it at once). */
+  onPaused?(pause: AutoPause): Promise<void> | void;
 }
 
 /** The fact context from the validated config: tracks from cadence.yaml, series (topics) from content.yaml. */
@@ -154,34 +168,92 @@ async function applyShard(deps: MetricsStreamDeps, shard: string, records: (Pars
 
   // Facts in stream order, each timeline record read with the state that preceded it.
   const current = new Map<string, MetricsState>(stored);
-  const perRecord: { seq: string; facts: Fact[] }[] = [];
+  const perRecord: { seq: string; facts: Fact[]; state?: MetricsState }[] = [];
   for (const r of ok) {
     const image = r.newImage ?? r.oldImage;
     const kind = recordKind(image);
     const ctx: FactContext = { ...deps.context, at: r.at };
     if (kind === 'state' && r.newImage) current.set(relationshipIdOf(r.newImage), stateOf(r.newImage));
+    let state: MetricsState | undefined;
     if (kind === 'timeline' && image) {
-      const state = current.get(relationshipIdOf(image));
+      state = current.get(relationshipIdOf(image));
       if (state) ctx.profile = profileOf(state, deps.context.holdout);
       const e = image.e as { type: string; detail?: Record<string, unknown> };
       const touchId = typeof e.detail?.touchId === 'string' ? e.detail.touchId : undefined;
       const task = e.type === 'touch-completed' && touchId ? (batchTasks.get(touchId) ?? found.get(touchId)) : undefined;
       if (task) ctx.task = task;
     }
-    perRecord.push({ seq: r.seq, facts: factsOf(r.oldImage, r.newImage, ctx) });
+    perRecord.push({ seq: r.seq, facts: factsOf(r.oldImage, r.newImage, ctx), ...(state && { state }) });
   }
 
   const all = perRecord.flatMap((p) => p.facts);
   const wanted = guardKeys(all);
   const ledger = new GuardLedger(wanted.length > 0 ? await deps.store.guardsPresent(wanted) : []);
+  const rules = deps.autoPause && (await deps.autoPause.rules());
+  const autoPause = rules?.cadence.autoPause;
+  // (track, content) pairs that got an unsubscribe or complaint in this batch: judged once stored.
+  const toJudge = new Map<string, { trackId: string; contentId: string }>();
   const units: Unit[] = perRecord.map((p) => {
     const before = ledger.recorded.length;
     const counted = p.facts.filter((f) => ledger.admit(f));
-    return { sequenceNumber: p.seq, deltas: counted.flatMap(deltasOf), guards: ledger.recorded.slice(before) };
+    const deltas = counted.flatMap(deltasOf);
+    // Auto-pause counters, in the same transaction: a redelivered batch counts them once too.
+    const trackId = rules && autoPause && p.state ? trackOfState(rules, p.state)?.id : undefined;
+    if (trackId !== undefined) {
+      for (const f of counted) {
+        if (!f.rate) continue;
+        deltas.push(rateDelta(trackId, f.rate.contentId, f.rate.counter));
+        if (f.rate.counter !== 'sent') toJudge.set(`${trackId}\u0000${f.rate.contentId}`, { trackId, contentId: f.rate.contentId });
+      }
+    }
+    return { sequenceNumber: p.seq, deltas, guards: ledger.recorded.slice(before) };
   });
   const report = await deps.store.apply(shard, units, now);
-  deps.logger.info('metrics batch stored', { shard, records: records.length, ...report, stateReads: missingStates.size, taskReads: taskLookups.length });
+  deps.logger.info('metrics batch stored', { shard, records: records.length, ...report, stateReads: missingStates.size, taskReads: taskLookups.length, ...(toJudge.size > 0 && { judged: toJudge.size }) });
+  // Judged after the counts are stored, also when this delivery found them counted already (a
+  // redelivery after a failed judgement): judging again changes nothing that was recorded.
+  if (deps.autoPause && rules && autoPause) {
+    const trackIds = rules.cadence.tracks.map((t) => t.id);
+    for (const { trackId, contentId } of toJudge.values()) await judgeAndPause(deps.autoPause, deps.logger, autoPause, trackIds, trackId, contentId, now);
+  }
   return report;
+}
+
+/** Reads the content item's and the track's counters and records a pause for each that crossed a threshold. */
+async function judgeAndPause(
+  deps: AutoPauseDeps,
+  logger: Logger,
+  settings: NonNullable<CultivateConfig['cadence']['autoPause']>,
+  trackIds: readonly string[],
+  trackId: string,
+  contentId: string,
+  now: Date,
+): Promise<void> {
+  const reading = await deps.store.read(contentId, trackId, trackIds);
+  const subjects = [
+    { kind: 'content' as const, id: contentId, ...reading.content },
+    { kind: 'track' as const, id: trackId, ...reading.track },
+  ];
+  for (const s of subjects) {
+    if (s.paused) continue;
+    const counts: RateCounters = sinceResume(s.total, s.baseline);
+    const verdict = judge(counts, settings, s.baseline?.since);
+    if (!verdict.pause) continue;
+    const subject = s.kind === 'content' ? `Content ${s.id}` : `Track ${s.id}`;
+    const pause: AutoPause = {
+      kind: s.kind,
+      id: s.id,
+      pausedAt: now.toISOString(),
+      reason: `${subject} paused itself: ${verdict.reason}`,
+      counts,
+      ...(s.baseline && { since: s.baseline.since }),
+      crossed: verdict.crossed,
+    };
+    if (!(await deps.store.pause(pause))) continue;
+    // Ids and numbers only: the alarm's metric filter matches `metric`.
+    logger.warn('auto-paused', { metric: 'AutoPaused', kind: s.kind, id: s.id, sent: counts.sent, unsubscribed: counts.unsubscribed, complained: counts.complained, crossed: verdict.crossed.join(','), ...(s.baseline && { since: s.baseline.since }) });
+    await deps.onPaused?.(pause);
+  }
 }
 
 export interface RebuildReport extends Omit<Rebuilt, 'deltas' | 'guards'> {

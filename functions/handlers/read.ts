@@ -10,6 +10,9 @@ export interface ReadDeps {
 export interface RelationshipView {
   id: string;
   stage: RelationshipState['stage'];
+  /** How the nurture episode began: a lost deal or a referral (null when never in nurture). */
+  entry: 'lost-deal' | 'referral' | null;
+  /** The lost deal's reason (null for a referral episode, or when never in nurture). */
   lostReason: string | null;
   accountId: string | null;
   owner: string | null;
@@ -68,6 +71,7 @@ export function viewOf(state: RelationshipState, timeline: TimelineEntry[]): Rel
   return {
     id: state.id,
     stage: state.stage,
+    entry: state.nurture ? (state.nurture.entry ?? 'lost-deal') : null,
     lostReason: state.nurture?.lostReason ?? null,
     accountId: state.accountId ?? null,
     owner: state.owner ?? null,

@@ -3,6 +3,8 @@
  * claim, re-checks what could have changed, sends at most once, records, plans the next touch.
  * At the final claim the kill switches and dry-run of controls.yaml apply: a paused touch is held
  * (planned again later, same step), a dry-run touch is recorded as done but never leaves Cultivate.
+ * What paused itself (cadence.yaml `autoPause`) applies there too: a track's touches are held like
+ * a track switch's, and an e-mail whose content paused itself is planned again with other content.
  */
 import { EventSources } from '#catalog/routing';
 import type { ClaimResult, DueRef, DynamoTouchStore } from '#adapters/dynamo-touches';
@@ -229,8 +231,8 @@ export type SendOutcome =
   | 'skipped'
   | 'escalated';
 
-/** Why a touch went to a later slot instead of out: a guardrail, the send window or a kill switch. */
-type PushCode = GuardrailCode | 'send-window' | 'paused' | 'track-paused';
+/** Why a touch went to a later slot instead of out: a guardrail, the send window, a kill switch or an auto-pause. */
+type PushCode = GuardrailCode | 'send-window' | 'paused' | 'track-paused' | 'auto-paused';
 
 interface Held {
   code: GuardrailCode;
@@ -327,6 +329,14 @@ export async function sendTouch(deps: SendDeps, msg: TouchMessage): Promise<Send
       await recordWithRetry(deps.store, deps.touches, state.id, touch, { kind: 'skipped', reason: `suppressed: ${blocking.join(', ')}` }, now, deps.planner, state, bringOn);
       deps.logger.info('touch suppressed at send time', { ...log, scopes: blocking });
       return 'suppressed';
+    }
+    if (control?.contentPaused !== undefined) {
+      // Its content paused itself after it was planned: like a stopped topic, the planner picks
+      // again (other content; the same item at its next slot only when nothing else is left).
+      const reason = `auto-paused: content ${control.contentPaused} paused itself (cadence.yaml autoPause; see cultivate config pauses), so planned again with other content`;
+      await recordWithRetry(deps.store, deps.touches, state.id, touch, { kind: 'skipped', reason }, now, deps.planner, state);
+      deps.logger.info('touch skipped: its content paused itself', { ...log, contentId: control.contentPaused });
+      return 'skipped';
     }
     if (deps.planner.insideSendWindow && !deps.planner.insideSendWindow(state, touch, now)) {
       // Not sent: plan the same step at the next slot, retrying on conflict, as long as this
@@ -428,9 +438,16 @@ async function heldByCapacity(deps: SendDeps, state: RelationshipState, touch: P
   return true;
 }
 
-/** A kill switch holds the touch: it is planned again (same step) from a day later, and says so. */
-function pauseHold(hold: 'paused' | 'track-paused', trackId: string | undefined, now: Date): { code: PushCode; why: string; notBefore: Date } {
+/** A kill switch or an auto-pause holds the touch: it is planned again (same step) from a day later, and says so. */
+function pauseHold(hold: 'paused' | 'track-paused' | 'auto-paused', trackId: string | undefined, now: Date): { code: PushCode; why: string; notBefore: Date } {
   const notBefore = new Date(now.getTime() + DAY_MS);
+  if (hold === 'auto-paused') {
+    return {
+      code: hold,
+      why: `track ${trackId} paused itself (cadence.yaml autoPause; see cultivate config pauses, resume with cultivate config resume track ${trackId}): nothing sent; held and planned again from ${notBefore.toISOString().slice(0, 10)}`,
+      notBefore,
+    };
+  }
   const switchName = hold === 'paused' ? 'paused: true' : `tracks.${trackId}.paused: true`;
   const what = hold === 'paused' ? 'Cultivate is paused' : `track ${trackId} is paused`;
   return { code: hold, why: `${what} (controls.yaml ${switchName}): nothing sent; held and planned again from ${notBefore.toISOString().slice(0, 10)}`, notBefore };

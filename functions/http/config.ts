@@ -17,6 +17,11 @@
  * `{error, rollingOut: {version, state}}` while another version rolls out on AWS; `GET
  * /config/versions` the history, newest first; `GET /config/versions/{n}` one version with its
  * files; `GET /config/replan` the replan job that follows each publish.
+ *
+ * What paused itself (`configPauseRoutes`, cadence.yaml `autoPause`): `GET /config/pauses` the
+ * content items and tracks that paused themselves, when and why, and the earlier resumes; `DELETE
+ * /config/pauses/{content|track}/{id}` resumes one, with its counters of that moment as the
+ * baseline its rate is measured from afterwards (404 when it is not paused).
  */
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
@@ -24,7 +29,8 @@ import { z } from 'zod';
 import { BadCursorError, type ConfigDiffDeps, runConfigDiff } from '#handlers/config-diff';
 import { type PublishDeps, type PublishResult, publishRules, rollbackRules, rulesInForce, rulesVersion } from '#handlers/config-publish';
 import { replanView } from '#handlers/config-replan';
-import type { PublishedRules, ReplanJobs } from '#ports/ports';
+import type { AutoPauseStore, Clock, Logger, PublishedRules, ReplanJobs } from '#ports/ports';
+import { pauseKinds, type PauseKind } from '#domain/auto-pause';
 import { zodIssues } from '#shared/zod-issues';
 
 /** Relationship items one request reads at most (and by default): well inside an API's 30 s. */
@@ -154,5 +160,39 @@ export function configRulesRoutes(deps: ConfigRulesDeps): Hono {
   });
 
   app.get('/config/replan', async (c) => c.json(replanView(await deps.jobs.get())));
+  return app;
+}
+
+export interface ConfigPauseDeps {
+  clock: Clock;
+  logger: Logger;
+  store: AutoPauseStore;
+  /** The track ids of the rules in force: a content item's counters are summed over them. */
+  trackIds(): readonly string[] | Promise<readonly string[]>;
+  /** After a resume (the local stack makes its planner see it at once). */
+  resumed?(kind: PauseKind, id: string): Promise<void> | void;
+}
+
+const pauseId = z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'must be a content item or track id (lower-case letters, digits and dashes)').max(200);
+
+export function configPauseRoutes(deps: ConfigPauseDeps): Hono {
+  const app = new Hono();
+  app.get('/config/pauses', async (c) => c.json(await deps.store.list()));
+
+  app.delete('/config/pauses/:kind/:id', async (c) => {
+    const kind = c.req.param('kind');
+    const id = pauseId.safeParse(c.req.param('id'));
+    const issues = [
+      ...(pauseKinds.includes(kind as PauseKind) ? [] : [{ path: 'kind', message: `must be one of ${pauseKinds.join(', ')}` }]),
+      ...(id.success ? [] : [{ path: 'id', message: id.error.issues[0]?.message ?? 'invalid' }]),
+    ];
+    if (issues.length > 0 || !id.success) return c.json({ error: 'invalid request', issues }, 400);
+    const k = kind as PauseKind;
+    const result = await deps.store.resume(k, id.data, await deps.trackIds(), deps.clock.now());
+    if (result.outcome === 'not-paused') return c.json({ error: `${k} ${id.data} is not paused` }, 404);
+    deps.logger.info('auto-pause resumed', { kind: k, id: id.data, sent: result.baseline.sent, unsubscribed: result.baseline.unsubscribed, complained: result.baseline.complained });
+    await deps.resumed?.(k, id.data);
+    return c.json({ resumed: { kind: k, id: id.data }, pause: result.pause, baseline: result.baseline });
+  });
   return app;
 }

@@ -6,22 +6,28 @@
  * force, as version 0. sending.yaml and metrics.yaml always come from that folder.
  *
  * `pipeline()` is a live view (functions/config/rules-source.ts); handlers call `refreshRules()`
- * at the start of each invocation, and the view then answers with the version in force.
+ * at the start of each invocation, and the view then answers with the version in force, with what
+ * paused itself (cadence.yaml `autoPause`) merged in: read from the table at most once a minute,
+ * where the function has the table (TABLE_NAME).
  */
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { getAppConfig } from '@aws-lambda-powertools/parameters/appconfig';
-import { readConfigSources } from '#config/load';
+import { cachedPauseSet, DynamoAutoPause } from '#adapters/dynamo-auto-pause';
+import { documentClient } from '#adapters/dynamo-store';
+import { type CultivateConfig, parseConfig, readConfigSources } from '#config/load';
 import { loadMetricsConfig } from '#config/metrics';
 import type { PipelineConfig } from '#config/pipeline';
-import { PublishedRulesSchema } from '#config/rules';
+import { filesOf, PublishedRulesSchema, sourcesOf } from '#config/rules';
 import { RulesSource } from '#config/rules-source';
 import { loadSendingConfig } from '#config/sending';
 import type { PublishedRules } from '#ports/ports';
-import { env, logger } from './runtime.ts';
+import { dynamo, env, logger } from './runtime.ts';
 
 /** How stale a function's rules may be after a rollout reached it (AppConfig is asked at most this often). */
 export const RULES_MAX_AGE_SECONDS = 60;
+/** How stale the set of what paused itself may be (one Query per container at most this often). */
+export const PAUSES_MAX_AGE_SECONDS = 60;
 
 export const bundledConfigDir = () => process.env.CULTIVATE_CONFIG_DIR ?? join(dirname(fileURLToPath(import.meta.url)), 'config');
 
@@ -62,6 +68,7 @@ function rulesSource(): RulesSource {
   if (source) return source;
   const dir = bundledConfigDir();
   const ids = appConfigIds();
+  const table = process.env.TABLE_NAME;
   source = new RulesSource({
     bundled: () => readConfigSources(dir),
     ...(ids && { latest: () => deployedRules(ids) }),
@@ -69,8 +76,31 @@ function rulesSource(): RulesSource {
     metrics: loadMetricsConfig(dir),
     publicBaseUrl: env('CULTIVATE_PUBLIC_BASE_URL'),
     ...(process.env.SES_CONFIGURATION_SET && { configurationSetName: process.env.SES_CONFIGURATION_SET }),
+    ...(table && { paused: pausesOf(table) }),
   });
   return source;
+}
+
+function pausesOf(table: string) {
+  const store = new DynamoAutoPause(documentClient(dynamo()), table);
+  return cachedPauseSet(() => store.pauseSet(), PAUSES_MAX_AGE_SECONDS * 1000);
+}
+
+let parsed: { key: string; config: CultivateConfig } | undefined;
+
+/**
+ * The rules in force as validated config, without a pipeline (the metrics stream judges
+ * `autoPause` with them, and counts a touch under the track the planner would take now).
+ */
+export async function rulesConfigInForce(): Promise<CultivateConfig> {
+  const ids = appConfigIds();
+  const published = ids ? await deployedRules(ids) : undefined;
+  const key = published ? `v${published.version}:${published.hash}` : 'bundled';
+  if (parsed?.key !== key) {
+    const files = published?.files ?? filesOf(readConfigSources(bundledConfigDir()));
+    parsed = { key, config: parseConfig(sourcesOf(files, published ? `rules v${published.version}/` : 'config/')) };
+  }
+  return parsed.config;
 }
 
 /** The pipeline the handlers use: answers with the rules in force at each call. */

@@ -17,7 +17,8 @@ import { DynamoQuarantine } from '#adapters/dynamo-quarantine';
 import { idempotentOn } from '#adapters/idempotency';
 import { controlFor } from '#domain/cadence';
 import { DynamoRelationshipPages } from '#adapters/dynamo-relationship-pages';
-import { configDiffRoutes, configRulesRoutes } from '#http/config';
+import { configDiffRoutes, configPauseRoutes, configRulesRoutes } from '#http/config';
+import { DynamoAutoPause } from '#adapters/dynamo-auto-pause';
 import { startLocalRules } from '#config/local-rules';
 import { sourcesOf } from '#config/rules';
 import { DynamoImportLedger } from '#adapters/dynamo-import-ledger';
@@ -157,8 +158,19 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   const quarantine = new DynamoQuarantine(doc, TABLE);
   const hasher = createKeyedHasher(localKey(opts.dataDir, 'identity', 'CULTIVATE_IDENTITY_KEY'));
   const unsubscribeKey = localKey(opts.dataDir, 'unsubscribe', 'CULTIVATE_UNSUBSCRIBE_KEY');
+  // What paused itself (cadence.yaml autoPause): read at start, before each sweep, after a pause and a resume.
+  const autoPause = new DynamoAutoPause(doc, TABLE);
   // The rules in force: the newest published version (cultivate config publish), else config/; a live view.
-  const localRules = await startLocalRules({ doc, table: TABLE, clock, logger, configDir: opts.configDir ?? 'config', publicBaseUrl: opts.publicBaseUrl ?? 'http://127.0.0.1' });
+  const localRules = await startLocalRules({
+    doc,
+    table: TABLE,
+    clock,
+    logger,
+    configDir: opts.configDir ?? 'config',
+    publicBaseUrl: opts.publicBaseUrl ?? 'http://127.0.0.1',
+    paused: () => autoPause.pauseSet(),
+  });
+  const refreshPauses = async () => void (await localRules.source.refreshPauses());
   const config = localRules.source.pipeline;
   const planner = opts.planner ?? config.planner;
   const metricsConfig = config.metrics ?? loadMetricsConfig(opts.configDir ?? 'config');
@@ -266,6 +278,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   };
   const sweep = async () => {
     const start = fired.length;
+    await refreshPauses();
     await sweepDue(sweepDeps);
     await sendQueue.idle();
     return fired.slice(start);
@@ -282,7 +295,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     streamArn,
     (shardId, records) =>
       handleMetricsStream(
-        { store: metricsStore, context: metricsCtx, shardOf: async () => shardId, logger, clock },
+        { store: metricsStore, context: metricsCtx, shardOf: async () => shardId, logger, clock, autoPause: { rules: () => config.rules, store: autoPause, onPaused: refreshPauses } },
         { Records: records.map((r) => ({ ...r, ...(r.dynamodb && { dynamodb: { ...r.dynamodb, ApproximateCreationDateTime: undefined } }) })) },
       ),
     logger,
@@ -365,6 +378,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   // cultivate diff: proposed rules against the live store (the current rules read from the config folder).
   app.route('/', configDiffRoutes({ clock, logger, pages: new DynamoRelationshipPages(doc, TABLE), currentSources: () => sourcesOf(localRules.source.current.files) }));
   app.route('/', configRulesRoutes(localRules.routes));
+  app.route('/', configPauseRoutes({ clock, logger, store: autoPause, trackIds: () => config.rules.cadence.tracks.map((t) => t.id), resumed: refreshPauses }));
   app.route('/', metricsApi({ store: () => new DynamoMetricsStore(doc, TABLE), config: metricsConfig, context: metricsCtx, clock, logger, paused: (work) => poller.paused(work), tokens: new DynamoFeedTokens(doc, TABLE), wallClock }));
   app.route('/', localRoutes(control));
   // Local only: SES has no event stream here, so a bounce, complaint or click on a sent message can

@@ -292,3 +292,26 @@ export interface ReplanWriter {
    */
   saveReplanned(state: RelationshipState, expectedVersion: number, entry: TimelineEntry): Promise<'saved' | 'conflict'>;
 }
+
+// ------------------------------------------------------------------------------------------------
+// Auto-pause (cadence.yaml `autoPause`): content items and tracks that paused themselves
+
+/** The counters of one content item (over the tracks) and of one track (over its items), with their baselines. */
+export interface RateReading {
+  content: { total: import('#domain/auto-pause').RateCounters; baseline?: import('#domain/auto-pause').Baseline; paused: boolean };
+  track: { total: import('#domain/auto-pause').RateCounters; baseline?: import('#domain/auto-pause').Baseline; paused: boolean };
+}
+
+export interface AutoPauseStore {
+  /** What the judge reads after an unsubscribe or complaint: `contentId` on every track in `trackIds`, and `trackId`'s items. */
+  read(contentId: string, trackId: string, trackIds: readonly string[]): Promise<RateReading>;
+  /** Records a pause once (conditional write): false when the subject is paused already. */
+  pause(pause: import('#domain/auto-pause').AutoPause): Promise<boolean>;
+  /** Everything that paused itself, and the baselines of earlier resumes (one Query). */
+  list(): Promise<{ pauses: import('#domain/auto-pause').AutoPause[]; resumed: ({ kind: import('#domain/auto-pause').PauseKind; id: string } & import('#domain/auto-pause').Baseline)[] }>;
+  /**
+   * Resumes a subject: its counters now become its baseline, then the pause goes. 'not-paused' when
+   * it is not paused (nothing written). A content item's counters are summed over `trackIds`.
+   */
+  resume(kind: import('#domain/auto-pause').PauseKind, id: string, trackIds: readonly string[], at: Date): Promise<{ outcome: 'resumed'; pause: import('#domain/auto-pause').AutoPause; baseline: import('#domain/auto-pause').Baseline } | { outcome: 'not-paused' }>;
+}

@@ -57,8 +57,8 @@ describe('cultivate config check', () => {
     const run = await cli(['config', 'check', c.dir]);
     // At the shadowed track's `when`, naming the track before it that takes everyone.
     expectProblem(run, c.pos('cadence.yaml', 'when:\n      lostReasons: [timing, budget]\n'), 'tracks[4].when: track "lost-no-weekly" can never match: track "lost-deal" before it takes everyone it would');
-    // The reasons it gave up are left to the role and tag tracks only (referral-unreachable takes
-    // unresponsive referrals), so a contact with nothing but such a lost reason gets no track.
+    // The reasons it gave up are left to the role tracks only (referral-unreachable takes referrals,
+    // no lost deal), so a contact with nothing but such a lost reason gets no track.
     expectProblem(
       run,
       c.pos('cadence.yaml', 'tracks:\n', { offset: 'tracks:\n'.length + 2 }),
@@ -96,7 +96,7 @@ describe('cultivate config check', () => {
       .edit('cadence.yaml', 'when:\n      lostReasons: [unresponsive, bad-fit]', 'when: {}')
       .edit('cadence.yaml', 'lostReasons: [timing, budget,', 'roles: [champoin]\n      horizons: [someday]\n      countries: [UK]\n      tags: [Enterprise]\n      lostReasons: [timing, timing, budget,');
     const run = await cli(['config', 'check', c.dir]);
-    expectProblem(run, c.pos('cadence.yaml', '{}'), 'tracks[4].when: list at least one condition (lostReasons, roles, horizons, countries, tags); for a track that takes everyone, leave `when` out');
+    expectProblem(run, c.pos('cadence.yaml', '{}'), 'tracks[4].when: list at least one condition (entries, lostReasons, roles, horizons, countries, tags); for a track that takes every lost deal, leave `when` out');
     expectProblem(run, c.pos('cadence.yaml', 'timing, timing', { offset: 'timing, '.length }), 'tracks[3].when.lostReasons[1]: "timing" is listed twice');
     expectProblem(run, c.pos('cadence.yaml', 'champoin'), 'tracks[3].when.roles[0]: must be a contact role: prospect, customer, past-customer, champion, evaluator, influencer, referral-partner, advocate');
     expectProblem(run, c.pos('cadence.yaml', 'someday'), 'tracks[3].when.horizons[0]: must be a horizon: reason, season, lifetime');
@@ -107,12 +107,44 @@ describe('cultivate config check', () => {
     expect(problemLines(run)).toHaveLength(7);
   });
 
+  it('reports an unknown entering event, and a track for referrals that asks for a lost reason (a referral has none)', async () => {
+    const c = config().edit('cadence.yaml', 'entries: [referral]', 'entries: [referal]');
+    const run = await cli(['config', 'check', c.dir]);
+    expectProblem(run, c.pos('cadence.yaml', 'referal]'), 'tracks[2].when.entries[0]: must be an entering event: lost-deal, referral');
+    expect(problemLines(run)).toHaveLength(1);
+    c.remove();
+
+    const both = config().edit('cadence.yaml', 'entries: [referral]', 'entries: [referral]\n      lostReasons: [unresponsive]');
+    const refused = await cli(['config', 'check', both.dir]);
+    expectProblem(refused, both.pos('cadence.yaml', 'lostReasons: [unresponsive]\n', { offset: 'lostReasons: '.length }), 'tracks[2].when.lostReasons: a referral has no lost reason, so a track that lists lostReasons takes no referral');
+    expect(problemLines(refused)).toHaveLength(1);
+  });
+
+  it('a track without `when` takes lost deals only: a track for referrals after it can still match, one after a track for all referrals cannot', async () => {
+    // lost-no-weekly made the catch-all, the referral track narrowed to champions, and a track for
+    // the other referrals after the catch-all; referral partners' track takes their referrals too.
+    const c = config()
+      .edit('cadence.yaml', '    when:\n      lostReasons: [unresponsive, bad-fit]\n', '')
+      .edit('cadence.yaml', 'entries: [referral]', 'entries: [referral]\n      roles: [champion]')
+      .edit('cadence.yaml', 'roles: [referral-partner]', 'roles: [referral-partner]\n      entries: [lost-deal, referral]')
+      .append('cadence.yaml', '\n  - id: late-referrals\n    when:\n      entries: [referral]\n    stopEmailAfterQuiet: 6 months\n');
+    const run = await cli(['config', 'check', c.dir]);
+    expect(run.stderr).toBe('');
+    expect(run.stdout).toMatch(/: OK: 6 tracks \(referral-partners, customer-care, referral-unreachable, lost-deal, lost-no-weekly, late-referrals\)/);
+    c.remove();
+
+    const shadowed = config().append('cadence.yaml', '\n  - id: late-referrals\n    when:\n      entries: [referral]\n    stopEmailAfterQuiet: 6 months\n');
+    const refused = await cli(['config', 'check', shadowed.dir]);
+    expectProblem(refused, shadowed.pos('cadence.yaml', 'id: late-referrals\n    when', { offset: 'id: late-referrals\n    '.length }), 'tracks[5].when: track "late-referrals" can never match: track "referral-unreachable" before it takes everyone it would');
+    expect(problemLines(refused)).toHaveLength(1);
+  });
+
   it('reports an unknown key under `when` with the conditions allowed there', async () => {
     // On a role track: a broken `when` takes nobody, and breaking a track that takes lost reasons
     // would add a "no track takes" problem (the empty `when` test above shows that).
     const c = config().edit('cadence.yaml', 'roles: [customer, past-customer]', 'roles: [customer, past-customer]\n      role: [champion]');
     const run = await cli(['config', 'check', c.dir]);
-    expectProblem(run, c.pos('cadence.yaml', 'role: [champion]'), 'tracks[1].when.role: unknown key; allowed here: lostReasons, roles, horizons, countries, tags');
+    expectProblem(run, c.pos('cadence.yaml', 'role: [champion]'), 'tracks[1].when.role: unknown key; allowed here: entries, lostReasons, roles, horizons, countries, tags');
     expect(problemLines(run)).toHaveLength(1);
   });
 

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '#config/load';
 import { assignHoldout } from '#domain/metrics/holdout';
 import { completionFor, DEMO_DEFAULT_PEOPLE, DEMO_DEFAULT_SEED, DEMO_DEFAULT_WEEKS, type DemoSummary, demoCommand, demoSettings, demoTrack } from '../../functions/cli/demo.ts';
-import { type DemoPerson, type DemoPlan, type DemoPlanInput, type DemoTrack, kindsIn, planDemo, REFERRAL_TAG, REQUALIFICATION_OUTCOMES, REQUIRED_KINDS } from '../../functions/cli/demo-plan.ts';
+import { type DemoPerson, type DemoPlan, type DemoPlanInput, type DemoTrack, kindsIn, planDemo, REQUALIFICATION_OUTCOMES, REQUIRED_KINDS } from '../../functions/cli/demo-plan.ts';
 import { type StackProcess, startStackProcess } from '../helpers/stack.ts';
 
 const shipped = demoSettings('config');
@@ -189,25 +189,22 @@ describe('the demo plan', () => {
     expect(share).toBeLessThan(0.05);
   });
 
-  it('tags some unresponsive losses as referrals, which take the referral-unreachable track; the rest of them get no weekly e-mail', () => {
+  it('puts unresponsive losses on lost-no-weekly (no weekly e-mail); referrals enter nurture as new people, on referral-unreachable', () => {
     const plan = planDemo(input({ people: 600 }));
-    const tagged = plan.people.filter((p) => p.tags.includes(REFERRAL_TAG));
-    expect(tagged.length).toBeGreaterThan(0);
-    expect(tagged.length / plan.people.length).toBeLessThan(0.06);
     // Tracks go in file order: a partner or a past customer on such a deal keeps their own track.
-    const own: Record<string, string> = { 'referral-partner': 'referral-partners', 'past-customer': 'customer-care' };
-    for (const p of tagged) {
-      expect(accountOf(plan, p).reason).toBe('unresponsive');
-      expect(p.track.id).toBe(own[p.role] ?? 'referral-unreachable');
-    }
-    const unreachable = tagged.filter((p) => p.track.id === 'referral-unreachable');
-    expect(unreachable.length).toBeGreaterThan(0);
-    for (const p of unreachable) expect(p.responses.filter((r) => EMAIL_RESPONSES.includes(r.kind))).toEqual([]);
-    const untagged = plan.people.filter((p) => accountOf(plan, p).reason === 'unresponsive' && !p.tags.includes(REFERRAL_TAG) && p.role !== 'referral-partner' && p.role !== 'past-customer');
-    expect(untagged.length).toBeGreaterThan(0);
-    for (const p of untagged) expect(p.track).toMatchObject({ id: 'lost-no-weekly', emails: false });
-    // Every person on one account carries the same tags; every contact carries the run's tags.
-    for (const p of plan.people) expect(p.tags.slice(-2)).toEqual(['cultivate-demo', 'demo-run-run1']);
+    const unresponsive = plan.people.filter((p) => accountOf(plan, p).reason === 'unresponsive' && p.role !== 'referral-partner' && p.role !== 'past-customer');
+    expect(unresponsive.length).toBeGreaterThan(0);
+    for (const p of unresponsive) expect(p.track).toMatchObject({ id: 'lost-no-weekly', emails: false });
+    // No lost deal takes the referral track: only a referral does, and the demo's referrals are
+    // `referral-received` events for new people, not on any lost deal of the plan.
+    expect(plan.people.filter((p) => p.track.id === 'referral-unreachable')).toEqual([]);
+    expect(shipped.trackOf({ entry: 'referral' })).toEqual({ id: 'referral-unreachable', emails: false, requalificationAfterDays: 186 });
+    const referred = plan.people.flatMap((p) => p.responses.flatMap((r) => (r.kind === 'referral' ? [r.referred] : [])));
+    expect(referred.length).toBeGreaterThan(0);
+    const onDeals = new Set(plan.people.flatMap((p) => [p.externalId, p.email]));
+    for (const x of referred) expect(onDeals.has(x.externalId) || onDeals.has(x.email)).toBe(false);
+    // Every contact carries the run's tags, and no other.
+    for (const p of plan.people) expect(p.tags).toEqual(['cultivate-demo', 'demo-run-run1']);
   });
 
   it('plans requalification outcomes only for requalification calls its track plans within the span', () => {
@@ -222,8 +219,8 @@ describe('the demo plan', () => {
       for (const p of called) {
         const a = accountOf(plan, p);
         expect(a.group).toBe('nurtured');
-        // The shipped tracks call a quarter (lost-deal, lost-no-weekly) or half a year (referral-unreachable) after the loss.
-        expect(['lost-deal', 'lost-no-weekly', 'referral-unreachable']).toContain(p.track.id);
+        // The shipped tracks for lost deals call a quarter after the loss (lost-deal, lost-no-weekly).
+        expect(['lost-deal', 'lost-no-weekly']).toContain(p.track.id);
         expect(a.lostWeek + Math.floor((p.track.requalificationAfterDays as number) / 7)).toBeLessThan(DEMO_DEFAULT_WEEKS);
         expect(p.requalifications).toHaveLength(1);
       }
@@ -352,7 +349,7 @@ describe('cultivate demo against the local stack', () => {
     // A fixed start (a Monday): the same holidays and weekdays on every run of the test.
     stack = await startStackProcess({ clockStart: '2026-11-16T09:00:00.000Z', env: { CULTIVATE_CONFIG_DIR: configDir, CULTIVATE_LOG_LEVEL: 'WARN' } });
     // Twenty weeks: long enough for a quarterly requalification call; seed 2 puts people on four
-    // tracks (a past customer, a referral partner, a referred unresponsive loss among them).
+    // tracks (a past customer and a referral partner among them), and a referral enters a new person.
     const r = await run(['--url', stack.url, '--people', '12', '--weeks', '20', '--seed', '2', '--config', configDir, '--json']);
     expect(r.code, r.stderr).toBe(0);
     stdout = r.stdout;
@@ -387,7 +384,16 @@ describe('cultivate demo against the local stack', () => {
   it('puts everyone on the track the plan gave them: the lost-deal event carries role and CRM tags', () => {
     const byTrack = Object.fromEntries(Object.entries(report.metrics['nurture.entered'].dimensions.track as Record<string, { n: number }>).map(([id, v]) => [id, v.n]));
     expect(byTrack).toEqual(summary.tracks);
-    for (const id of ['lost-deal', 'customer-care', 'referral-partners', 'referral-unreachable']) expect(summary.tracks[id], id).toBeGreaterThan(0);
+    for (const id of ['lost-deal', 'customer-care', 'referral-partners']) expect(summary.tracks[id], id).toBeGreaterThan(0);
+  });
+
+  it('enters the people referred into nurture by the referral: counted as referrals, not as entries, each given the research task', () => {
+    const m = report.metrics;
+    expect(summary.referrals).toBeGreaterThan(0);
+    expect(m['referral.received'].total.n).toBe(summary.referrals);
+    // referral-unreachable: research 2 days after the referral. Nobody on a lost deal takes that track.
+    expect(summary.tracks['referral-unreachable']).toBeUndefined();
+    expect(m['task.assigned'].dimensions.kind.research.n).toBe(summary.referrals);
   });
 
   it('completes requalification calls, and only them, with requalification outcomes', () => {

@@ -168,6 +168,46 @@ describe('cultivate preview: tracks chosen by role, horizon, country and tags', 
   });
 });
 
+describe('cultivate preview --entry referral', () => {
+  it('enters the contact by a referral: the referral track, research first, timed from the referral', async () => {
+    const run = await cli(['preview', '--entry', 'referral', '--tz', 'Europe/Berlin', '--country', 'DE', '--from', '2026-11-24', '--months', '14']);
+    expect(run.code, run.stderr).toBe(0);
+    const lines = run.stdout.trimEnd().split('\n');
+    expect(lines[0]).toBe('Preview: a contact with time zone Europe/Berlin, country DE, consent granted, referred Tue 2026-11-24 12:00 Europe/Berlin.');
+    expect(lines[1]).toBe('Track: referral-unreachable (first match in cadence.yaml, by entry referral). Tasks go to jordan@seller.example, in America/Denver.');
+    const json = JSON.parse((await cli(['preview', '--entry', 'referral', '--tz', 'Europe/Berlin', '--from', '2026-11-24', '--months', '14', '--json'])).stdout) as { kind: string; reason: string }[];
+    expect(json.map((r) => r.kind)).toEqual(['research', 'personal-message', 'requalification', 'requalification']);
+    expect(json[0]?.reason).toBe('referral-unreachable: research their pain or gain 1 of 1 (2 days after the referral), a task for the owner');
+    expect(lines.at(-1)).toMatch(/; e-mail has ended: track "referral-unreachable" sends no e-mail \(no weekly or monthly\): only its tasks\.$/);
+  });
+
+  it('says so when no track takes referrals: a track without `when` takes lost deals only', async () => {
+    // The referral track turned into one for lost deals of advocates, and a catch-all at the end.
+    temp = new TempConfig().edit('cadence.yaml', 'entries: [referral]', 'roles: [advocate]').edit('cadence.yaml', '    when:\n      lostReasons: [unresponsive, bad-fit]\n', '');
+    const run = await cli(['preview', '--entry', 'referral', '--from', '2026-11-24', '--config', temp.dir]);
+    expect(run.code, run.stderr).toBe(0);
+    const lines = run.stdout.trimEnd().split('\n');
+    expect(lines[1]).toMatch(/^Track: \(none: no track in cadence.yaml takes referrals\)\./);
+    expect(lines).toContain('(no touches)');
+    expect(lines.at(-1)).toBe('Stopped: no track in cadence.yaml takes referrals (a track takes them only when its when.entries lists referral).');
+    // The same folder still takes every lost deal.
+    expect((await cli(['preview', '--reason', 'unresponsive', '--from', '2026-11-24', '--config', temp.dir])).stdout.split('\n')[1]).toMatch(/^Track: lost-no-weekly \(a catch-all without `when`/);
+  });
+
+  it('--reason is required for a lost deal only, and refused with a referral, as are the loss hints', async () => {
+    const missing = await cli(['preview', '--entry', 'lost-deal']);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('--reason: is required');
+    const refused = await cli(['preview', '--entry', 'referral', '--reason', 'timing', '--contract-ends-at', '2027-09-30']);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('--reason: "timing" belongs to a lost deal; a referral has none (leave it out with --entry referral)');
+    expect(refused.stderr).toContain('--contract-ends-at: "2027-09-30" belongs to a lost deal');
+    const unknown = await cli(['preview', '--entry', 'referal']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('--entry: "referal" must be one of lost-deal, referral');
+  });
+});
+
 describe('cultivate preview agrees with the production path', () => {
   it('gives the same touches as the planner driven by recordTouch from a lost deal', async () => {
     const config = loadConfig('config');

@@ -126,6 +126,24 @@ describe('send-test of a track with conditions', () => {
     expect(sampleSubjectFor(withTracks(track('all'), track('never', { roles: ['champion'] })), 'never')).toBeUndefined();
   });
 
+  it('samples a referral for a track that takes referrals (the shipped referral-unreachable)', () => {
+    expect(sampleSubjectFor(shipped, 'referral-unreachable')).toEqual({ entry: 'referral' });
+    const both = withTracks(track('both', { entries: ['referral', 'lost-deal'] }));
+    expect(sampleSubjectFor(both, 'both')).toEqual({ lostReason: 'timing' });
+  });
+
+  it('sends the e-mails of a referral track that has some (--dry)', async () => {
+    const temp = new TempConfig().edit('cadence.yaml', '    when:\n      entries: [referral]\n', '    when:\n      entries: [referral]\n    weekly:\n      after: 3 days\n      count: 2\n');
+    try {
+      const run = await cli(['send-test', 'referral-unreachable', '--to', 'qa@seller.example', '--dry', '--config', temp.dir, '--endpoint', endpoint], NOW);
+      expect(run.stderr).toBe('');
+      expect(run.code).toBe(0);
+      expect(run.stdout.match(/^Subject: \[test\] /gm)).toHaveLength(2);
+    } finally {
+      temp.remove();
+    }
+  });
+
   it('sends the e-mails of a role track placed before lost-deal (--dry)', async () => {
     const temp = new TempConfig().edit('cadence.yaml', '  - id: lost-deal\n', '  - id: champions\n    when:\n      roles: [champion]\n    weekly:\n      after: 2 days\n      count: 2\n    stopEmailAfterQuiet: 6 months\n\n  - id: lost-deal\n');
     try {

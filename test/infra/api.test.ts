@@ -2,6 +2,7 @@ import { Match } from 'aws-cdk-lib/assertions';
 import { describe, expect, it } from 'vitest';
 import { apiRoutes, assertDeployableRoutes, type ApiRoute, FEED_TOKEN_AUTH_REASON } from '../../lib/ingest-api.ts';
 import { FEED_TOKEN_PK } from '#adapters/dynamo-feed-tokens';
+import { PAUSE_PK } from '#domain/auto-pause';
 import { functionRoleId, logicalId, resources, synthStack } from './synth.ts';
 
 const { stack, template } = synthStack();
@@ -58,6 +59,8 @@ describe('HTTP API routes', () => {
         'GET /config/versions',
         'GET /config/versions/{version}',
         'GET /config/replan',
+        'GET /config/pauses',
+        'DELETE /config/pauses/{kind}/{id}',
         'POST /crm/{crm}/import',
         'POST /quarantine/{id}/replay',
         'GET /unsubscribe/{token}',
@@ -142,6 +145,25 @@ describe('HTTP API routes', () => {
     expect(JSON.stringify(granting[0].Resource)).toContain(logicalId(stack, stack.tables.table));
     expect(JSON.stringify(granting[0].Resource)).not.toContain('index');
     expect(statements.some((st: { Action: string | string[] }) => ([] as string[]).concat(st.Action).includes('dynamodb:DeleteItem'))).toBe(false);
+  });
+
+  it('what paused itself: GET /config/pauses and its resume (DELETE) carry the JWT authorizer and go to the config function, which writes only the PAUSE partition', () => {
+    const configId = logicalId(stack, stack.api.configFunction);
+    for (const key of ['GET /config/pauses', 'DELETE /config/pauses/{kind}/{id}']) {
+      const route = routeByKey(key);
+      expect(route.Properties?.AuthorizationType, key).toBe('JWT');
+      expect(routeFunction(route), key).toBe(configId);
+    }
+    const roleId = functionRoleId(template, configId);
+    const statements = Object.values(resources(template, 'AWS::IAM::Policy'))
+      .filter((p) => (p.Properties?.Roles ?? []).some((r: { Ref?: string }) => r.Ref === roleId))
+      .flatMap((p) => p.Properties?.PolicyDocument?.Statement ?? []);
+    const writes = ['dynamodb:DeleteItem', 'dynamodb:PutItem'];
+    const granting = statements.filter((st: { Action: string | string[] }) => ([] as string[]).concat(st.Action).some((a) => writes.includes(a) || a === 'dynamodb:UpdateItem' || a === 'dynamodb:BatchWriteItem'));
+    expect(granting).toHaveLength(1);
+    expect(([] as string[]).concat(granting[0].Action).sort()).toEqual(writes);
+    expect(granting[0].Condition).toEqual({ 'ForAllValues:StringEquals': { 'dynamodb:LeadingKeys': [PAUSE_PK] } });
+    expect(JSON.stringify(granting[0].Resource)).not.toContain('index');
   });
 
   it('the guard holds feed-token routes to GETs under /feeds to the metrics function, and /feeds to them', () => {

@@ -124,8 +124,9 @@ describe('Lambda functions', () => {
       [...base, ...config, 'EVENT_BUS_NAME', 'IDENTITY_KEY_SECRET_ARN', 'TABLE_NAME', 'UNSUBSCRIBE_KEY_SECRET_ARN'].sort(),
     );
     expect(env(all.sesEvents)).toEqual([...base, ...config, 'EVENT_BUS_NAME', 'TABLE_NAME'].sort());
-    // The metrics functions read config/ from their bundle (no pipeline(), so no base URL or configuration set).
-    expect(env(all.metricsStream)).toEqual([...base, 'TABLE_NAME'].sort());
+    // The metrics functions read config/ from their bundle (no pipeline(), so no base URL or configuration set);
+    // the stream also reads the rules in force for cadence.yaml autoPause (AppConfig).
+    expect(env(all.metricsStream)).toEqual([...base, ...appConfig, 'TABLE_NAME'].sort());
     expect(env(all.metricsApi)).toEqual([...base, 'TABLE_NAME'].sort());
     expect(env(all.crmOutbound)).toEqual(
       [...base, ...config, 'CULTIVATE_OUTBOUND_WEBHOOK_URL', 'IDEMPOTENCY_TABLE_NAME', 'OUTBOUND_SECRET_ARN'].sort(),

@@ -149,7 +149,8 @@ describe('the replan job', () => {
 });
 
 describe('who reads and who publishes the rules', () => {
-  const readers = [stack.relationships.relationshipFunction, stack.sending.senderFunction, stack.sending.sweeperFunction, stack.sesEvents.sesEventsFunction];
+  // The metrics stream too: it judges cadence.yaml autoPause with the rules in force.
+  const readers = [stack.relationships.relationshipFunction, stack.sending.senderFunction, stack.sending.sweeperFunction, stack.sesEvents.sesEventsFunction, stack.metrics.streamFunction];
 
   it('the functions that plan read the deployed version through AppConfig (StartConfigurationSession, GetLatestConfiguration) and know where', () => {
     for (const fn of readers) {

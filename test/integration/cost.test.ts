@@ -6,7 +6,8 @@
  * of SES's own fee ($0.01 per 1,000 touches). Then what the same touch costs the metrics: the
  * table-stream records it produced, counted into the aggregates by the real stream handler
  * (2 write units per transaction item, as DynamoDB bills them), reported beside the path: at one
- * touch per stream batch it costs more than the path itself (README, "Cost of a touch").
+ * touch per stream batch it costs more than the path itself (README, "Cost of a touch"). The
+ * shipped cadence.yaml turns `autoPause` on: its counter rides in the same transaction.
  */
 import type { Server } from 'node:http';
 import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
@@ -15,6 +16,7 @@ import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { startSesLocal } from '#local/ses-local';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DynamoCapacityStore } from '#adapters/dynamo-capacity';
+import { DynamoAutoPause } from '#adapters/dynamo-auto-pause';
 import { DynamoMetricsStore, streamShardResolver } from '#adapters/dynamo-metrics';
 import { DynamoInboxStore, DynamoRelationshipStore, documentClient } from '#adapters/dynamo-store';
 import { loadMetricsConfig } from '#config/metrics';
@@ -271,7 +273,14 @@ describe('cost of one e-mail touch', () => {
     tally = emptyTally();
     counting = true;
     const batch = await handleMetricsStream(
-      { store: new DynamoMetricsStore(doc, db.table), context: metricsContext(config.rules, loadMetricsConfig('config')), shardOf: async (r) => resolver(r.dynamodb?.SequenceNumber ?? ''), logger, clock },
+      {
+        store: new DynamoMetricsStore(doc, db.table),
+        context: metricsContext(config.rules, loadMetricsConfig('config')),
+        shardOf: async (r) => resolver(r.dynamodb?.SequenceNumber ?? ''),
+        logger,
+        clock,
+        autoPause: { rules: () => config.rules, store: new DynamoAutoPause(doc, db.table) },
+      },
       { Records: wanted.map((r) => ({ ...r, ...(r.dynamodb && { dynamodb: { ...r.dynamodb, ApproximateCreationDateTime: undefined } }) })) as never },
     );
     counting = false;
@@ -293,19 +302,25 @@ describe('cost of one e-mail touch', () => {
       ].join('\n'),
     );
     expect(metricsTally.wcu).toBeGreaterThan(0);
-    // Worst case, one touch per stream batch: every counter it moves (15 items with the shard marker)
-    // in one transaction at 2 WRU an item, about $0.019 per 1,000, more than the whole send path. In
-    // a busy stream a batch's counters are merged (one item per counter, up to 99 a transaction), so
-    // the per-touch cost falls; that is not measured here. A regression guard, not the budget.
-    expect(metricsTally.wcu).toBeLessThanOrEqual(30);
-    expect(metricsCost * 1000).toBeLessThanOrEqual(0.02);
+    // Worst case, one touch per stream batch: every counter it moves (16 items with the shard marker
+    // and the auto-pause counter) in one transaction at 2 WRU an item, about $0.020 per 1,000, more
+    // than the whole send path. In a busy stream a batch's counters are merged (one item per counter,
+    // up to 99 a transaction), so the per-touch cost falls; that is not measured here. A regression
+    // guard, not the budget. An e-mail reads nothing for the auto-pause: only an unsubscribe or a
+    // complaint is judged (one Query and one BatchGet).
+    expect(metricsTally.wcu).toBeLessThanOrEqual(32);
+    expect(metricsTally.calls.get('dynamodb:QueryCommand') ?? 0).toBe(0);
+    expect(metricsCost * 1000).toBeLessThanOrEqual(0.021);
     // Per-owner counters live in the owner partitions (AGG#W#<week>#O, AGG#M#<month>#O) so the
     // readers' cost does not grow with owners; that moved items between partitions and added none:
-    // 15 items with the shard marker: touch.sent is counted by channel, owner and group, not by
-    // group+channel and group+owner (the holdout gets no touches: those would repeat channel and owner).
+    // 16 items with the shard marker and the auto-pause counter (RATE#<track> / <content>):
+    // touch.sent is counted by channel, owner and group, not by group+channel and group+owner (the
+    // holdout gets no touches: those would repeat channel and owner).
     const keys = metricsTally.transactKeys;
-    expect(keys).toHaveLength(15);
-    expect(metricsTally.wcu).toBe(2 * 15);
+    expect(keys).toHaveLength(16);
+    expect(metricsTally.wcu).toBe(2 * 16);
+    const rate = keys.filter((k) => k.pk.startsWith('RATE#'));
+    expect(rate).toEqual([{ pk: 'RATE#lost-deal', sk: expect.any(String) }]);
     expect(keys.filter((k) => k.sk.startsWith('C#touch.sent#group+'))).toEqual([]);
     const perOwner = keys.filter((k) => /^C#[^#]+#(owner|group\+owner)#/.test(k.sk));
     expect(perOwner.length).toBeGreaterThan(0);

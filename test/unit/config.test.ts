@@ -57,7 +57,7 @@ describe('config loading', () => {
     expect(partners?.weekly).toBeUndefined();
     expect(partners?.humanTouches).toContainEqual({ kind: 'referral-exchange', first: '1 month', every: '3 months' });
     const unreachable = c.cadence.tracks.find((t) => t.id === 'referral-unreachable');
-    expect(unreachable?.when).toEqual({ lostReasons: ['unresponsive'], tags: ['referral'] });
+    expect(unreachable?.when).toEqual({ entries: ['referral'] });
     expect(unreachable?.humanTouches).toContainEqual({ kind: 'research', first: '2 days', count: 1 });
     expect(c.content.items.length).toBeGreaterThanOrEqual(12);
     expect(new Set(c.content.items.map((i) => i.topic)).size).toBeGreaterThanOrEqual(4);

@@ -108,14 +108,23 @@ describe('human touches on a rhythm', () => {
   });
 
   it('a touch with `count` stops after it; without `every` it happens once (the unreachable referral)', () => {
-    const referral = person({ contact: { timezone: 'Europe/Berlin', tags: ['Referral'] } }, { lostReason: 'unresponsive' });
+    // Entered by a referral (no deal lost): the shipped referral-unreachable track.
+    const referral = person({ nurture: { entry: 'referral', lostAt: LOST, referredBy: 'crm-contact-42' }, contact: { timezone: 'Europe/Berlin' } });
     const { touches } = run(referral, '2028-01-01');
     expect(kinds(touches)).toEqual(['research', 'personal-message', 'requalification', 'requalification']);
     const [research, message, requal] = touches as [PlannedTouch, PlannedTouch, PlannedTouch];
-    expect(research.rule).toBe('referral-unreachable: research their pain or gain 1 of 1 (2 days after the loss), a task for the owner');
+    expect(research.rule).toBe('referral-unreachable: research their pain or gain 1 of 1 (2 days after the referral), a task for the owner');
     expect(Date.parse(message.at)).toBeGreaterThan(Date.parse(research.at));
     // Then the patient wait: nothing for six months.
     expect(Date.parse(requal.at) - Date.parse(message.at)).toBeGreaterThan(150 * DAY);
+    // The rep reads who referred them and when, not a loss that never was.
+    const owner = { name: 'Jordan', email: 'jordan@seller.example', timezone: 'America/Denver' };
+    const task = describeTask(referral, research, owner, new Date(research.at));
+    expect(task.why).toMatch(/^referred by crm-contact-42 \d+ days ago; find out what they are working on/);
+    expect(task.why).not.toContain('lost');
+    // The same contact lost as unresponsive and tagged `referral` (the old stand-in) is a lost deal: no research.
+    const tagged = person({ contact: { timezone: 'Europe/Berlin', tags: ['Referral'] } }, { lostReason: 'unresponsive' });
+    expect(kinds(run(tagged, '2028-01-01').touches)).not.toContain('research');
   });
 
   it('a referral partner gets exchange meetings and no e-mail', () => {

@@ -8,6 +8,9 @@ import { loadConfig } from '#config/load';
 import type { CultivateConfig } from '#config/schema';
 import { createCadencePlanner, quietCutoff, trackOfState } from '#domain/cadence';
 import { canEmail, topicStopped } from '#domain/consent';
+import { factsOf } from '#domain/metrics/facts';
+import { profileOf } from '#domain/metrics/profile';
+import { relationshipFacts } from '#domain/metrics/rebuild';
 import { firstTouchPlanner, type Planner } from '#domain/planner';
 import { recordTouch } from '#domain/touch';
 import { type ApplyContext, type Decision, applyInbound } from '#domain/relationship';
@@ -638,5 +641,105 @@ describe('in-deal pauses nurture; the loss of that deal resumes it where it left
     const lostAgain = applied(applyInbound(deal, 'e-lost-2', lostOn('e-lost-2', T4, { dealId: 'd-2' }), c(T4)));
     expect(lostAgain.state.nurture).toMatchObject({ lostAt: T4 });
     expect(lostAgain.state.nurture?.resumedAt).toBeUndefined();
+  });
+});
+
+// ----- a referral enters nurture (issue #4: tracks chosen by the entering event) -----------------
+
+describe('referral-received for someone not yet in nurture: a referral episode', () => {
+  const T0 = '2026-03-02T15:00:00.000Z';
+  const shippedCadence = createCadencePlanner(shipped);
+  const c = (now: string, over: Partial<ApplyContext> = {}) => ctx({ planner: shippedCadence, now: new Date(now), ...over });
+  const addDays = (iso: string, days: number) => new Date(Date.parse(iso) + days * DAY).toISOString();
+  const referral = (id: string, at: string) => ev('referral-received', id, at, { referredBy: 'crm-contact-7', note: 'Asked about forecasting at the user group' }, { ...DANA, role: 'evaluator' });
+
+  it('starts an episode of its own (no lost reason) and plans the referral track: research first', () => {
+    const d = applied(applyInbound(undefined, 'e-ref', referral('e-ref', T0), c(T0, { holdout: { percent: 50, salt: 's' } })));
+    expect(d.state.stage).toBe('nurturing');
+    expect(d.state.nurture).toEqual({ entry: 'referral', lostAt: T0, referredBy: 'crm-contact-7', note: 'Asked about forecasting at the user group' });
+    expect(d.state.referredAt).toBe(T0);
+    expect(trackOfState(shipped, d.state)?.id).toBe('referral-unreachable');
+    expect(d.state.nextTouch).toMatchObject({ channel: 'task', kind: 'research', rule: expect.stringMatching(/^referral-unreachable: research their pain or gain 1 of 1 \(2 days after the referral\)/) });
+    // The holdout is a cohort of lost deals: a referral episode takes no decision.
+    expect(d.state.holdout).toBeUndefined();
+    expect(d.timeline).toEqual([expect.objectContaining({ type: 'referral-received', summary: 'Referral received: enters nurture', detail: { referredBy: 'crm-contact-7', entered: true } })]);
+  });
+
+  it('plans nothing where no track lists referrals (a track without `when` takes lost deals only)', () => {
+    const lostDealsOnly: CultivateConfig = { ...shipped, cadence: { ...shipped.cadence, tracks: [...shipped.cadence.tracks.filter((t) => t.id !== 'referral-unreachable'), { ...lostDeal, id: 'everyone-else', when: undefined }] } };
+    const d = applied(applyInbound(undefined, 'e-ref', referral('e-ref', T0), c(T0, { planner: createCadencePlanner(lostDealsOnly) })));
+    expect(d.state.nurture?.entry).toBe('referral');
+    expect(trackOfState(lostDealsOnly, d.state)).toBeUndefined();
+    expect(d.state.nextTouch).toBeNull();
+  });
+
+  it('for someone already nurturing (or in a deal, a customer, retired, re-engaged) only records when the referral came', () => {
+    const lostOn = ev('lead-closed-lost', 'e-lost', T0, { reason: 'timing' }, { ...DANA, consent: { email: 'granted', basis: 'opt-in', source: 'webinar-form', capturedAt: '2026-03-02T10:00:00Z' } });
+    const nurtured = applied(applyInbound(undefined, 'e-lost', lostOn, c(T0))).state;
+    const later = addDays(T0, 5);
+    const d = applied(applyInbound(nurtured, 'e-ref', referral('e-ref', later), c(later)));
+    expect(d.state.nurture).toEqual(nurtured.nurture);
+    expect(d.state.nextTouch).toEqual(nurtured.nextTouch);
+    expect(d.state.planVersion).toBe(nurtured.planVersion);
+    expect(d.state.referredAt).toBe(later);
+    expect(d.timeline[0]?.summary).toBe('Referral received');
+
+    const inDeal = applied(applyInbound(undefined, 'e-deal', ev('deal-created', 'e-deal', T0, { dealId: 'd-1' }), c(T0))).state;
+    const customer = applied(applyInbound(inDeal, 'e-won', ev('deal-won', 'e-won', addDays(T0, 1), { dealId: 'd-1' }), c(addDays(T0, 1)))).state;
+    const retired = applied(applyInbound(undefined, 'e-dnc', ev('consent-changed', 'e-dnc', T0, { action: 'do-not-contact' }), c(T0))).state;
+    const reEngaged = applied(applyInbound(undefined, 'e-re', ev('contact-replied', 'e-re', T0, {}), c(T0))).state;
+    for (const s of [inDeal, customer, retired, reEngaged]) {
+      const r = applied(applyInbound(s, 'e-ref', referral('e-ref', later), c(later)));
+      expect(r.state.stage).toBe(s.stage);
+      expect(r.state.nurture).toBeUndefined();
+      expect(r.state.nextTouch).toBeNull();
+      expect(r.state.referredAt).toBe(later);
+    }
+  });
+
+  it('a deal lost after the referral starts a lost-deal episode (it does not resume the referral one)', () => {
+    let s = applied(applyInbound(undefined, 'e-ref', referral('e-ref', T0), c(T0))).state;
+    const dealAt = addDays(T0, 20);
+    s = applied(applyInbound(s, 'e-deal', ev('deal-created', 'e-deal', dealAt, { dealId: 'd-1' }), c(dealAt))).state;
+    expect(s.stage).toBe('in-deal');
+    const lostAtT = addDays(T0, 60);
+    const d = applied(applyInbound(s, 'e-lost', ev('lead-closed-lost', 'e-lost', lostAtT, { reason: 'timing', dealId: 'd-1' }, { ...DANA, consent: { email: 'granted', basis: 'opt-in', source: 'webinar-form', capturedAt: '2026-03-02T10:00:00Z' } }), c(lostAtT)));
+    expect(d.state.nurture).toEqual({ lostReason: 'timing', lostAt: lostAtT, dealId: 'd-1' });
+    expect(d.timeline[0]).toMatchObject({ summary: 'Closed lost: timing', detail: { reason: 'timing', dealId: 'd-1' } });
+    expect(trackOfState(shipped, d.state)?.id).toBe('lost-deal');
+  });
+
+  it('the metrics count the referral, not an entry into nurture; deals after it stay the referral\'s, live and rebuilt alike', () => {
+    const holdout = { percent: 10, salt: 'test-salt-2026' };
+    const fctx = { holdout, trackOf: () => 'standard', seriesOf: () => 'none', onTimeGraceHours: 24 };
+    const d = applied(applyInbound(undefined, 'e-ref', referral('e-ref', T0), c(T0)));
+    const profile = profileOf(d.state, holdout);
+    expect(profile.episode).toBeUndefined();
+    expect(profile.referredAt).toBe(T0);
+    const image = (e: TimelineEntry) => ({ pk: `REL#${REL}`, sk: `TL#${e.at}#${e.eventId}`, e });
+    const entryFacts = factsOf(undefined, image(d.timeline[0] as TimelineEntry), { ...fctx, at: T0, profile });
+    expect(entryFacts.map((f) => f.metric)).toEqual(['referral.received']);
+    const dealAt = addDays(T0, 20);
+    const deal = applied(applyInbound(d.state, 'e-deal', ev('deal-created', 'e-deal', dealAt, { dealId: 'd-1', amount: 9000 }), c(dealAt)));
+    const dealFacts = factsOf(undefined, image(deal.timeline[0] as TimelineEntry), { ...fctx, at: dealAt, profile: profileOf(deal.state, holdout) });
+    expect(dealFacts.find((f) => f.metric === 'crm.deal-created')?.dims.source).toBe('referral');
+    expect(dealFacts.map((f) => f.metric)).not.toContain('nurture.re-engaged');
+    // The rebuild reads the same timeline with the final state: the same facts.
+    const rebuilt = relationshipFacts({ state: deal.state, timeline: [...d.timeline, ...deal.timeline].map(image) }, fctx).map((f) => f.metric);
+    expect(rebuilt.filter((m) => m !== 'relationships')).toEqual([...entryFacts, ...dealFacts].map((f) => f.metric));
+    expect(rebuilt).not.toContain('nurture.entered');
+  });
+
+  it("the rep's brief names the referral, not a loss", () => {
+    const s = applied(applyInbound(undefined, 'e-ref', referral('e-ref', T0), c(T0))).state;
+    const replyAt = addDays(T0, 30);
+    const d = applied(applyInbound(s, 'e-re', ev('contact-replied', 'e-re', replyAt, { classification: 'human' }), c(replyAt)));
+    const brief = d.emit.find((e) => e.type === 'relationship-re-engaged')?.detail.brief;
+    expect(ReEngagementBrief.parse(brief)).toEqual(brief);
+    expect(brief).not.toHaveProperty('lostReason');
+    expect(brief).not.toHaveProperty('lostAt');
+    expect(brief).not.toHaveProperty('lostNote');
+    expect(brief?.daysInNurture).toBe(30);
+    expect(brief?.engaged.at(-1)).toEqual({ at: T0, what: 'Referred by crm-contact-7: Asked about forecasting at the user group' });
   });
 });

@@ -108,6 +108,7 @@ function skipCode(reason: string): string {
   if (reason.startsWith('suppressed')) return 'suppressed';
   if (reason.startsWith('no longer allowed')) return 'not-allowed';
   if (/^content .* not in the library/.test(reason)) return 'content-missing';
+  if (reason.startsWith('auto-paused')) return 'auto-paused';
   return 'other';
 }
 
@@ -209,10 +210,12 @@ function entryFacts(e: Entry, p: Profile, ctx: FactContext): Fact[] {
       }
       break;
     }
-    case 'email-sent':
+    case 'email-sent': {
       facts.push(fact('touch.sent', { channel: 'email', owner: p.owner, group: p.group }, { crossGroup: false }));
-      facts.push(fact('email.sent', { provider: p.provider, series: ctx.seriesOf(str('contentId')) }));
+      const contentId = str('contentId');
+      facts.push(fact('email.sent', { provider: p.provider, series: ctx.seriesOf(contentId) }, contentId !== undefined ? { rate: { counter: 'sent', contentId } } : {}));
       break;
+    }
     case 'task-assigned':
       facts.push(fact('touch.sent', { channel: 'task', owner: p.owner, group: p.group }, { crossGroup: false }));
       facts.push(fact('task.assigned', { owner: p.owner, kind: str('kind') ?? 'unknown' }));
@@ -248,14 +251,19 @@ function entryFacts(e: Entry, p: Profile, ctx: FactContext): Fact[] {
       facts.push(fact('email.bounced', { provider: p.provider }));
       break;
     case 'email-complaint':
-      facts.push(fact('email.complained', { provider: p.provider }));
+      // About the last content e-mailed (SES names the message, not the content; it is nearly always the last).
+      facts.push(fact('email.complained', { provider: p.provider }, p.lastContentId !== undefined ? { rate: { counter: 'complained', contentId: p.lastContentId } } : {}));
       break;
     case 'email-clicked':
       facts.push(fact('email.clicked', { by: d.likelyScanner === true ? 'scanner' : 'human', provider: p.provider }));
       break;
     case 'consent-changed': {
       const action = str('action');
-      if (action === 'stop-all-email' || action === 'stop-topic') facts.push(fact('email.unsubscribed', { provider: p.provider, scope: action === 'stop-topic' ? 'topic' : 'all' }));
+      if (action === 'stop-all-email' || action === 'stop-topic') {
+        // Counted against the last content e-mailed, where the unsubscribe link or the reply came from.
+        const rate = p.lastContentId !== undefined ? { rate: { counter: 'unsubscribed' as const, contentId: p.lastContentId } } : {};
+        facts.push(fact('email.unsubscribed', { provider: p.provider, scope: action === 'stop-topic' ? 'topic' : 'all' }, rate));
+      }
       if (action === 'do-not-contact') facts.push(fact('consent.do-not-contact', { group: p.group }));
       break;
     }

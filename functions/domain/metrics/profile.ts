@@ -45,9 +45,14 @@ export function groupOf(state: Pick<MetricsState, 'id' | 'accountId' | 'holdout'
   return state.holdout?.group ?? assignHoldout(state.accountId ?? state.id, holdout);
 }
 
-/** The contact's fields a track's `when` may ask for, as the planner reads them (trackSubjectOf). */
-function trackConditionsOf(state: MetricsState): Omit<TrackSubject, 'lostReason'> {
-  const { lostReason: _reason, ...rest } = trackSubjectOf(state) ?? { lostReason: '' };
+/**
+ * The contact's fields a track's `when` may ask for, as the planner reads them (trackSubjectOf).
+ * Neither the lost reason nor the entering event: the one fact that reads them, a lost deal's
+ * `nurture.entered`, takes both from its own timeline entry (a loss is a lost-deal entry whatever
+ * episode the state holds by now).
+ */
+function trackConditionsOf(state: MetricsState): Omit<TrackSubject, 'lostReason' | 'entry'> {
+  const { lostReason: _reason, entry: _entry, ...rest } = trackSubjectOf(state) ?? {};
   return rest;
 }
 
@@ -61,7 +66,10 @@ export function profileOf(state: MetricsState, holdout: HoldoutSettings): Profil
     role: state.contact?.role ?? 'unknown',
     horizon: state.contact?.horizon ?? 'unknown',
     provider: providerOf(state.contact?.email),
-    ...(state.nurture && { episode: { lostAt: state.nurture.lostAt, reason: state.nurture.lostReason } }),
+    // The episode the metrics follow starts with a loss (`nurture.entered`, from lead-closed-lost
+    // only, as the rebuild reads it): a referral episode is none, and outcomes after a referral
+    // count as the referral's (`referredAt`).
+    ...(state.nurture && state.nurture.entry !== 'referral' && { episode: { lostAt: state.nurture.lostAt, reason: state.nurture.lostReason ?? 'other' } }),
     ...(state.nurture && { trackSubject: trackConditionsOf(state) }),
     ...(state.referredAt && { referredAt: state.referredAt }),
     ...(sent.length > 0 && { lastContentId: sent[sent.length - 1] }),

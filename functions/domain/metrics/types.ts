@@ -80,6 +80,12 @@ export interface Fact {
    * `group` alone still shows a holdout touch if one ever happened.
    */
   crossGroup?: false;
+  /**
+   * What the auto-pause counts (cadence.yaml `autoPause`): an e-mail sent, an unsubscribe or a
+   * complaint, and the content item it is about (the e-mail's own, or the last one e-mailed). The
+   * stream adds the track and counts it next to the aggregates; the rebuild does not (docs/metrics.md).
+   */
+  rate?: { counter: 'sent' | 'unsubscribed' | 'complained'; contentId: string };
 }
 
 /** An aggregate update: numbers added to attributes of one item. */
