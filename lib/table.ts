@@ -14,6 +14,9 @@ import { Construct } from 'constructs';
 /** Name of the sparse, sharded due index (`DUE#<shard>` / `<dueAt>#<relationship>`). */
 export const DUE_INDEX_NAME = 'due';
 
+/** Name of the sparse lunch index (`LUNCH#<owner digest>#<country>#<city>` / `<lunch due>#<relationship>`). */
+export const LUNCH_INDEX_NAME = 'lunch';
+
 export class CultivateTables extends Construct {
   /** pk/sk single table: people, accounts, touches, timeline, inbox (claim checks). */
   public readonly table: dynamodb.TableV2;
@@ -41,6 +44,14 @@ export class CultivateTables extends Construct {
           // `lease` lets the sweep pass over running claims without a write (functions/adapters/table.ts).
           projectionType: dynamodb.ProjectionType.INCLUDE,
           nonKeyAttributes: ['lease'],
+        },
+        {
+          // Only items whose next touch is a lunch carry the keys: it costs nothing for the others.
+          indexName: LUNCH_INDEX_NAME,
+          partitionKey: { name: 'lunchPk', type: dynamodb.AttributeType.STRING },
+          sortKey: { name: 'lunchSk', type: dynamodb.AttributeType.STRING },
+          projectionType: dynamodb.ProjectionType.INCLUDE,
+          nonKeyAttributes: ['lunchAcct', 'lunchTags'],
         },
       ],
     });

@@ -1,4 +1,5 @@
 /** RelationshipStore and InboxStore on DynamoDB (the real SDK, on AWS or DynamoDB Local). */
+import { createHash } from 'node:crypto';
 import { ConditionalCheckFailedException, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   BatchGetCommand,
@@ -13,8 +14,9 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import type { InboundEvent } from '#catalog/events';
 import type { RelationshipState, TimelineEntry } from '#domain/types';
+import { lunchSeatOf, lunchTableOf, type LunchSeat } from '#domain/lunch';
 import type { Identity, InboxItem, InboxStore, NotificationInbox, RelationshipStore, SuppressionRecord } from '#ports/ports';
-import { DUE_SHARDS, TTL_ATTRIBUTE, dueShard, keys } from './table.ts';
+import { DUE_SHARDS, LUNCH_INDEX, TTL_ATTRIBUTE, dueShard, keys } from './table.ts';
 
 type Item = Record<string, NativeAttributeValue>;
 type Key = { pk: string; sk: string };
@@ -55,7 +57,62 @@ export async function batchWrite(
 export function stateItem(state: RelationshipState): Item {
   // The version lives once, in `v` (the condition attribute); every byte here is paid on each write.
   const { version: _version, ...s } = state;
-  return { ...keys.relationship(state.id), v: state.version, s, ...dueKeys(state) };
+  return { ...keys.relationship(state.id), v: state.version, s, ...dueKeys(state), ...lunchKeys(state) };
+}
+
+/**
+ * The sparse lunch-index keys while the next touch is a lunch of a person with an owner and a city
+ * (`functions/domain/lunch.ts`): `LUNCH#<owner hash>#<country>#<city>` / `<due>#<id>`, with the
+ * account and the tag slugs the grouping needs (projected, so the query reads no state). Derived
+ * on every save, so a replan, a move or a new owner moves or removes them. The claims of the send
+ * path move only the due key: a claimed lunch keeps these until its outcome is recorded, and
+ * the join's own condition (a planned lunch) leaves it out.
+ */
+export function lunchKeys(state: Pick<RelationshipState, 'id' | 'owner' | 'contact' | 'accountId' | 'nextTouch'>): { lunchPk: string; lunchSk: string; lunchAcct?: string; lunchTags?: string[] } | Record<string, never> {
+  const seat = lunchSeatOf(state);
+  const pk = lunchPartition(state);
+  if (!seat || !pk) return {};
+  return { lunchPk: pk, lunchSk: `${seat.at}#${seat.id}`, ...(seat.accountId !== undefined && { lunchAcct: seat.accountId }), ...(seat.tags.length > 0 && { lunchTags: [...seat.tags] }) };
+}
+
+/**
+ * The lunch-index partition of a person's table. The owner's address goes in as a SHA-256 digest,
+ * not in plain: every function that saves state derives it, and the keyed hash of the owner
+ * counters would need the identity key in all of them, while the plain address already sits in
+ * the same item's state.
+ */
+export function lunchPartition(state: Pick<RelationshipState, 'owner' | 'contact'>): string | undefined {
+  const table = lunchTableOf(state);
+  if (!table) return undefined;
+  const owner = createHash('sha256').update(table.owner).digest('base64url').slice(0, 22);
+  return `LUNCH#${owner}#${table.country}#${table.city}`;
+}
+
+/** The people at one lunch table (owner and city) whose lunch is due by `until`, earliest first. */
+export class DynamoLunchIndex {
+  constructor(
+    private readonly doc: DynamoDBDocumentClient,
+    private readonly table: string,
+  ) {}
+
+  async candidates(host: Pick<RelationshipState, 'owner' | 'contact'>, until: string, limit: number): Promise<LunchSeat[]> {
+    const pk = lunchPartition(host);
+    if (!pk) return [];
+    const out = await this.doc.send(
+      new QueryCommand({
+        TableName: this.table,
+        IndexName: LUNCH_INDEX,
+        KeyConditionExpression: 'lunchPk = :pk AND lunchSk <= :until',
+        ExpressionAttributeValues: { ':pk': pk, ':until': `${until}#~` },
+        Limit: limit,
+      }),
+    );
+    return (out.Items ?? []).map((i) => {
+      const sk = i.lunchSk as string;
+      const cut = sk.lastIndexOf('#');
+      return { id: sk.slice(cut + 1), at: sk.slice(0, cut), ...(typeof i.lunchAcct === 'string' && { accountId: i.lunchAcct }), tags: Array.isArray(i.lunchTags) ? (i.lunchTags as string[]) : [] };
+    });
+  }
 }
 
 /**

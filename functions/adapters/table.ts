@@ -24,11 +24,15 @@
  *   RULES           V#<version>, REPLAN     published rules versions (local; AppConfig on AWS) and the replan job's cursor
  *   GSI "due":      duePk = DUE#<shard>, dueSk = <dueAt or lease end>#<id>, projects `lease`
  *                   sparse: only relationships with an open touch
+ *   GSI "lunch":    lunchPk = LUNCH#<owner digest>#<country>#<city slug>, lunchSk = <lunch due>#<id>,
+ *                   projects `lunchAcct`, `lunchTags`; sparse: only relationships whose next touch
+ *                   is a lunch (functions/domain/lunch.ts)
  */
 import type { CreateTableCommandInput } from '@aws-sdk/client-dynamodb';
 import { fnv1a32 } from '#domain/hash';
 
 export const DUE_INDEX = 'due';
+export const LUNCH_INDEX = 'lunch';
 export const DUE_SHARDS = 8;
 export const TTL_ATTRIBUTE = 'expiresAt';
 
@@ -62,6 +66,8 @@ export function tableDefinition(tableName: string): CreateTableCommandInput {
       { AttributeName: 'sk', AttributeType: 'S' },
       { AttributeName: 'duePk', AttributeType: 'S' },
       { AttributeName: 'dueSk', AttributeType: 'S' },
+      { AttributeName: 'lunchPk', AttributeType: 'S' },
+      { AttributeName: 'lunchSk', AttributeType: 'S' },
     ],
     KeySchema: [
       { AttributeName: 'pk', KeyType: 'HASH' },
@@ -77,8 +83,22 @@ export function tableDefinition(tableName: string): CreateTableCommandInput {
         // `lease` rides along so a sweep can pass over claims still running without a write.
         Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: ['lease'] },
       },
+      lunchIndexDefinition(),
     ],
     StreamSpecification: { StreamEnabled: true, StreamViewType: 'NEW_AND_OLD_IMAGES' },
+  };
+}
+
+/** The lunch index as CreateTable (and UpdateTable, for a local table kept from before it) takes it. */
+export function lunchIndexDefinition() {
+  return {
+    IndexName: LUNCH_INDEX,
+    KeySchema: [
+      { AttributeName: 'lunchPk', KeyType: 'HASH' as const },
+      { AttributeName: 'lunchSk', KeyType: 'RANGE' as const },
+    ],
+    // What the grouping needs to tell competitors apart, without reading each person's state.
+    Projection: { ProjectionType: 'INCLUDE' as const, NonKeyAttributes: ['lunchAcct', 'lunchTags'] },
   };
 }
 

@@ -75,11 +75,15 @@ export const humanTouchKinds = [
   'requalification',
   'research',
   'personal-message',
+  'lunch',
 ] as const;
 export type HumanTouchKind = (typeof humanTouchKinds)[number];
 
 /** Human touches that go by post: planned only for contacts with a postal address on record. */
 export const postalTouchKinds: readonly HumanTouchKind[] = ['handwritten-note', 'item-of-value'];
+
+/** Human touches that meet in the contact's city: planned only for contacts with a city on record (`postalAddress.city`). */
+export const cityTouchKinds: readonly HumanTouchKind[] = ['lunch'];
 
 /** The kinds of touch the cadence planner issues; a window may be named after any of them. */
 export const touchKinds = ['thank-you-note', 'permission-ask', 'value-email', ...humanTouchKinds] as const;
@@ -300,6 +304,26 @@ export const AutoPauseSchema = z.strictObject({
 });
 export type AutoPauseConfig = z.infer<typeof AutoPauseSchema>;
 
+/**
+ * Lunches (issue #4, `lunch` in `humanTouches`): one owner's people in one city who are not
+ * competitors share one table. At the final claim of one person's lunch, others of the same owner
+ * in the same city whose own lunch is due within `groupWithin` join it. "Not competitors": never
+ * two of one account, never two sharing a CRM tag listed in `competitorTags`. Absent: the defaults.
+ */
+export const LunchesSchema = z.strictObject({
+  /** Guests are people whose own lunch is due by the host's due time plus this (overdue ones too). */
+  groupWithin: duration.refine((v) => (parseDuration(v)?.amount ?? 1) > 0, { message: 'must be longer than 0, e.g. "6 weeks"' }).default('6 weeks'),
+  /** People at the table besides the host: 1 or 2 (two or three people with the owner). */
+  maxGuests: z.int().min(1, 'at least 1 guest; to stop grouping, remove `lunch` from the tracks').max(2, 'at most 2 guests: two or three people at the table with the owner').default(2),
+  /** CRM tags (as slugs) that mark a line of business: two people sharing one of them are competitors and never grouped. */
+  competitorTags: z
+    .array(slug)
+    .max(100)
+    .refine((list) => new Set(list).size === list.length, { message: 'a tag is listed twice' })
+    .default([]),
+});
+export type LunchesConfig = z.infer<typeof LunchesSchema>;
+
 export const CadenceFileSchema = z
   .strictObject({
     version: z.literal(1),
@@ -316,6 +340,8 @@ export const CadenceFileSchema = z
     guardrails: GuardrailsSchema,
     /** Content items and tracks that pause themselves when too many unsubscribe or complain. Absent: off. */
     autoPause: AutoPauseSchema.optional(),
+    /** How lunches group one owner's people in one city. Absent: the defaults (6 weeks, 2 guests, no competitor tags). */
+    lunches: LunchesSchema.optional(),
     tracks: z.array(TrackSchema).min(1),
   });
 export type CadenceConfig = z.infer<typeof CadenceFileSchema>;

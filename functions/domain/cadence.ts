@@ -42,7 +42,7 @@
  * next valid slot.
  */
 import type { CultivateConfig, HumanTouchKind, TrackConfig, TrackEntry, WindowConfig } from '#config/schema';
-import { parseDuration, postalTouchKinds, type Duration } from '#config/schema';
+import { cityTouchKinds, parseDuration, postalTouchKinds, type Duration } from '#config/schema';
 import { resolveOwner } from '#config/owners';
 import { canEmail, hasSuppression } from './consent.ts';
 import { fnv1a32 } from './hash.ts';
@@ -191,6 +191,19 @@ export function tagSlug(tag: string): string {
     .replace(/^-+|-+$/g, '');
 }
 
+/**
+ * The contact's city (their postal address's), as a key: the country in capitals and the city as
+ * a slug ("Frankfurt am Main" `frankfurt-am-main`, "Zürich" `zurich`); a name with no Latin letters
+ * or digits ("東京") is kept as written, lower case, spaces as dashes. Undefined without a city.
+ */
+export function cityOf(contact: Pick<RelationshipState['contact'], 'postalAddress'>): { country: string; slug: string; name: string } | undefined {
+  const a = contact.postalAddress;
+  const name = a?.city?.trim();
+  if (!a || !name) return undefined;
+  const slug = tagSlug(name) || name.normalize('NFKC').toLowerCase().replace(/[\s#/]+/g, '-');
+  return { country: a.country.trim().toUpperCase(), slug, name };
+}
+
 /** The track a relationship in nurture takes: the first, in file order, whose conditions all hold (a track without `when` takes every lost deal that reaches it). */
 export function trackFor(config: CultivateConfig, subject: TrackSubject): TrackConfig | undefined {
   return config.cadence.tracks.find((t) => trackMatches(t, subject));
@@ -300,14 +313,18 @@ export function createCadencePlanner(config: CultivateConfig): Planner {
   const rules = compileGuardrails(config.cadence.guardrails);
 
   return {
-    /** What the plan reads besides history: the track, both zones, the country (holidays), a postal address (letters). */
+    /**
+     * What the plan reads besides history: the track, both zones, the country (holidays), the
+     * city of the postal address (letters need an address, lunches a city; a move replans).
+     */
     planInputs(state) {
+      const city = cityOf(state.contact);
       return {
         track: trackOfState(config, state)?.id ?? 'none',
         'contact zone': contactTimeZone(config, state),
         'owner zone': ownerTimeZone(config, state),
         country: state.contact.country ?? 'none',
-        'postal address': state.contact.postalAddress !== undefined ? 'yes' : 'no',
+        city: city ? `${city.country}/${city.slug}` : 'none',
       };
     },
 
@@ -538,13 +555,14 @@ const HUMAN_TOUCH_WORDS: Record<HumanTouchKind, string> = {
   requalification: 'requalification call',
   research: 'research their pain or gain',
   'personal-message': 'a message the owner writes to what the research found',
+  lunch: 'lunch in their city',
 };
 
 /**
  * The next touch of each human rhythm of `track` (cadence.yaml `humanTouches`), in the owner's
  * zone: the first `first` after the loss (not before the revisit floor), then `every` after the
  * last one was done. Not bound by the e-mail sunset or by e-mail consent; a postal touch needs an
- * address on record.
+ * address on record, a lunch a city.
  */
 function recurringTouches(track: TrackConfig, state: RelationshipState, tools: RhythmTools): PlannedTouch[] {
   const out: PlannedTouch[] = [];
@@ -554,6 +572,7 @@ function recurringTouches(track: TrackConfig, state: RelationshipState, tools: R
     if (rhythm.count !== undefined && n >= rhythm.count) continue;
     if (n > 0 && rhythm.every === undefined) continue;
     if (postalTouchKinds.includes(rhythm.kind) && state.contact.postalAddress === undefined) continue;
+    if (cityTouchKinds.includes(rhythm.kind) && cityOf(state.contact) === undefined) continue;
     const last = done ? new Date(done.lastAt) : undefined;
     const fromLast = last !== undefined && Number.isFinite(last.getTime()) && rhythm.every !== undefined;
     // A lower bound of its instant (local dates are within a day of UTC ones; the floor, the

@@ -126,6 +126,7 @@ const TASK_TITLES: Record<string, string> = {
   requalification: 'Requalification call',
   research: 'Research their pain or gain',
   'personal-message': 'Write them a personal message',
+  lunch: 'Lunch in their city',
 };
 
 /** What the rep is asked to do, by kind of task: one sentence, no pitch. */
@@ -139,7 +140,13 @@ const TASK_HOWTO: Record<string, string> = {
   requalification: 'a call to sort the relationship: no future (retire it), future opportunity (keep cultivating) or next step (take it back now)',
   research: 'find out what they are working on (their pain or gain) before anyone writes to them',
   'personal-message': 'write to what the research found, in your own words; then leave them be for a while',
+  lunch: 'invite them to lunch with you, and with the guests named here when there are any: people you cultivate in the same city, none of them competitors of another (not one account, no shared line of business)',
 };
+
+/** Who joins a lunch: the other people at the host's table, by id and CRM ids (the CRM knows who they are). */
+export interface LunchGuests {
+  guests: readonly { relationshipId: string; crmIds: readonly string[] }[];
+}
 
 const DAY_MS = 86_400_000;
 
@@ -153,8 +160,10 @@ export function localDate(instant: Date, timeZone: string): string {
  * What a rep reads: what and why, with no personal data (the CRM attaches the task to the contact
  * it already knows). Due date in the owner's time zone.
  */
-export function describeTask(state: RelationshipState, touch: PlannedTouch, owner: OwnerProfile, now: Date) {
-  const what = TASK_TITLES[touch.kind] ?? touch.kind.replace(/-/g, ' ');
+export function describeTask(state: RelationshipState, touch: PlannedTouch, owner: OwnerProfile, now: Date, lunch?: LunchGuests) {
+  const grouped = touch.kind === 'lunch' && lunch !== undefined && lunch.guests.length > 0 ? lunch : undefined;
+  // The city stays out of the title like the address does (the CRM has it): the task rides the bus.
+  const what = grouped ? `Lunch in their city with ${grouped.guests.length + 1} of your people` : (TASK_TITLES[touch.kind] ?? touch.kind.replace(/-/g, ' '));
   const why: string[] = [];
   const talkingPoints: string[] = [];
   if (state.nurture) {
@@ -173,6 +182,11 @@ export function describeTask(state: RelationshipState, touch: PlannedTouch, owne
   if (howTo) why.push(howTo);
   // The address itself stays out of the task (no personal data leaves in it): the CRM has it.
   if (touch.kind === 'handwritten-note' || touch.kind === 'item-of-value') talkingPoints.push('The postal address is on the contact in your CRM.');
+  // Guests by id only: their names and addresses are in the CRM, and stay out of the task.
+  if (grouped) {
+    const seats = grouped.guests.map((g) => (g.crmIds.length > 0 ? `${g.crmIds.join(' / ')} (${g.relationshipId})` : g.relationshipId));
+    talkingPoints.unshift(`At the table with them: ${seats.join('; ')}. Their own lunches are recorded as joining this one; invite them too.`.slice(0, 500));
+  }
   if (state.history.emailsSent > 0) why.push(`${state.history.emailsSent} value e-mail${state.history.emailsSent === 1 ? '' : 's'} sent so far`);
   if (state.history.lastHumanSignalAt) talkingPoints.push(`They last responded on ${state.history.lastHumanSignalAt.slice(0, 10)}.`);
   if (state.contact.interests?.length) talkingPoints.push(`Interested in: ${state.contact.interests.slice(0, 5).join(', ')}.`);

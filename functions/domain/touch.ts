@@ -8,6 +8,11 @@ import { APPLIED_EVENT_MEMORY, type PlannedTouch, type RelationshipState, type T
 export type TouchResult =
   | { kind: 'email-sent'; messageId: string; title: string }
   | { kind: 'task-assigned'; title: string }
+  /**
+   * A lunch guest: their own lunch is taken care of by the host's task (one lunch, one task), so
+   * it is done for the cadence, but no task of theirs exists to be completed or escalated.
+   */
+  | { kind: 'joined'; title: string }
   /** The lease lapsed while sending: it may or may not have gone. Counted, never re-sent. */
   | { kind: 'unknown' }
   /** The final claim found it no longer wanted (consent, stage, suppression). */
@@ -66,6 +71,10 @@ export function recordTouch(
       advance(history, touch, atIso);
       summary = `Task for the owner: ${result.title}`;
       break;
+    case 'joined':
+      advance(history, touch, atIso);
+      summary = `Joined: ${result.title}`;
+      break;
     case 'unknown':
       advance(history, touch, atIso);
       if (touch.contentId) history.sentContent = [...history.sentContent, touch.contentId].slice(-SENT_MEMORY);
@@ -75,6 +84,7 @@ export function recordTouch(
       summary = `Touch skipped: ${result.reason}`;
       break;
   }
+  // A lunch guest's join is `touch-joined`: a touch for them, not a task of their own.
   const type = result.kind === 'email-sent' ? 'email-sent' : result.kind === 'task-assigned' ? 'task-assigned' : `touch-${result.kind}`;
   let next: RelationshipState = { ...state, history, applied: [...state.applied, eventId].slice(-APPLIED_EVENT_MEMORY), updatedAt: atIso };
   // Plan the next touch from the updated history: when this was the plan, and also when a replan

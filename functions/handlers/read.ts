@@ -28,7 +28,7 @@ export interface TouchDecision {
   touchId: string;
   kind: string;
   channel: string;
-  outcome: 'planned' | 'queued' | 'sending' | 'sent' | 'task-assigned' | 'skipped' | 'unknown' | 'pushed' | 'dry-run' | 'escalated' | 'replanned';
+  outcome: 'planned' | 'queued' | 'sending' | 'sent' | 'task-assigned' | 'joined' | 'skipped' | 'unknown' | 'pushed' | 'dry-run' | 'escalated' | 'replanned';
   rule: string;
   note?: string;
 }
@@ -36,6 +36,8 @@ export interface TouchDecision {
 const OUTCOME_OF: Record<string, TouchDecision['outcome']> = {
   'email-sent': 'sent',
   'task-assigned': 'task-assigned',
+  // A lunch guest: their lunch is the host's task (functions/handlers/send.ts, lunches).
+  'touch-joined': 'joined',
   'touch-skipped': 'skipped',
   'touch-unknown': 'unknown',
   'touch-pushed': 'pushed',

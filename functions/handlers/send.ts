@@ -11,7 +11,8 @@ import type { ClaimResult, DueRef, DynamoTouchStore } from '#adapters/dynamo-tou
 import type { CapacityStore } from '#adapters/dynamo-capacity';
 import { type GuardrailCode, type GuardrailRules, localDayKey, noteTouch, ownerWeek } from '#domain/guardrails';
 import { fromLocal } from '#domain/local-time';
-import { type ContentItem, describeTask, type OwnerProfile, renderValueEmail, type SenderSettings } from '#domain/email';
+import { type ContentItem, describeTask, type LunchGuests, type OwnerProfile, renderValueEmail, type SenderSettings } from '#domain/email';
+import { competitors, groupUntil, lunchSeatOf, lunchTableOf, pickGuests, sameTable, tagSlugs, type LunchSeat, type LunchSettings, type LunchTable } from '#domain/lunch';
 import type { Planner } from '#domain/planner';
 import type { TouchControl } from '#domain/cadence';
 import { movesDetail, pushTouch, recordTouch, type TouchResult } from '#domain/touch';
@@ -207,7 +208,19 @@ export interface SendDeps {
   guardrails?: GuardrailDeps;
   /** Kill switches and dry-run for a relationship's touch (`controlFor(config, state)`). Absent: none. */
   controls?: (state: RelationshipState) => TouchControl;
+  /** Lunches that group one owner's people in one city (cadence.yaml `lunches`). Absent: every lunch is its host's alone. */
+  lunches?: LunchDeps;
 }
+
+export interface LunchDeps {
+  /** The lunch index (`DynamoLunchIndex`): people at the host's table whose lunch is due by `until`, earliest first. */
+  index: { candidates(host: RelationshipState, until: string, limit: number): Promise<LunchSeat[]> };
+  /** The settings in force at each send (`lunchSettings(config)`). */
+  settings(): LunchSettings;
+}
+
+/** One small query per lunch: more people than this due at one owner's table in one city is not a lunch. */
+export const LUNCH_CANDIDATES = 20;
 
 export interface GuardrailDeps {
   capacity: CapacityStore;
@@ -396,7 +409,10 @@ export async function sendTouch(deps: SendDeps, msg: TouchMessage): Promise<Send
     return 'dry-run';
   }
   if (await heldByCapacity(deps, state, touch, owner.email, now)) return 'pushed-by-cap';
-  const task = describeTask(state, touch, owner, now);
+  // The host's touch is claimed once (queued -> sending): a redelivered message fails that claim
+  // and never gets here, so nobody is grouped twice.
+  const lunch = touch.kind === 'lunch' ? await groupLunch(deps, state, touch, now) : undefined;
+  const task = describeTask(state, touch, owner, now, lunch);
   await deps.publisher.publish([
     {
       source: EventSources.touches,
@@ -425,8 +441,68 @@ export async function sendTouch(deps: SendDeps, msg: TouchMessage): Promise<Send
     const slaAt = new Date(now.getTime() + sla * DAY_MS).toISOString();
     await deps.touches.putTaskSla({ relationshipId: state.id, touchId: touch.touchId, owner: owner.email, kind: touch.kind, assignedAt: now.toISOString(), slaAt });
   }
-  deps.logger.info('task assigned', { ...log, kind: touch.kind });
+  deps.logger.info('task assigned', { ...log, kind: touch.kind, ...(lunch && { lunchGuests: lunch.guests.length }) });
   return 'task-assigned';
+}
+
+/**
+ * The guests of the host's lunch: one query of the lunch index at the host's table, the pure
+ * choice (`pickGuests`), then for each guest its own planned lunch recorded as joining this one,
+ * with a write conditional on the guest's version read just before. A guest whose lunch is no
+ * longer planned, who moved, changed owner or account, became a competitor of someone already
+ * seated, is held by a kill switch, or whose write conflicts, is left out (not retried): their
+ * own lunch stays planned and goes its own way, and the seat goes to the next candidate. The
+ * guests get no task: one lunch, one task.
+ */
+async function groupLunch(deps: SendDeps, host: RelationshipState, touch: PlannedTouch, now: Date): Promise<LunchGuests | undefined> {
+  const table = lunchTableOf(host);
+  if (!deps.lunches || !table) return undefined;
+  const settings = deps.lunches.settings();
+  const hostSeat: LunchSeat = { id: host.id, at: touch.at, ...(host.accountId !== undefined && { accountId: host.accountId }), tags: tagSlugs(host.contact.tags) };
+  const until = groupUntil(hostSeat, settings);
+  const candidates = await deps.lunches.index.candidates(host, until, LUNCH_CANDIDATES);
+  const seated: LunchSeat[] = [hostSeat];
+  const guests: LunchGuests['guests'][number][] = [];
+  // The same greedy choice as `pickGuests` over all candidates, one seat at a time, so a guest left
+  // out frees the seat for the next one. Each candidate is tried once: at most LUNCH_CANDIDATES.
+  const tried = new Set<string>();
+  while (guests.length < settings.maxGuests) {
+    const open = candidates.filter((c) => !tried.has(c.id) && !seated.some((s) => competitors(s, c, settings)));
+    const [pick] = pickGuests(hostSeat, open, { ...settings, maxGuests: 1 });
+    if (!pick) break;
+    tried.add(pick.id);
+    const joined = await joinLunch(deps, { host, touch, table, until, settings, seated }, pick.id, now);
+    if (!joined) continue;
+    seated.push(joined.seat);
+    guests.push({ relationshipId: joined.state.id, crmIds: joined.state.crmIds });
+  }
+  return { guests };
+}
+
+async function joinLunch(
+  deps: SendDeps,
+  lunch: { host: RelationshipState; touch: PlannedTouch; table: LunchTable; until: string; settings: LunchSettings; seated: readonly LunchSeat[] },
+  guestId: string,
+  now: Date,
+): Promise<{ state: RelationshipState; seat: LunchSeat } | undefined> {
+  const guest = await deps.touches.get(guestId);
+  const t = guest?.nextTouch;
+  if (!guest || !t || t.kind !== 'lunch' || t.status !== 'planned' || guest.stage !== 'nurturing') return undefined;
+  // The index may lag the state: judge by what the state says now.
+  const seat = lunchSeatOf(guest);
+  if (!seat || !sameTable(lunchTableOf(guest), lunch.table) || Date.parse(seat.at) > Date.parse(lunch.until)) return undefined;
+  if (lunch.seated.some((s) => competitors(s, seat, lunch.settings))) return undefined;
+  const control = deps.controls?.(guest);
+  if (control?.hold || control?.dryRun) return undefined;
+  const title = `the lunch ${lunch.touch.touchId} with the owner (the host's task names them)`;
+  const decided = recordTouch({ ...guest, history: noteTouch(guest.history, t.channel, now) }, t, { kind: 'joined', title }, now, deps.planner);
+  if (!decided) return undefined;
+  if ((await deps.store.save(decided.state, guest.version)) !== 'saved') {
+    deps.logger.info('lunch guest left out: their state changed meanwhile', { relationshipId: lunch.host.id, touchId: lunch.touch.touchId, guest: guest.id });
+    return undefined;
+  }
+  if (decided.timeline.length > 0) await deps.store.appendTimeline(guest.id, decided.timeline);
+  return { state: decided.state, seat };
 }
 
 async function heldByCapacity(deps: SendDeps, state: RelationshipState, touch: PlannedTouch, ownerEmail: string, now: Date): Promise<boolean> {

@@ -4,10 +4,11 @@ import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import pThrottle from 'p-throttle';
 import { DynamoCapacityStore } from '#adapters/dynamo-capacity';
-import { documentClient } from '#adapters/dynamo-store';
+import { documentClient, DynamoLunchIndex } from '#adapters/dynamo-store';
 import { DynamoTouchStore } from '#adapters/dynamo-touches';
 import { SesMailer } from '#adapters/ses-mailer';
 import { controlFor } from '#domain/cadence';
+import { lunchSettings } from '#domain/lunch';
 import { sendTouch, type SendDeps } from '#handlers/send';
 import type { TouchMessage } from '#ports/ports';
 import { pipeline, refreshRules } from './config.ts';
@@ -49,6 +50,8 @@ async function sendDeps(): Promise<SendDeps> {
     },
     // Kill switches and dry-run (config/controls.yaml), checked at the final claim.
     controls: (state) => controlFor(config.rules, state),
+    // Lunches group one owner's people in one city (cadence.yaml `lunches`, read at each send).
+    lunches: { index: new DynamoLunchIndex(doc, env('TABLE_NAME')), settings: () => lunchSettings(config.rules) },
     guardrails: {
       capacity: new DynamoCapacityStore(doc, env('TABLE_NAME'), (e) => ownerHasher.emailHash(e)),
       // A getter: the rules in force at each send, not those of the cold start.

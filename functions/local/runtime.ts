@@ -12,10 +12,11 @@ import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { serve, type ServerType } from '@hono/node-server';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Hono } from 'hono';
-import { DynamoInboxStore, DynamoRelationshipStore, documentClient } from '#adapters/dynamo-store';
+import { DynamoInboxStore, DynamoLunchIndex, DynamoRelationshipStore, documentClient } from '#adapters/dynamo-store';
 import { DynamoQuarantine } from '#adapters/dynamo-quarantine';
 import { idempotentOn } from '#adapters/idempotency';
 import { controlFor } from '#domain/cadence';
+import { lunchSettings } from '#domain/lunch';
 import { DynamoRelationshipPages } from '#adapters/dynamo-relationship-pages';
 import { configDiffRoutes, configPauseRoutes, configRulesRoutes } from '#http/config';
 import { DynamoAutoPause } from '#adapters/dynamo-auto-pause';
@@ -23,7 +24,7 @@ import { startLocalRules } from '#config/local-rules';
 import { sourcesOf } from '#config/rules';
 import { DynamoImportLedger } from '#adapters/dynamo-import-ledger';
 import { importRoutes, lostDealListers } from '#http/import';
-import { TTL_ATTRIBUTE, idempotencyTableDefinition, tableDefinition } from '#adapters/table';
+import { LUNCH_INDEX, TTL_ATTRIBUTE, idempotencyTableDefinition, lunchIndexDefinition, tableDefinition } from '#adapters/table';
 import type { Planner } from '#domain/planner';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { DynamoTouchStore } from '#adapters/dynamo-touches';
@@ -115,6 +116,22 @@ async function ensureTable(ddb: DynamoDBClient, def: ReturnType<typeof tableDefi
   await ddb.send(new UpdateTimeToLiveCommand({ TableName: def.TableName, TimeToLiveSpecification: { Enabled: true, AttributeName: ttl } }));
 }
 
+/** A table kept from before the lunch index gets it now (DynamoDB Local fills it from the items). */
+async function ensureLunchIndex(ddb: DynamoDBClient, tableName: string): Promise<void> {
+  const table = (await ddb.send(new DescribeTableCommand({ TableName: tableName }))).Table;
+  if (table?.GlobalSecondaryIndexes?.some((i) => i.IndexName === LUNCH_INDEX)) return;
+  await ddb.send(
+    new UpdateTableCommand({
+      TableName: tableName,
+      AttributeDefinitions: [
+        { AttributeName: 'lunchPk', AttributeType: 'S' },
+        { AttributeName: 'lunchSk', AttributeType: 'S' },
+      ],
+      GlobalSecondaryIndexUpdates: [{ Create: lunchIndexDefinition() }],
+    }),
+  );
+}
+
 /** The main table's stream ARN; a table kept from before the metrics had no stream: it gets one now. */
 async function ensureStream(ddb: DynamoDBClient, tableName: string): Promise<string> {
   const table = (await ddb.send(new DescribeTableCommand({ TableName: tableName }))).Table;
@@ -146,6 +163,7 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
   const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
   const ddb = new DynamoDBClient({ endpoint: dynamo.endpoint, region: 'local', credentials });
   await ensureTable(ddb, tableDefinition(TABLE), TTL_ATTRIBUTE);
+  await ensureLunchIndex(ddb, TABLE);
   await ensureTable(ddb, idempotencyTableDefinition(IDEMPOTENCY_TABLE), 'expiration');
   const streamArn = await ensureStream(ddb, TABLE);
   const { server: sesServer, endpoint: sesEndpoint } = await startSesLocal();
@@ -244,6 +262,8 @@ export async function startLocalStack(opts: LocalStackOptions = {}): Promise<Loc
     onSent: (r) => sentRecords.set(r.messageId, r),
     // Kill switches and dry-run (config/controls.yaml), checked at the final claim.
     controls: (state) => controlFor(config.rules, state),
+    // Lunches group one owner's people in one city (cadence.yaml `lunches`, read at each send).
+    lunches: { index: new DynamoLunchIndex(doc, TABLE), settings: () => lunchSettings(config.rules) },
     guardrails: {
       capacity: new DynamoCapacityStore(doc, TABLE, (e) => hasher.emailHash(e)),
       get rules() {

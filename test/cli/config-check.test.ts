@@ -33,6 +33,19 @@ describe('cultivate config check', () => {
     );
   });
 
+  it('reports a bad lunches block where each problem is', async () => {
+    const c = config()
+      .edit('cadence.yaml', '  groupWithin: 6 weeks', '  groupWithin: soon')
+      .edit('cadence.yaml', '  maxGuests: 2', '  maxGuests: 5')
+      .edit('cadence.yaml', '  competitorTags: []', '  competitorTags: [Logistics, logistics, logistics]');
+    const run = await cli(['config', 'check', c.dir]);
+    expectProblem(run, c.pos('cadence.yaml', 'groupWithin: soon', { offset: 'groupWithin: '.length }), 'lunches.groupWithin: must be a duration such as "2 days"');
+    expectProblem(run, c.pos('cadence.yaml', 'maxGuests: 5', { offset: 'maxGuests: '.length }), 'lunches.maxGuests: at most 2 guests');
+    expectProblem(run, c.pos('cadence.yaml', 'Logistics'), 'lunches.competitorTags[0]: must be lower-case letters, digits and dashes');
+    expectProblem(run, c.pos('cadence.yaml', '[Logistics'), 'lunches.competitorTags: a tag is listed twice');
+    expect(problemLines(run)).toHaveLength(4);
+  });
+
   it('reports an unknown key where the key is, with the keys allowed there', async () => {
     const c = config().edit('cadence.yaml', '  useOwnerWhenMissing: true\n', '  useOwnerWhenMissing: true\n  colour: blue\n');
     const run = await cli(['config', 'check', c.dir]);
@@ -168,7 +181,7 @@ describe('cultivate config check', () => {
     const run = await cli(['config', 'check', c.dir]);
     expect(run.code).toBe(1);
     expect(problemLines(run)).toEqual([
-      `${c.pos('cadence.yaml', 'lunch-date')}: tracks[0].humanTouches[0].kind: must be a human touch: courtesy-call, thinking-of-you, handwritten-note, item-of-value, referral-exchange, introduction, requalification, research, personal-message`,
+      `${c.pos('cadence.yaml', 'lunch-date')}: tracks[0].humanTouches[0].kind: must be a human touch: courtesy-call, thinking-of-you, handwritten-note, item-of-value, referral-exchange, introduction, requalification, research, personal-message, lunch`,
       // At the second entry of the kind (customer-care), the first keeps its rhythm.
       `${c.pos('cadence.yaml', 'courtesy-call, first: 2 months')}: tracks[1].humanTouches[1].kind: "courtesy-call" is listed twice in this track; give it one rhythm`,
       `${c.pos('cadence.yaml', 'count: 3 }', { offset: 'count: '.length })}: tracks[2].humanTouches[0].count: count 3 needs \`every\` (how long between them); without it the touch happens once`,

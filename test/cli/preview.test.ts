@@ -69,6 +69,19 @@ describe('cultivate preview: the table', () => {
     expect(lines.at(-1)).toMatch(/^Stopped: the preview horizon \(24 months, to 2028-11-24\) is reached; the cadence goes on, next: requalification on .*; e-mail has ended: e-mail ends after 6 quiet months \(.*cutoff 2027-05-24\)\.$/);
   });
 
+  it('--postal-address: the lunches (and the notes) appear, four months in and then every six; without it, none', async () => {
+    const withAddress = await cli(['preview', ...CONTACT, '--postal-address', '--months', '12', '--json']);
+    expect(withAddress.code).toBe(0);
+    const rows = JSON.parse(withAddress.stdout) as { kind: string; localTime: string; reason: string }[];
+    const lunches = rows.filter((r) => r.kind === 'lunch');
+    expect(lunches.map((r) => r.localTime.slice(0, 14))).toEqual(['Wed 2027-03-24', 'Fri 2027-09-24']);
+    expect(lunches[0]?.reason).toBe('lost-deal: lunch in their city 1 (4 months after the loss, then every 6 months), a task for the owner');
+    expect(lunches[1]?.reason).toBe('lost-deal: lunch in their city 2 (every 6 months), a task for the owner');
+    expect(rows.some((r) => r.kind === 'handwritten-note')).toBe(true);
+    const without = JSON.parse((await cli(['preview', ...CONTACT, '--months', '12', '--json'])).stdout) as { kind: string }[];
+    expect(without.some((r) => r.kind === 'lunch' || r.kind === 'handwritten-note')).toBe(false);
+  });
+
   it('says when the horizon, not the cadence, ended the preview', async () => {
     const run = await cli(['preview', ...CONTACT, '--months', '1']);
     expect(run.stdout.trimEnd().split('\n').at(-1)).toBe(

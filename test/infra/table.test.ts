@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { tableDefinition } from '#adapters/table';
 import { logicalId, resources, synthStack } from './synth.ts';
 
 const { stack, template } = synthStack();
@@ -31,7 +32,7 @@ describe('DynamoDB tables', () => {
 
   it('sparse GSI "due": duePk/dueSk strings, keys plus the projected lease', () => {
     const p = main.Properties!;
-    expect(p.GlobalSecondaryIndexes).toEqual([
+    expect(p.GlobalSecondaryIndexes[0]).toEqual(
       {
         IndexName: 'due',
         KeySchema: [
@@ -41,9 +42,25 @@ describe('DynamoDB tables', () => {
         // `lease` lets the sweep skip running claims without a write.
         Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: ['lease'] },
       },
-    ]);
+    );
     const attrs = Object.fromEntries((p.AttributeDefinitions as any[]).map((a) => [a.AttributeName, a.AttributeType]));
-    expect(attrs).toEqual({ pk: 'S', sk: 'S', duePk: 'S', dueSk: 'S' });
+    expect(attrs).toEqual({ pk: 'S', sk: 'S', duePk: 'S', dueSk: 'S', lunchPk: 'S', lunchSk: 'S' });
+  });
+
+  it('sparse GSI "lunch": lunchPk/lunchSk strings, keys plus the account and tags the grouping needs, the same as DynamoDB Local gets', () => {
+    const p = main.Properties!;
+    expect(p.GlobalSecondaryIndexes).toHaveLength(2);
+    const lunch = {
+      IndexName: 'lunch',
+      KeySchema: [
+        { AttributeName: 'lunchPk', KeyType: 'HASH' },
+        { AttributeName: 'lunchSk', KeyType: 'RANGE' },
+      ],
+      // Not the state: only what tells competitors apart.
+      Projection: { ProjectionType: 'INCLUDE', NonKeyAttributes: ['lunchAcct', 'lunchTags'] },
+    };
+    expect(p.GlobalSecondaryIndexes[1]).toEqual(lunch);
+    expect(tableDefinition('local').GlobalSecondaryIndexes?.find((i) => i.IndexName === 'lunch')).toEqual(lunch);
   });
 
   it('idempotency table: id key, TTL expiration, on demand, PITR, SSE', () => {

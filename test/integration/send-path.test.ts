@@ -12,13 +12,14 @@ import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
 import sesLocal from 'aws-ses-v2-local';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { DynamoInboxStore, DynamoRelationshipStore } from '#adapters/dynamo-store';
+import { DynamoInboxStore, DynamoLunchIndex, DynamoRelationshipStore } from '#adapters/dynamo-store';
 import { DynamoTouchStore } from '#adapters/dynamo-touches';
 import { SesMailer } from '#adapters/ses-mailer';
 import { tableDefinition } from '#adapters/table';
 import { loadPipelineConfig } from '#config/pipeline';
 import { localDate } from '#domain/email';
 import { touchIdFor } from '#domain/identity';
+import { groupUntil, type LunchSettings } from '#domain/lunch';
 import type { PlannedTouch, RelationshipState } from '#domain/types';
 import { handleInboundEnvelope, type RelationshipDeps } from '#handlers/relationship';
 import { type SendDeps, type SweepDeps, sendTouch, sweepDue } from '#handlers/send';
@@ -129,7 +130,7 @@ class ThrottlingMailer implements Mailer {
 
 let tableCounter = 0;
 
-async function harness(opts: { mailer?: (real: Mailer) => Mailer; emailBudget?: SweepDeps['emailBudget'] } = {}) {
+async function harness(opts: { mailer?: (real: Mailer) => Mailer; emailBudget?: SweepDeps['emailBudget']; lunches?: LunchSettings } = {}) {
   const table = `send-path-${++tableCounter}`;
   await db.client.send(new CreateTableCommand(tableDefinition(table)));
   const clock = new TestClock(T0);
@@ -167,6 +168,7 @@ async function harness(opts: { mailer?: (real: Mailer) => Mailer; emailBudget?: 
     suppressionsFor: async (state) =>
       (await store.getSuppression([...(state.emailHash ? [state.emailHash] : []), ...state.crmIds.map((id) => hasher.crmHash(id))]))?.scopes ?? [],
     onSent: (r) => sent.push(r),
+    ...(opts.lunches && { lunches: { index: new DynamoLunchIndex(db.doc, table), settings: () => opts.lunches as LunchSettings } }),
   };
   const sweep = () => sweepDue(sweepDeps);
   const send = (m: TouchMessage) => sendTouch(sendDeps, m);
@@ -757,6 +759,131 @@ describe('task touches', () => {
     // delivered again: nothing more published
     expect(await h.send(msg)).toBe('not-current');
     expect(h.publisher.ofType('task-assigned')).toHaveLength(1);
+  });
+});
+
+describe('lunches: one owner\'s people in one city, no competitors at one table', () => {
+  const WEEK = 7 * 86_400_000;
+  const CHICAGO = { lines: ['1 Main St'], city: 'Chicago', country: 'US' };
+  const settings: LunchSettings = { groupWithin: '6 weeks', maxGuests: 2, competitorTags: ['logistics'] };
+
+  /** Someone whose next touch is their lunch, due `inWeeks` after T0, at `accountId`, with CRM `tags`. */
+  function luncher(name: string, inWeeks: number, accountId: string, over: Partial<RelationshipState> = {}, tags: string[] = []): RelationshipState {
+    const p = person(name);
+    const base = nurturingState(p);
+    return nurturingState(
+      p,
+      { channel: 'task', kind: 'lunch', recurring: true, contentId: undefined, topic: undefined, at: new Date(T0.getTime() + inWeeks * WEEK).toISOString(), rule: 'lost-deal: lunch in their city 1' },
+      { accountId, contact: { ...base.contact, postalAddress: CHICAGO, tags }, ...over },
+    );
+  }
+
+  async function table(h: Awaited<ReturnType<typeof harness>>) {
+    const people = {
+      host: luncher('host', 0, 'acct-host'),
+      sameAccount: luncher('same-account', 1, 'acct-host'),
+      logistics: luncher('logistics', 2, 'acct-2', {}, ['Logistics']),
+      rivalOfGuest: luncher('rival', 3, 'acct-3', {}, ['logistics']),
+      fine: luncher('fine', 4, 'acct-4', {}, ['VIP']),
+      otherCity: luncher('austin', 1, 'acct-5', { contact: { timezone: 'America/Chicago', postalAddress: { ...CHICAGO, city: 'Austin' } } }),
+      otherOwner: luncher('riley', 1, 'acct-6', { owner: 'riley@seller.example' }),
+    };
+    for (const s of Object.values(people)) await seed(h, s);
+    return people;
+  }
+
+  it('the host\'s task names exactly the right guests; their lunches are recorded as joined and planned on; a redelivery groups nothing twice', async () => {
+    const h = await harness({ lunches: settings });
+    const people = await table(h);
+    const { host } = people;
+
+    // The index holds the owner's people in that city, earliest due first, with what the grouping needs.
+    const seats = await new DynamoLunchIndex(db.doc, h.table).candidates(host, groupUntil({ at: T0.toISOString() }, settings), 20);
+    expect(seats.map((x) => x.id)).toEqual([host, people.sameAccount, people.logistics, people.rivalOfGuest, people.fine].map((x) => x.id));
+    expect(seats[2]).toMatchObject({ accountId: 'acct-2', tags: ['logistics'] });
+
+    await h.sweep();
+    const [msg] = h.queue.take() as [TouchMessage];
+    expect(msg).toMatchObject({ relationshipId: host.id, kind: 'lunch' });
+    h.clock.set(at(sec(5)));
+    expect(await h.send(msg)).toBe('task-assigned');
+
+    // One task, for the host's lunch, naming the guests by CRM id: the logistics one and the fine one.
+    const tasks = h.publisher.ofType('task-assigned');
+    expect(tasks).toHaveLength(1);
+    const detail = tasks[0]?.detail as { relationshipId: string; title: string; talkingPoints: string[] };
+    expect(detail.relationshipId).toBe(host.id);
+    expect(detail.title).toBe('Lunch in their city with 3 of your people');
+    const seated = detail.talkingPoints[0] as string;
+    for (const guest of [people.logistics, people.fine]) expect(seated).toContain(`${guest.crmIds[0]} (${guest.id})`);
+    for (const other of [people.sameAccount, people.rivalOfGuest, people.otherCity, people.otherOwner]) expect(seated).not.toContain(other.id);
+    expect(JSON.stringify(detail)).not.toMatch(/Dana|customer\.example|1 Main St/);
+
+    // The guests' own lunches: recorded as joining the host's, their next touches planned.
+    for (const guest of [people.logistics, people.fine]) {
+      const s = await current(h, guest.id);
+      expect(s.history.recurring?.lunch).toEqual({ n: 1, lastAt: at(sec(5)).toISOString() });
+      expect(s.nextTouch?.touchId).toBe(touchIdFor(guest.id, PLAN_VERSION + 1));
+      expect(s.nextTouch?.kind).not.toBe('lunch');
+      // A touch for them, not a task of theirs (none exists to complete or escalate).
+      const timeline = await h.store.timeline(guest.id);
+      expect(timeline.filter((e) => e.type === 'task-assigned')).toHaveLength(0);
+      const joined = timeline.filter((e) => e.type === 'touch-joined');
+      expect(joined).toHaveLength(1);
+      expect(joined[0]?.summary).toContain(`Joined: the lunch ${msg.touchId} with the owner`);
+      expect(s.history.tasksAssigned).toBe(guest.history.tasksAssigned);
+    }
+    // Everyone else keeps their own lunch, still planned.
+    for (const other of [people.sameAccount, people.rivalOfGuest, people.otherCity, people.otherOwner]) {
+      const s = await current(h, other.id);
+      expect(s.nextTouch).toMatchObject({ kind: 'lunch', status: 'planned', touchId: other.nextTouch?.touchId });
+      expect(s.history.recurring).toBeUndefined();
+    }
+    // The joined guests left the index; the host's own next lunch is not due within the window.
+    const left = await new DynamoLunchIndex(db.doc, h.table).candidates(host, groupUntil({ at: T0.toISOString() }, settings), 20);
+    expect(left.map((x) => x.id)).toEqual([people.sameAccount, people.rivalOfGuest].map((x) => x.id));
+
+    // Delivered again: the claim fails, nobody is grouped twice, nothing more is published.
+    const before = await Promise.all([people.logistics, people.fine, people.rivalOfGuest].map((g) => current(h, g.id)));
+    expect(await h.send(msg)).toBe('not-current');
+    expect(h.publisher.ofType('task-assigned')).toHaveLength(1);
+    expect(await Promise.all([people.logistics, people.fine, people.rivalOfGuest].map((g) => current(h, g.id)))).toEqual(before);
+  });
+
+  it('a guest whose state changes between the read and the write is left out, not retried; the seat goes to the next one', async () => {
+    const h = await harness({ lunches: settings });
+    const people = await table(h);
+    let raced = false;
+    const real = h.store;
+    h.sendDeps.store = new Proxy(real, {
+      get(target, key, receiver) {
+        if (key === 'save') {
+          return async (state: RelationshipState, expected: number | undefined) => {
+            if (state.id === people.logistics.id && !raced) {
+              raced = true;
+              await overwrite(h, state.id, (s) => ({ ...s, contact: { ...s.contact, title: 'COO' } }));
+            }
+            return real.save(state, expected);
+          };
+        }
+        const v = Reflect.get(target, key, receiver) as unknown;
+        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+      },
+    });
+    await h.sweep();
+    const [msg] = h.queue.take() as [TouchMessage];
+    expect(await h.send(msg)).toBe('task-assigned');
+    expect(raced).toBe(true);
+    const detail = h.publisher.ofType('task-assigned')[0]?.detail as { title: string; talkingPoints: string[] };
+    // Without the logistics guest, the other logistics person is no one's competitor at the table.
+    expect(detail.title).toBe('Lunch in their city with 3 of your people');
+    expect(detail.talkingPoints[0]).toContain(people.rivalOfGuest.id);
+    expect(detail.talkingPoints[0]).toContain(people.fine.id);
+    expect(detail.talkingPoints[0]).not.toContain(people.logistics.id);
+    const left = await current(h, people.logistics.id);
+    expect(left.nextTouch).toMatchObject({ kind: 'lunch', status: 'planned' });
+    expect(left.contact.title).toBe('COO');
+    expect((await h.store.timeline(people.logistics.id)).filter((e) => e.type === 'task-assigned')).toEqual([]);
   });
 });
 

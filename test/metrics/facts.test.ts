@@ -106,6 +106,12 @@ describe('factsOf', () => {
     expect(deal.find((f) => f.metric === 'introduction.led-to')).toMatchObject({ dims: { signal: 'deal-created' }, amount: 10, guard: { requires: { pk: 'REL#rel_x', sk: 'MX#intro' } } });
   });
 
+  it('a lunch guest (touch-joined) is a touch, not a task of theirs: no task.assigned waits for a completion', () => {
+    const joined = factsOf(undefined, tl({ at: '2026-01-10T10:00:00.000Z', eventId: 'touch:j1', type: 'touch-joined', summary: 'Joined: the lunch rel_h.t3 with the owner', detail: { channel: 'task', kind: 'lunch' } }), ctx);
+    expect(metrics(joined)).toEqual(['touch.sent']);
+    expect(joined[0]?.dims).toMatchObject({ channel: 'task' });
+  });
+
   it('an outcome whose touch the guardrails moved counts one touch.skipped per distinct move, on its channel', () => {
     const outcome = (type: string, detail: Record<string, string>) => factsOf(undefined, tl({ at: '2026-01-10T10:00:00.000Z', eventId: `touch:${type}`, type, summary: type === 'touch-skipped' ? 'Touch skipped: suppressed: all-email' : type, detail }), ctx);
     const moves = (facts: ReturnType<typeof factsOf>) => facts.filter((f) => f.metric === 'touch.skipped').map((f) => `${f.dims.channel} ${f.dims.reason}`);

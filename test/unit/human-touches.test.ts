@@ -254,12 +254,13 @@ describe('human touches: simulated over random contacts', () => {
           else expect(b.day - a.day).toBe(step);
         }
 
-        // Rhythms: only the track's kinds; postal ones only with an address; the first not before
+        // Rhythms: only the track's kinds; postal ones and lunches only with an address; the first not before
         // `first` after the loss; each next not before `every` after the one before.
         const lost = localDay(lostAt, ownerTz);
         for (const [kind, rhythm] of rhythms) {
           const done = touches.filter((t) => t.kind === kind).map((t) => localDay(t.at, ownerTz));
-          if (kind === 'handwritten-note' && !s.postal) {
+          // A note goes by post, a lunch to their city: neither without an address on record.
+          if ((kind === 'handwritten-note' || kind === 'lunch') && !s.postal) {
             expect(done).toEqual([]);
             continue;
           }

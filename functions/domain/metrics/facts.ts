@@ -220,6 +220,10 @@ function entryFacts(e: Entry, p: Profile, ctx: FactContext): Fact[] {
       facts.push(fact('touch.sent', { channel: 'task', owner: p.owner, group: p.group }, { crossGroup: false }));
       facts.push(fact('task.assigned', { owner: p.owner, kind: str('kind') ?? 'unknown' }));
       break;
+    case 'touch-joined':
+      // A lunch guest: touched (the owner's lunch), but the host's task is the one to complete.
+      facts.push(fact('touch.sent', { channel: 'task', owner: p.owner, group: p.group }, { crossGroup: false }));
+      break;
     case 'touch-skipped': {
       const reason = skipCode(e.summary.replace(/^Touch skipped: /, ''));
       facts.push(fact('touch.skipped', { channel: str('channel') ?? 'unknown', reason }));
