@@ -66,6 +66,8 @@ const languageTag = z.string().regex(/^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$/, 'must b
  * consent and go on after the e-mail sunset; a do-not-contact, a retirement or a hand-back ends them.
  */
 export const humanTouchKinds = [
+  // "What could we have done better?": early, once; the answer may correct the lost reason.
+  'ask-why',
   'courtesy-call',
   'thinking-of-you',
   'handwritten-note',

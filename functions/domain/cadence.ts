@@ -555,6 +555,7 @@ const HUMAN_TOUCH_WORDS: Record<HumanTouchKind, string> = {
   requalification: 'requalification call',
   research: 'research their pain or gain',
   'personal-message': 'a message the owner writes to what the research found',
+  'ask-why': '"what could we have done better?" asked by the owner',
   lunch: 'lunch in their city',
 };
 

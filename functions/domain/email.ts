@@ -126,6 +126,7 @@ const TASK_TITLES: Record<string, string> = {
   requalification: 'Requalification call',
   research: 'Research their pain or gain',
   'personal-message': 'Write them a personal message',
+  'ask-why': 'Ask what we could have done better',
   lunch: 'Lunch in their city',
 };
 
@@ -140,6 +141,7 @@ const TASK_HOWTO: Record<string, string> = {
   requalification: 'a call to sort the relationship: no future (retire it), future opportunity (keep cultivating) or next step (take it back now)',
   research: 'find out what they are working on (their pain or gain) before anyone writes to them',
   'personal-message': 'write to what the research found, in your own words; then leave them be for a while',
+  'ask-why': 'ask, and do not defend: what could we have done better? If the real reason is not the lost reason on the deal, correct it on the deal in the CRM: nurture follows the corrected reason, and its track',
   lunch: 'invite them to lunch with you, and with the guests named here when there are any: people you cultivate in the same city, none of them competitors of another (not one account, no shared line of business)',
 };
 

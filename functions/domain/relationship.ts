@@ -153,8 +153,16 @@ export function applyInbound(
         const d = event.data;
         // The same deal's loss again while its nurture runs (an import of a deal already lost
         // live, whose event id differs from the webhook's): applying it would reset lostAt and
-        // restart the cadence, so it is recorded as superseded and changes nothing.
+        // restart the cadence, so it is recorded as superseded and changes nothing. Unless it says
+        // the deal was lost for another reason (the answer to "what could we have done better?",
+        // entered on the deal): then the reason is corrected, nothing else, and the track follows.
         if (state.stage === 'nurturing' && d.dealId !== undefined && d.dealId === state.nurture?.dealId) {
+          const n = state.nurture;
+          if (n.lostReason !== undefined && d.reason !== n.lostReason && at >= (n.reasonAt ?? n.lostAt)) {
+            state = { ...state, nurture: { ...n, lostReason: d.reason, reasonAt: at } };
+            entry(`Lost reason corrected: ${n.lostReason} -> ${d.reason}`, compact({ reason: d.reason, was: n.lostReason, dealId: d.dealId, corrected: true }));
+            break;
+          }
           superseded = true;
           entry(`${describe(event)} (superseded: already in nurture for this deal)`, compact({ reason: d.reason, dealId: d.dealId }), true);
           break;

@@ -100,6 +100,8 @@ export interface NurtureInfo {
    * episode's start (the cadence's timing, the metrics' cohort).
    */
   resumedAt?: string;
+  /** When the lost reason was last corrected (the same deal lost again for another reason). */
+  reasonAt?: string;
 }
 
 export interface TouchHistory {

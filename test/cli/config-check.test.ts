@@ -181,7 +181,7 @@ describe('cultivate config check', () => {
     const run = await cli(['config', 'check', c.dir]);
     expect(run.code).toBe(1);
     expect(problemLines(run)).toEqual([
-      `${c.pos('cadence.yaml', 'lunch-date')}: tracks[0].humanTouches[0].kind: must be a human touch: courtesy-call, thinking-of-you, handwritten-note, item-of-value, referral-exchange, introduction, requalification, research, personal-message, lunch`,
+      `${c.pos('cadence.yaml', 'lunch-date')}: tracks[0].humanTouches[0].kind: must be a human touch: ask-why, courtesy-call, thinking-of-you, handwritten-note, item-of-value, referral-exchange, introduction, requalification, research, personal-message, lunch`,
       // At the second entry of the kind (customer-care), the first keeps its rhythm.
       `${c.pos('cadence.yaml', 'courtesy-call, first: 2 months')}: tracks[1].humanTouches[1].kind: "courtesy-call" is listed twice in this track; give it one rhythm`,
       `${c.pos('cadence.yaml', 'count: 3 }', { offset: 'count: '.length })}: tracks[2].humanTouches[0].count: count 3 needs \`every\` (how long between them); without it the touch happens once`,

@@ -106,6 +106,22 @@ describe('factsOf', () => {
     expect(deal.find((f) => f.metric === 'introduction.led-to')).toMatchObject({ dims: { signal: 'deal-created' }, amount: 10, guard: { requires: { pk: 'REL#rel_x', sk: 'MX#intro' } } });
   });
 
+  it('a corrected lost reason (the same deal lost again for another reason) is the same episode: no second entry', () => {
+    let s: RelationshipState | undefined;
+    const facts: string[][] = [];
+    const apply = (e: ReturnType<typeof ev>) => {
+      const d = applyInbound(s, e.id, e, { now: new Date(e.occurredAt), relationshipId: 'rel_x', crmIds: [], fromCrm: true, planner: firstTouchPlanner });
+      if (d.kind !== 'applied') throw new Error(d.kind);
+      s = d.state;
+      facts.push(d.timeline.flatMap((entry) => metrics(factsOf(undefined, tl(entry), { ...ctx, profile: profileOf(d.state, context.holdout) }))));
+    };
+    apply(ev('lead-closed-lost', 'l1', '2026-01-05T10:00:00.000Z', { reason: 'timing', dealId: 'd-1' }));
+    apply(ev('lead-closed-lost', 'l1b', '2026-01-20T10:00:00.000Z', { reason: 'budget', dealId: 'd-1' }));
+    expect(s?.nurture).toMatchObject({ lostReason: 'budget', lostAt: '2026-01-05T10:00:00.000Z', reasonAt: '2026-01-20T10:00:00.000Z' });
+    expect(facts[0]).toContain('nurture.entered');
+    expect(facts[1]).toEqual([]);
+  });
+
   it('a lunch guest (touch-joined) is a touch, not a task of theirs: no task.assigned waits for a completion', () => {
     const joined = factsOf(undefined, tl({ at: '2026-01-10T10:00:00.000Z', eventId: 'touch:j1', type: 'touch-joined', summary: 'Joined: the lunch rel_h.t3 with the owner', detail: { channel: 'task', kind: 'lunch' } }), ctx);
     expect(metrics(joined)).toEqual(['touch.sent']);

@@ -568,6 +568,38 @@ describe('a profile change replans the touch already planned, when the plan depe
   });
 });
 
+describe('the same deal lost again for another reason corrects the lost reason ("what could we have done better?")', () => {
+  const T0 = '2026-03-02T15:00:00.000Z';
+  const c = (now: string) => ctx({ planner: cadence, now: new Date(now) });
+  const lostOn = (id: string, at: string, reason: string) =>
+    ev('lead-closed-lost', id, at, { reason, dealId: 'd-1' }, { ...DANA, consent: { email: 'granted', basis: 'opt-in', source: 'webinar-form', capturedAt: '2026-03-02T10:00:00Z' } });
+  const thanked = () => done(applied(applyInbound(undefined, 'l1', lostOn('l1', T0, 'timing'), c(T0))).state, cadence);
+
+  it('keeps the episode and its history, and the track follows the corrected reason', () => {
+    const s = thanked();
+    expect(s.nextTouch?.rule).toMatch(/^lost-deal: /);
+    const T1 = '2026-03-12T15:00:00.000Z';
+    const d = applied(applyInbound(s, 'l2', lostOn('l2', T1, 'unresponsive'), c(T1)));
+    expect(d.superseded).toBe(false);
+    expect(d.state.nurture).toMatchObject({ lostReason: 'unresponsive', lostAt: T0, reasonAt: T1, dealId: 'd-1' });
+    expect(d.state.history).toEqual(s.history);
+    // lost-no-weekly: no weekly e-mail; its next touch is the quarterly requalification.
+    expect(d.state.nextTouch).toMatchObject({ kind: 'requalification', rule: expect.stringMatching(/^lost-no-weekly: /) });
+    expect(d.timeline[0]?.summary).toBe('Lost reason corrected: timing -> unresponsive; plan redone: track lost-deal -> lost-no-weekly');
+  });
+
+  it('the same reason again, or an older correction, changes nothing (superseded)', () => {
+    const s = thanked();
+    const again = applied(applyInbound(s, 'l2', lostOn('l2', '2026-03-12T15:00:00.000Z', 'timing'), c('2026-03-12T15:00:00.000Z')));
+    expect(again.superseded).toBe(true);
+    expect(again.state.nurture?.lostReason).toBe('timing');
+    const corrected = applied(applyInbound(s, 'l3', lostOn('l3', '2026-03-20T15:00:00.000Z', 'budget'), c('2026-03-20T15:00:00.000Z'))).state;
+    const older = applied(applyInbound(corrected, 'l4', lostOn('l4', '2026-03-15T15:00:00.000Z', 'no-need'), c('2026-03-21T15:00:00.000Z')));
+    expect(older.superseded).toBe(true);
+    expect(older.state.nurture?.lostReason).toBe('budget');
+  });
+});
+
 describe('in-deal pauses nurture; the loss of that deal resumes it where it left off', () => {
   const T0 = '2026-03-02T15:00:00.000Z';
   const c = (now: string) => ctx({ planner: cadence, now: new Date(now) });

@@ -178,6 +178,8 @@ function entryFacts(e: Entry, p: Profile, ctx: FactContext): Fact[] {
       if (e.summary.includes('do-not-contact')) break;
       // The loss of the deal that paused a nurture resumes that episode (same lostAt): not a new entry.
       if (d.resumed === true) break;
+      // A corrected lost reason of the deal already in nurture: the same episode, no new entry.
+      if (d.corrected === true) break;
       const reason = str('reason') ?? p.episode?.reason ?? 'other';
       const dims = { reason, track: ctx.trackOf({ ...p.trackSubject, lostReason: reason }), role: p.role, horizon: p.horizon, owner: p.owner, group: p.group };
       facts.push(fact('nurture.entered', dims, { survival: { lostAt: e.at, group: p.group, event: 'entered' }, guard: { once: guardKey(p.relationshipId, 'in', e.at) } }));

@@ -41,7 +41,7 @@ export function relationshipFacts(items: RelationshipItems, ctx: RebuildContext)
     // The state saved before this entry already held the new episode (timeline after the save).
     // A loss that resumed a paused episode (`detail.resumed`) keeps its start, as the live stream does.
     if (e.type === 'lead-closed-lost' && !e.superseded) {
-      episode = e.detail?.resumed === true && episode ? { ...episode, reason: String(e.detail?.reason ?? episode.reason) } : { lostAt: e.at, reason: String(e.detail?.reason ?? 'other') };
+      episode = (e.detail?.resumed === true || e.detail?.corrected === true) && episode ? { ...episode, reason: String(e.detail?.reason ?? episode.reason) } : { lostAt: e.at, reason: String(e.detail?.reason ?? 'other') };
     }
     if (e.type === 'email-sent' && typeof e.detail?.contentId === 'string') lastContentId = e.detail.contentId;
     const task = e.type === 'touch-completed' ? tasks.get(String(e.detail?.touchId)) : undefined;

@@ -162,7 +162,7 @@ describe('outbound to HubSpot', () => {
   it("picks HubSpot's task type from the kind of touch: calls, e-mails the rep sends, and to-dos", () => {
     expect(['courtesy-call', 'requalification'].map(taskTypeOf)).toEqual(['CALL', 'CALL']);
     expect(['thinking-of-you'].map(taskTypeOf)).toEqual(['EMAIL']);
-    expect(['thank-you-note', 'permission-ask', 'handwritten-note', 'item-of-value', 'referral-exchange', 'introduction', 'research', 'personal-message'].map(taskTypeOf)).toEqual(Array(8).fill('TODO'));
+    expect(['thank-you-note', 'permission-ask', 'ask-why', 'handwritten-note', 'item-of-value', 'referral-exchange', 'introduction', 'research', 'personal-message', 'lunch'].map(taskTypeOf)).toEqual(Array(10).fill('TODO'));
   });
 
   it('is absent without a token', () => {
