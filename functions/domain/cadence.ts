@@ -511,6 +511,8 @@ export function createCadencePlanner(config: CultivateConfig): Planner {
         start: rhythmStart,
         startWords: rhythmStart !== lostAt ? 'they opted in' : state.nurture.entry === 'referral' ? 'the referral' : 'the loss',
         taskWindow,
+        // A thinking-of-you note comes with a piece the owner may share (the draft in the task).
+        pickContent: () => pickContent(config.content, state, { ...(track.topics && { topics: track.topics }), ...(config.paused && { paused: config.paused.content }) }),
         tz: ownerTimeZone(config, state),
         ...(cadence && { notAfter: Date.parse(cadence.at) }),
       });
@@ -531,6 +533,8 @@ interface RhythmTools {
   start: Date;
   startWords: string;
   taskWindow: (kind: string) => SendWindow;
+  /** The content the person would get next (never one sent before, interests and language first). */
+  pickContent: () => { id: string; topic: string } | null;
   /** The owner's zone: a human touch is the owner's task. */
   tz: string;
   /**
@@ -584,6 +588,7 @@ function recurringTouches(track: TrackConfig, state: RelationshipState, tools: R
     const w = tools.taskWindow(rhythm.kind);
     const p = tools.place(tools.tz, tools.honour(tools.tz, from), w.days, w.days, personMinute(state.id, w), 'task', false);
     if (!p) continue;
+    const draft = rhythm.kind === 'thinking-of-you' ? tools.pickContent() : null;
     const of = rhythm.count !== undefined ? ` of ${rhythm.count}` : '';
     const timing = fromLast ? `every ${rhythm.every}` : `${rhythm.first} after ${tools.startWords}${rhythm.every ? `, then every ${rhythm.every}` : ''}`;
     out.push({
@@ -594,6 +599,7 @@ function recurringTouches(track: TrackConfig, state: RelationshipState, tools: R
       at: p.at.toISOString(),
       channel: 'task',
       kind: rhythm.kind,
+      ...(draft && { contentId: draft.id, topic: draft.topic }),
       rule: `${track.id}: ${HUMAN_TOUCH_WORDS[rhythm.kind]} ${n + 1}${of} (${timing}), a task for the owner${tools.honourNote}${p.note}`,
       ...p.extra,
     });

@@ -162,7 +162,7 @@ export function localDate(instant: Date, timeZone: string): string {
  * What a rep reads: what and why, with no personal data (the CRM attaches the task to the contact
  * it already knows). Due date in the owner's time zone.
  */
-export function describeTask(state: RelationshipState, touch: PlannedTouch, owner: OwnerProfile, now: Date, lunch?: LunchGuests) {
+export function describeTask(state: RelationshipState, touch: PlannedTouch, owner: OwnerProfile, now: Date, lunch?: LunchGuests, content?: Pick<ContentItem, 'title' | 'url'>) {
   const grouped = touch.kind === 'lunch' && lunch !== undefined && lunch.guests.length > 0 ? lunch : undefined;
   // The city stays out of the title like the address does (the CRM has it): the task rides the bus.
   const what = grouped ? `Lunch in their city with ${grouped.guests.length + 1} of your people` : (TASK_TITLES[touch.kind] ?? touch.kind.replace(/-/g, ' '));
@@ -192,6 +192,10 @@ export function describeTask(state: RelationshipState, touch: PlannedTouch, owne
   if (state.history.emailsSent > 0) why.push(`${state.history.emailsSent} value e-mail${state.history.emailsSent === 1 ? '' : 's'} sent so far`);
   if (state.history.lastHumanSignalAt) talkingPoints.push(`They last responded on ${state.history.lastHumanSignalAt.slice(0, 10)}.`);
   if (state.contact.interests?.length) talkingPoints.push(`Interested in: ${state.contact.interests.slice(0, 5).join(', ')}.`);
+  // A thinking-of-you note is drafted for the rep to adapt and send: our piece, no personal data.
+  if (touch.kind === 'thinking-of-you' && content) {
+    talkingPoints.unshift(`A draft to adapt and send from your own mailbox: "I came across ${content.title} and thought of you: ${content.url}"`);
+  }
   talkingPoints.push('Give, do not ask: no demo, no pitch; ask what has changed for them.');
   return {
     kind: touch.kind,

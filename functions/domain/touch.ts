@@ -68,6 +68,8 @@ export function recordTouch(
       break;
     case 'task-assigned':
       history.tasksAssigned += 1;
+      // A thinking-of-you draft shares a piece: it is not e-mailed to them again later.
+      if (touch.contentId) history.sentContent = [...history.sentContent, touch.contentId].slice(-SENT_MEMORY);
       advance(history, touch, atIso);
       summary = `Task for the owner: ${result.title}`;
       break;

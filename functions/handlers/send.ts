@@ -412,7 +412,7 @@ export async function sendTouch(deps: SendDeps, msg: TouchMessage): Promise<Send
   // The host's touch is claimed once (queued -> sending): a redelivered message fails that claim
   // and never gets here, so nobody is grouped twice.
   const lunch = touch.kind === 'lunch' ? await groupLunch(deps, state, touch, now) : undefined;
-  const task = describeTask(state, touch, owner, now, lunch);
+  const task = describeTask(state, touch, owner, now, lunch, touch.contentId !== undefined ? deps.content(touch.contentId) : undefined);
   await deps.publisher.publish([
     {
       source: EventSources.touches,

@@ -169,6 +169,23 @@ describe('human touches on a rhythm', () => {
     expect(Date.parse(first?.at ?? '') - Date.parse(yes)).toBeGreaterThanOrEqual(42 * DAY);
   });
 
+  it('a thinking-of-you note comes drafted with a piece the contact has not had, which is then not e-mailed to them again', () => {
+    const lostDeal = config.cadence.tracks.find((t) => t.id === 'lost-deal');
+    if (!lostDeal) throw new Error('lost-deal');
+    const withNote = { ...config, cadence: { ...config.cadence, tracks: config.cadence.tracks.map((t) => (t.id === 'lost-deal' ? { ...t, humanTouches: [{ kind: 'thinking-of-you' as const, first: '10 weeks', every: '3 months' }] } : t)) } };
+    const p = createCadencePlanner(withNote);
+    const { touches, state } = run(person({ contact: { timezone: 'Europe/Berlin', country: 'DE', interests: ['pricing'] } }), '2027-03-01', p);
+    const note = touches.find((t) => t.kind === 'thinking-of-you');
+    expect(note).toMatchObject({ channel: 'task', recurring: true, topic: expect.any(String), contentId: expect.any(String) });
+    const emailed = touches.filter((t) => t.channel === 'email').map((t) => t.contentId);
+    expect(emailed).not.toContain(note?.contentId);
+    expect(state.history.sentContent).toContain(note?.contentId);
+    const item = config.content.items.find((i) => i.id === note?.contentId);
+    if (!item || !note) throw new Error('no content');
+    const task = describeTask(state, note, { name: 'Jordan', email: 'jordan@seller.example', timezone: 'America/Denver' }, new Date(note.at), undefined, item);
+    expect(task.talkingPoints[0]).toBe(`A draft to adapt and send from your own mailbox: "I came across ${item.title} and thought of you: ${item.url}"`);
+  });
+
   it("tell the rep what to do, with no personal data in the task", () => {
     const s = person({ contact: { timezone: 'Europe/Berlin', country: 'DE', postalAddress: ADDRESS, name: 'Dana Example' } });
     const owner = { name: 'Jordan', email: 'jordan@seller.example', timezone: 'America/Denver' };
