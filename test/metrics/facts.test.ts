@@ -122,6 +122,12 @@ describe('factsOf', () => {
     expect(facts[1]).toEqual([]);
   });
 
+  it("a completed research task after 'left the company' (assigned off the plan) counts as research, not unknown", () => {
+    const done = (touchId: string) => factsOf(undefined, tl({ at: '2026-01-10T10:00:00.000Z', eventId: `c:${touchId}`, type: 'touch-completed', summary: 'Touch completed: done', detail: { touchId, outcome: 'done' } }), ctx);
+    expect(done('rel_x.moved.hubspot_1_evt-9').find((f) => f.metric === 'task.completed')?.dims).toMatchObject({ kind: 'research', timeliness: 'unknown' });
+    expect(done('rel_x.t7').find((f) => f.metric === 'task.completed')?.dims).toMatchObject({ kind: 'unknown' });
+  });
+
   it('a lunch guest (touch-joined) is a touch, not a task of theirs: no task.assigned waits for a completion', () => {
     const joined = factsOf(undefined, tl({ at: '2026-01-10T10:00:00.000Z', eventId: 'touch:j1', type: 'touch-joined', summary: 'Joined: the lunch rel_h.t3 with the owner', detail: { channel: 'task', kind: 'lunch' } }), ctx);
     expect(metrics(joined)).toEqual(['touch.sent']);

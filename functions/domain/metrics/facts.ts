@@ -242,7 +242,7 @@ function entryFacts(e: Entry, p: Profile, ctx: FactContext): Fact[] {
       const outcome = str('outcome') ?? 'unknown';
       const task = ctx.task;
       const timeliness = !task ? 'unknown' : Date.parse(e.at) <= Date.parse(task.dueAt) + ctx.onTimeGraceHours * 3_600_000 ? 'on-time' : 'late';
-      facts.push(fact('task.completed', { owner: p.owner, kind: task?.kind ?? 'unknown', timeliness }));
+      facts.push(fact('task.completed', { owner: p.owner, kind: task?.kind ?? unplannedTaskKind(str('touchId')), timeliness }));
       // Per owner and timeliness at once ("are the notes and calls happening on time?").
       facts.push(fact(`task.completed.${timeliness}`, { owner: p.owner }));
       if (outcome === 'no-future' || outcome === 'future-opportunity' || outcome === 'next-step') facts.push(fact('requalification', { outcome }));
@@ -284,4 +284,13 @@ function entryFacts(e: Entry, p: Profile, ctx: FactContext): Fact[] {
     for (const reason of movesOf(d)) facts.push(fact('touch.skipped', { channel, reason }));
   }
   return facts;
+}
+
+/**
+ * The kind of a completed task no planned touch assigned (no `task-assigned` entry to read it from):
+ * the research task after "left the company" carries `.moved.` in its touch id (relationship.ts
+ * `researchTask`); anything else is `unknown`.
+ */
+export function unplannedTaskKind(touchId: string | undefined): string {
+  return touchId?.includes('.moved.') ? 'research' : 'unknown';
 }
