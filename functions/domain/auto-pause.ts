@@ -26,8 +26,8 @@ export interface RateCounters {
   complained: number;
 }
 
-export type PauseKind = 'content' | 'track';
-export const pauseKinds: readonly PauseKind[] = ['content', 'track'];
+export const pauseKinds = ['content', 'track'] as const;
+export type PauseKind = (typeof pauseKinds)[number];
 
 /** The counters of a subject when it was resumed: what its later rate is measured from. */
 export interface Baseline extends RateCounters {

@@ -173,26 +173,24 @@ export interface ConfigPauseDeps {
   resumed?(kind: PauseKind, id: string): Promise<void> | void;
 }
 
-const pauseId = z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'must be a content item or track id (lower-case letters, digits and dashes)').max(200);
+const PauseParams = z.strictObject({
+  kind: z.enum(pauseKinds, { message: `must be one of ${pauseKinds.join(', ')}` }),
+  id: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'must be a content item or track id (lower-case letters, digits and dashes)').max(200),
+});
 
 export function configPauseRoutes(deps: ConfigPauseDeps): Hono {
   const app = new Hono();
   app.get('/config/pauses', async (c) => c.json(await deps.store.list()));
 
   app.delete('/config/pauses/:kind/:id', async (c) => {
-    const kind = c.req.param('kind');
-    const id = pauseId.safeParse(c.req.param('id'));
-    const issues = [
-      ...(pauseKinds.includes(kind as PauseKind) ? [] : [{ path: 'kind', message: `must be one of ${pauseKinds.join(', ')}` }]),
-      ...(id.success ? [] : [{ path: 'id', message: id.error.issues[0]?.message ?? 'invalid' }]),
-    ];
-    if (issues.length > 0 || !id.success) return c.json({ error: 'invalid request', issues }, 400);
-    const k = kind as PauseKind;
-    const result = await deps.store.resume(k, id.data, await deps.trackIds(), deps.clock.now());
-    if (result.outcome === 'not-paused') return c.json({ error: `${k} ${id.data} is not paused` }, 404);
-    deps.logger.info('auto-pause resumed', { kind: k, id: id.data, sent: result.baseline.sent, unsubscribed: result.baseline.unsubscribed, complained: result.baseline.complained });
-    await deps.resumed?.(k, id.data);
-    return c.json({ resumed: { kind: k, id: id.data }, pause: result.pause, baseline: result.baseline });
+    const params = PauseParams.safeParse(c.req.param());
+    if (!params.success) return c.json({ error: 'invalid request', issues: zodIssues(params.error.issues, '(path)') }, 400);
+    const { kind, id } = params.data;
+    const result = await deps.store.resume(kind, id, await deps.trackIds(), deps.clock.now());
+    if (result.outcome === 'not-paused') return c.json({ error: `${kind} ${id} is not paused` }, 404);
+    deps.logger.info('auto-pause resumed', { kind, id, sent: result.baseline.sent, unsubscribed: result.baseline.unsubscribed, complained: result.baseline.complained });
+    await deps.resumed?.(kind, id);
+    return c.json({ resumed: { kind, id }, pause: result.pause, baseline: result.baseline });
   });
   return app;
 }

@@ -20,8 +20,10 @@ import { factsOf } from '#domain/metrics/facts';
 import { touchIdFor } from '#domain/identity';
 import type { PlannedTouch, RelationshipState } from '#domain/types';
 import { type SendDeps, sendTouch, sweepDue } from '#handlers/send';
-import type { Mailer, OutgoingEmail, TouchMessage } from '#ports/ports';
+import type { TouchMessage } from '#ports/ports';
 import { withDynamoDbLocal } from '../helpers/dynamo.ts';
+import { withLocalSes } from '../helpers/ses.ts';
+import { SesMailer } from '#adapters/ses-mailer';
 import { RecordingPublisher, recordingLogger } from '../helpers/fixtures.ts';
 import { context } from '../metrics/helpers.ts';
 
@@ -33,13 +35,8 @@ const DAY = 86_400_000;
 const T0 = new Date('2026-12-08T16:00:00.000Z');
 const LOST_AT = '2026-11-20T15:00:00.000Z';
 
-class RecordingMailer implements Mailer {
-  readonly sent: OutgoingEmail[] = [];
-  async send(mail: OutgoingEmail): Promise<{ messageId: string }> {
-    this.sent.push(mail);
-    return { messageId: `m-${this.sent.length}` };
-  }
-}
+// E-mails go to the local SES v2 server and are read back from its store.
+const localSes = withLocalSes();
 
 let tables = 0;
 /** The send path with the rules in force and what paused itself merged in, as the live view gives them. */
@@ -50,7 +47,7 @@ async function harness(initial: PauseSet) {
   const clock = { now: () => new Date(now) };
   const store = new DynamoRelationshipStore(db.doc, table);
   const touches = new DynamoTouchStore(db.doc, table);
-  const mailer = new RecordingMailer();
+  const mailer = new SesMailer(localSes.client);
   const logger = recordingLogger();
   let pipeline = pipelineConfig(withPauses(rules, initial), sending, 'https://api.cultivate.example');
   const planner = { planNext: (s: RelationshipState, c: { now: Date }) => pipeline.planner.planNext(s, c), insideSendWindow: (s: RelationshipState, t: PlannedTouch, at: Date) => pipeline.planner.insideSendWindow?.(s, t, at) ?? true };
@@ -80,7 +77,7 @@ async function harness(initial: PauseSet) {
   };
   const setPaused = (set: PauseSet) => void (pipeline = pipelineConfig(withPauses(rules, set), sending, 'https://api.cultivate.example'));
   const get = async (id: string) => (await touches.get(id)) as RelationshipState;
-  return { store, mailer, logger, run, setPaused, get };
+  return { store, logger, run, setPaused, get };
 }
 
 /** On the lost-deal track with consent: a value e-mail of `contentId` due at T0, `sent` already e-mailed. */
@@ -117,7 +114,7 @@ describe('content that paused itself, at the final claim', () => {
     expect(await h.store.save(p, undefined)).toBe('saved');
 
     expect(await h.run(T0)).toEqual(['skipped']);
-    expect(h.mailer.sent).toEqual([]);
+    expect(await localSes.all()).toEqual([]);
     const after = await h.get(p.id);
     expect(after.history).toMatchObject({ emailsSent: 0, sentContent: [] });
     expect(after.nextTouch).toMatchObject({ status: 'planned', channel: 'email', kind: 'value-email' });
@@ -147,11 +144,11 @@ describe('content that paused itself, at the final claim', () => {
     const waiting = await h.get(p.id);
     expect(waiting.nextTouch).toMatchObject({ contentId: 'stale-deal-audit', status: 'planned' });
     expect(Date.parse(waiting.nextTouch?.at as string)).toBeGreaterThan(T0.getTime());
-    expect(h.mailer.sent).toEqual([]);
+    expect(await localSes.all()).toEqual([]);
 
     h.setPaused({ content: [], tracks: [] });
     expect(await h.run(new Date(waiting.nextTouch?.at as string))).toEqual(['sent']);
-    expect(h.mailer.sent).toHaveLength(1);
+    expect(await localSes.all()).toHaveLength(1);
   });
 });
 
@@ -162,7 +159,7 @@ describe('a track that paused itself', () => {
     expect(await h.store.save(p, undefined)).toBe('saved');
 
     expect(await h.run(T0)).toEqual(['held-paused']);
-    expect(h.mailer.sent).toEqual([]);
+    expect(await localSes.all()).toEqual([]);
     const held = await h.get(p.id);
     expect(held.history).toEqual(p.history);
     expect(held.nextTouch).toMatchObject({ status: 'planned', step: 1, contentId: 'stale-deal-audit' });

@@ -7,10 +7,7 @@
  * seeded by one test must not be swept by another. Every test clears the SES store first.
  */
 import { randomUUID } from 'node:crypto';
-import type { Server } from 'node:http';
 import { CreateTableCommand } from '@aws-sdk/client-dynamodb';
-import { SESv2Client } from '@aws-sdk/client-sesv2';
-import sesLocal from 'aws-ses-v2-local';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DynamoInboxStore, DynamoLunchIndex, DynamoRelationshipStore } from '#adapters/dynamo-store';
 import { DynamoTouchStore } from '#adapters/dynamo-touches';
@@ -28,6 +25,7 @@ import { type Mailer, MailerThrottledError, type OutgoingEmail, type SendQueue, 
 import { createKeyedHasher } from '#shared/hmac';
 import { signUnsubscribeToken, verifyUnsubscribeToken } from '#shared/unsubscribe-token';
 import { withDynamoDbLocal } from '../helpers/dynamo.ts';
+import { type StoredEmail, withLocalSes } from '../helpers/ses.ts';
 import { RecordingPublisher, recordingLogger } from '../helpers/fixtures.ts';
 
 const db = withDynamoDbLocal('send-path');
@@ -42,51 +40,9 @@ const LOST_AT = '2026-11-20T15:00:00.000Z';
 const sec = (n: number) => n * 1000;
 const at = (ms: number) => new Date(T0.getTime() + ms);
 
-// ------------------------------------------------------------------------------------------------
-// Local SES v2
-
-/**
- * aws-ses-v2-local is CommonJS with `exports.default`: Node's ESM loader hands back `module.exports`
- * (so `.default` is the function), Vitest's interop hands back the function itself. Accept both.
- */
-type StartSes = (config?: Partial<{ host: string; port: number }>) => Promise<Server>;
-const sesModule = sesLocal as unknown as StartSes | { default: StartSes };
-const startSes: StartSes = typeof sesModule === 'function' ? sesModule : sesModule.default;
-
-let sesServer: Server;
-let sesEndpoint: string;
-let ses: SESv2Client;
-
-interface StoredEmail {
-  messageId: string;
-  from: string;
-  replyTo: string[];
-  destination: { to: string[] };
-  subject: string;
-  body: { html?: string; text?: string };
-  headers?: { name: string; value: string }[];
-}
-
-async function sentTo(address: string): Promise<StoredEmail[]> {
-  const res = await fetch(`${sesEndpoint}/store`);
-  const body = (await res.json()) as { emails: StoredEmail[] };
-  return body.emails.filter((e) => e.destination.to.includes(address));
-}
-
-beforeAll(async () => {
-  sesServer = await startSes({ host: '127.0.0.1', port: 0 });
-  sesEndpoint = `http://127.0.0.1:${(sesServer.address() as { port: number }).port}`;
-  ses = new SESv2Client({ endpoint: sesEndpoint, region: 'local', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
-});
-
-afterAll(async () => {
-  ses?.destroy();
-  await new Promise<void>((res) => (sesServer ? sesServer.close(() => res()) : res()));
-});
-
-beforeEach(async () => {
-  await fetch(`${sesEndpoint}/clear-store`, { method: 'POST' });
-});
+// The local SES v2 server, its store cleared before each test (test/helpers/ses.ts).
+const localSes = withLocalSes();
+const sentTo = (address: string) => localSes.sentTo(address);
 
 // ------------------------------------------------------------------------------------------------
 // Harness
@@ -139,7 +95,7 @@ async function harness(opts: { mailer?: (real: Mailer) => Mailer; emailBudget?: 
   const queue = new MemoryQueue();
   const publisher = new RecordingPublisher();
   const logger = recordingLogger();
-  const realMailer = new SesMailer(ses);
+  const realMailer = new SesMailer(localSes.client);
   const mailer = opts.mailer ? opts.mailer(realMailer) : realMailer;
   const sweepDeps: SweepDeps = {
     clock,

@@ -24,6 +24,22 @@ const ctx: FactContext = { ...context, at: '2026-02-01T00:00:00.000Z', profile }
 const tl = (e: TimelineEntry) => ({ pk: 'REL#rel_x', sk: `TL#${e.at}#${e.eventId}`, e });
 const metrics = (facts: { metric: string }[]) => facts.map((f) => f.metric);
 
+/**
+ * Events applied in order as applyInbound writes their entries, each entry read with the state saved
+ * with it: the metric names per event, and the state now.
+ */
+function entryFacts() {
+  let state: RelationshipState | undefined;
+  const facts: string[][] = [];
+  const apply = (e: ReturnType<typeof ev>) => {
+    const d = applyInbound(state, e.id, e, { now: new Date(e.occurredAt), relationshipId: 'rel_x', crmIds: [], fromCrm: true, planner: firstTouchPlanner });
+    if (d.kind !== 'applied') throw new Error(d.kind);
+    state = d.state;
+    facts.push(d.timeline.flatMap((entry) => metrics(factsOf(undefined, tl(entry), { ...ctx, profile: profileOf(d.state, context.holdout) }))));
+  };
+  return { apply, facts, state: () => state };
+}
+
 describe('factsOf', () => {
   it('the profile carries classes, never the address', () => {
     expect(profile).toEqual({ relationshipId: 'rel_x', accountId: 'acme.example', group: 'nurtured', owner: 'sam@seller.example', role: 'champion', horizon: 'unknown', provider: 'outlook', episode: { lostAt: '2026-01-05T10:00:00.000Z', reason: 'timing' }, trackSubject: { role: 'champion' } });
@@ -74,18 +90,11 @@ describe('factsOf', () => {
 
   it("the loss of the deal that paused a nurture resumes its episode: one entry, the deal's own facts still counted", () => {
     // The entries as applyInbound writes them, each read with the state saved with it.
-    let s: RelationshipState | undefined;
-    const facts: string[][] = [];
-    const apply = (e: ReturnType<typeof ev>) => {
-      const d = applyInbound(s, e.id, e, { now: new Date(e.occurredAt), relationshipId: 'rel_x', crmIds: [], fromCrm: true, planner: firstTouchPlanner });
-      if (d.kind !== 'applied') throw new Error(d.kind);
-      s = d.state;
-      facts.push(d.timeline.flatMap((entry) => metrics(factsOf(undefined, tl(entry), { ...ctx, profile: profileOf(d.state, context.holdout) }))));
-    };
+    const { apply, facts, state } = entryFacts();
     apply(ev('lead-closed-lost', 'l1', '2026-01-05T10:00:00.000Z', { reason: 'timing', dealId: 'd-1' }));
     apply(ev('deal-created', 'd2', '2026-02-01T10:00:00.000Z', { dealId: 'd-2', amount: 900 }));
     apply(ev('lead-closed-lost', 'l2', '2026-04-01T10:00:00.000Z', { reason: 'budget', dealId: 'd-2', amount: 900 }));
-    expect(s?.nurture).toMatchObject({ lostAt: '2026-01-05T10:00:00.000Z', resumedAt: '2026-04-01T10:00:00.000Z' });
+    expect(state()?.nurture).toMatchObject({ lostAt: '2026-01-05T10:00:00.000Z', resumedAt: '2026-04-01T10:00:00.000Z' });
     expect(facts[0]).toContain('nurture.entered');
     expect(facts[1]).toEqual(expect.arrayContaining(['crm.deal-created', 'nurture.re-engaged', 'holdout.converted']));
     expect(facts[2]).toEqual([]);
@@ -107,17 +116,10 @@ describe('factsOf', () => {
   });
 
   it('a corrected lost reason (the same deal lost again for another reason) is the same episode: no second entry', () => {
-    let s: RelationshipState | undefined;
-    const facts: string[][] = [];
-    const apply = (e: ReturnType<typeof ev>) => {
-      const d = applyInbound(s, e.id, e, { now: new Date(e.occurredAt), relationshipId: 'rel_x', crmIds: [], fromCrm: true, planner: firstTouchPlanner });
-      if (d.kind !== 'applied') throw new Error(d.kind);
-      s = d.state;
-      facts.push(d.timeline.flatMap((entry) => metrics(factsOf(undefined, tl(entry), { ...ctx, profile: profileOf(d.state, context.holdout) }))));
-    };
+    const { apply, facts, state } = entryFacts();
     apply(ev('lead-closed-lost', 'l1', '2026-01-05T10:00:00.000Z', { reason: 'timing', dealId: 'd-1' }));
     apply(ev('lead-closed-lost', 'l1b', '2026-01-20T10:00:00.000Z', { reason: 'budget', dealId: 'd-1' }));
-    expect(s?.nurture).toMatchObject({ lostReason: 'budget', lostAt: '2026-01-05T10:00:00.000Z', reasonAt: '2026-01-20T10:00:00.000Z' });
+    expect(state()?.nurture).toMatchObject({ lostReason: 'budget', lostAt: '2026-01-05T10:00:00.000Z', reasonAt: '2026-01-20T10:00:00.000Z' });
     expect(facts[0]).toContain('nurture.entered');
     expect(facts[1]).toEqual([]);
   });
